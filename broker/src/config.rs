@@ -1,0 +1,139 @@
+//! Broker configuration: an embedded default, an optional TOML file, and flags
+//! that override the file (every flag has the same key in the file).
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Everything the broker can be told. Keys are the TOML keys.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to bind the three sockets on.
+    pub bind: String,
+    /// Base port P: ROUTER on P, XPUB on P+1, XSUB on P+2.
+    pub port: u16,
+    /// Where the broker keeps its id (and, later, persisted state).
+    pub data_dir: PathBuf,
+    /// tracing filter, e.g. `info` or `canopy_broker=debug`.
+    pub log_level: String,
+    /// Largest event accepted, all frames together, in bytes.
+    pub max_message_size: u64,
+    /// Longest topic frame accepted, in bytes.
+    pub max_topic_length: usize,
+    /// Subscriptions one node may hold.
+    pub max_subscriptions: u32,
+    /// Nodes the broker admits at once.
+    pub max_nodes: usize,
+    /// Largest control request (all frames) on the ROUTER, in bytes.
+    pub max_control_size: usize,
+    /// Messages queued per subscriber connection before the broker drops for it.
+    pub send_hwm: i32,
+    /// Messages queued per publisher connection before it is pushed back.
+    pub receive_hwm: i32,
+    /// HUGZ interval, and the PING interval the broker asks nodes for.
+    pub heartbeat_ms: u64,
+    /// Silence after which a node is considered gone.
+    pub node_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1".into(),
+            port: canopy_schemas::DEFAULT_BASE_PORT,
+            data_dir: PathBuf::from("canopy-data"),
+            log_level: "info".into(),
+            max_message_size: 1024 * 1024,
+            max_topic_length: 1024,
+            max_subscriptions: 1024,
+            max_nodes: 10_000,
+            max_control_size: 64 * 1024,
+            send_hwm: 10_000,
+            receive_hwm: 10_000,
+            heartbeat_ms: 1000,
+            node_timeout_ms: 5000,
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("parsing {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML error.
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file; keys not in the file keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Checks ranges that would otherwise fail late or silently.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.port > u16::MAX - 2 {
+            return bad("port must leave room for P+1 and P+2");
+        }
+        if self.max_message_size == 0 || self.max_topic_length == 0 {
+            return bad("max_message_size and max_topic_length must be positive");
+        }
+        if self.heartbeat_ms == 0 || self.node_timeout_ms <= self.heartbeat_ms {
+            return bad("heartbeat_ms must be positive and node_timeout_ms larger than it");
+        }
+        if self.send_hwm < 0 || self.receive_hwm < 0 {
+            return bad("high-water marks must not be negative");
+        }
+        Ok(())
+    }
+
+    /// `tcp://BIND:PORT+offset`.
+    pub fn endpoint(&self, offset: u16) -> String {
+        format!("tcp://{}:{}", self.bind, self.port + offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_rejects_unknown_keys() {
+        let c: Config = toml::from_str("port = 7000\nmax_nodes = 3\n").unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.max_nodes, 3);
+        assert_eq!(c.bind, "127.0.0.1");
+        assert!(toml::from_str::<Config>("prot = 1").is_err());
+        assert!(Config {
+            node_timeout_ms: 10,
+            ..Config::default()
+        }
+        .validate()
+        .is_err());
+        Config::default().validate().unwrap();
+    }
+}

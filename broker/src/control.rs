@@ -1,0 +1,272 @@
+//! Control commands on the ROUTER: HELLO/WELCOME, PING/PONG, STATS, NODES, BYE.
+
+use crate::config::Config;
+use crate::metrics::Counters;
+use crate::presence::{Joined, Presence};
+use canopy_schemas::control::{
+    self, Hello, NodesQuery, NodesReply, Ping, Pong, StatsReply, StatsReport, Welcome,
+};
+use canopy_schemas::{ErrorCode, GroupPath, NodePath, Reply, Request, PROTOCOL_VERSION};
+use std::time::Instant;
+
+/// Most frames read from one ROUTER message; the rest are drained.
+const MAX_CONTROL_FRAMES: usize = 8;
+
+/// What the control plane knows about the broker itself.
+pub struct Control {
+    /// Stable broker id.
+    pub broker_id: String,
+    /// This run's epoch.
+    pub epoch: u64,
+    /// When this run started.
+    pub started: Instant,
+    /// Nodes present.
+    pub presence: Presence,
+}
+
+/// One message read from the ROUTER.
+struct Incoming {
+    identity: Vec<u8>,
+    frames: Vec<zmq::Message>,
+    total: usize,
+    frame_count: usize,
+}
+
+fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
+    let identity = match router.recv_msg(zmq::DONTWAIT) {
+        Ok(m) => m.to_vec(),
+        Err(zmq::Error::EAGAIN) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut frames = Vec::new();
+    let mut total = 0;
+    let mut frame_count = 0;
+    while router.get_rcvmore()? {
+        let m = router.recv_msg(0)?;
+        total += m.len();
+        frame_count += 1;
+        if frames.len() < MAX_CONTROL_FRAMES {
+            frames.push(m);
+        }
+    }
+    Ok(Some(Incoming {
+        identity,
+        frames,
+        total,
+        frame_count,
+    }))
+}
+
+fn send_reply(
+    router: &zmq::Socket,
+    identity: &[u8],
+    reply: &Reply,
+    counters: &mut Counters,
+) -> Result<(), zmq::Error> {
+    if matches!(reply, Reply::Error(_)) {
+        counters.control_errors += 1;
+    }
+    let [name, body] = match reply.encode() {
+        Ok(frames) => frames,
+        Err(e) => {
+            tracing::error!(error = %e, "encoding a reply failed");
+            return Ok(());
+        }
+    };
+    router.send(identity, zmq::SNDMORE)?;
+    router.send(name, zmq::SNDMORE)?;
+    router.send(body, 0)
+}
+
+impl Control {
+    /// Handles one ROUTER message. Returns false when nothing was waiting.
+    pub fn handle_one(
+        &mut self,
+        router: &zmq::Socket,
+        config: &Config,
+        counters: &mut Counters,
+    ) -> Result<bool, zmq::Error> {
+        let Some(msg) = receive(router)? else {
+            return Ok(false);
+        };
+        counters.control_requests += 1;
+        let reply = self.dispatch(&msg, config, counters);
+        if let Some(reply) = reply {
+            send_reply(router, &msg.identity, &reply, counters)?;
+        }
+        Ok(true)
+    }
+
+    fn dispatch(&mut self, msg: &Incoming, config: &Config, c: &mut Counters) -> Option<Reply> {
+        let peek_id = || {
+            msg.frames
+                .get(1)
+                .map(|b| control::peek_envelope(b).id)
+                .unwrap_or(0)
+        };
+        if msg.total > config.max_control_size {
+            c.control_rejected += 1;
+            return Some(Reply::error(
+                peek_id(),
+                ErrorCode::TooLarge,
+                format!(
+                    "request of {} bytes exceeds max_control_size {}",
+                    msg.total, config.max_control_size
+                ),
+            ));
+        }
+        if msg.frame_count != 2 {
+            c.control_rejected += 1;
+            return Some(Reply::error(
+                0,
+                ErrorCode::Malformed,
+                format!(
+                    "control message must be 2 frames [NAME, BODY], got {}",
+                    msg.frame_count
+                ),
+            ));
+        }
+        let frames: Vec<&[u8]> = msg.frames.iter().map(|m| &m[..]).collect();
+        // A HELLO from another protocol version may not decode at all: answer
+        // the version question before anything else.
+        if frames[0] == b"HELLO" {
+            let env = control::peek_envelope(frames[1]);
+            if let Some(theirs) = env.protocol.filter(|v| *v != PROTOCOL_VERSION) {
+                c.hello_version_mismatch += 1;
+                return Some(Reply::error(
+                    env.id,
+                    ErrorCode::VersionMismatch,
+                    format!(
+                        "client speaks canopy protocol {theirs}, this broker speaks {PROTOCOL_VERSION}"
+                    ),
+                ));
+            }
+        }
+        let request = match Request::decode(&frames) {
+            Ok(r) => r,
+            Err(e) => {
+                c.control_rejected += 1;
+                let code = match e {
+                    control::ControlError::UnknownCommand(_) => ErrorCode::UnknownCommand,
+                    _ => ErrorCode::Malformed,
+                };
+                tracing::debug!(error = %e, "control request rejected");
+                return Some(Reply::error(peek_id(), code, e.to_string()));
+            }
+        };
+        match request {
+            Request::Hello(h) => Some(self.hello(&msg.identity, h, config, c)),
+            Request::Ping(p) => Some(self.ping(&msg.identity, p, config, c)),
+            Request::Stats(e) => {
+                self.presence.touch(&msg.identity);
+                Some(Reply::Stats(StatsReply {
+                    id: e.id,
+                    report: self.report(c),
+                }))
+            }
+            Request::Nodes(q) => {
+                self.presence.touch(&msg.identity);
+                Some(self.nodes(q))
+            }
+            Request::Bye(_) => {
+                if let Some(e) = self.presence.leave(&msg.identity) {
+                    c.nodes_left += 1;
+                    tracing::info!(node = %e.path, "node left");
+                }
+                None
+            }
+        }
+    }
+
+    fn hello(&mut self, identity: &[u8], h: Hello, config: &Config, c: &mut Counters) -> Reply {
+        let path = match GroupPath::parse(&h.group).and_then(|g| NodePath::new(g, &h.name)) {
+            Ok(p) => p,
+            Err(e) => {
+                c.hello_invalid_name += 1;
+                return Reply::error(h.id, ErrorCode::InvalidName, e.to_string());
+            }
+        };
+        if !self.presence.knows(identity, &path) && self.presence.len() >= config.max_nodes {
+            c.nodes_limit_hits += 1;
+            tracing::warn!(node = %path, max_nodes = config.max_nodes, "node refused: max_nodes reached");
+            return Reply::error(
+                h.id,
+                ErrorCode::TooManyNodes,
+                format!("broker already has max_nodes = {} nodes", config.max_nodes),
+            );
+        }
+        match self.presence.join(identity, path.clone(), h.client_version) {
+            Joined::New => {
+                c.nodes_joined += 1;
+                tracing::info!(node = %path, "node joined");
+            }
+            Joined::Replaced => {
+                c.nodes_replaced += 1;
+                tracing::info!(node = %path, "node rejoined from a new connection");
+            }
+            Joined::Again => {}
+        }
+        Reply::Welcome(Welcome {
+            id: h.id,
+            protocol: PROTOCOL_VERSION,
+            broker_id: self.broker_id.clone(),
+            epoch: self.epoch,
+            heartbeat_ms: config.heartbeat_ms,
+            node_timeout_ms: config.node_timeout_ms,
+            max_subscriptions: config.max_subscriptions,
+            max_message_size: config.max_message_size,
+        })
+    }
+
+    fn ping(&mut self, identity: &[u8], p: Ping, config: &Config, c: &mut Counters) -> Reply {
+        let Some(entry) = self.presence.touch(identity) else {
+            return Reply::error(
+                p.id,
+                ErrorCode::UnknownNode,
+                "this connection has not said HELLO (or the broker restarted): send HELLO",
+            );
+        };
+        c.pings += 1;
+        c.drops_reported += p.dropped.saturating_sub(entry.dropped);
+        entry.dropped = p.dropped;
+        entry.subscriptions = p.subscriptions;
+        if p.subscriptions > config.max_subscriptions {
+            c.subscription_limit_hits += 1;
+            tracing::warn!(node = %entry.path, subscriptions = p.subscriptions, "node exceeds max_subscriptions");
+            return Reply::error(
+                p.id,
+                ErrorCode::TooManySubscriptions,
+                format!(
+                    "node holds {} subscriptions, max_subscriptions is {}",
+                    p.subscriptions, config.max_subscriptions
+                ),
+            );
+        }
+        Reply::Pong(Pong {
+            id: p.id,
+            epoch: self.epoch,
+        })
+    }
+
+    fn nodes(&self, q: NodesQuery) -> Reply {
+        let group = match q.group.as_deref().map(GroupPath::parse).transpose() {
+            Ok(g) => g,
+            Err(e) => return Reply::error(q.id, ErrorCode::InvalidName, e.to_string()),
+        };
+        Reply::Nodes(NodesReply {
+            id: q.id,
+            nodes: self.presence.list(group.as_ref()),
+        })
+    }
+
+    /// The STATS report.
+    pub fn report(&self, c: &Counters) -> StatsReport {
+        StatsReport {
+            broker_id: self.broker_id.clone(),
+            epoch: self.epoch,
+            uptime_s: self.started.elapsed().as_secs(),
+            nodes: self.presence.len() as u64,
+            counters: c.snapshot(),
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The event hot path: XSUB → XPUB forwarding, and subscriptions XPUB → XSUB.
+//!
+//! Frames are received into reused `zmq::Message`s and sent on as they are; the
+//! only thing built per message is the 20-byte header for plain publishers,
+//! which fits in a ZeroMQ very-small-message (no heap).
+
+use crate::metrics::Counters;
+use canopy_schemas::header;
+use canopy_schemas::topic::{STATE_MARK, SYSTEM_MARK};
+use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Why an inbound event was refused; each has its own counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not `[topic, payload]` or `[topic, header, payload]`.
+    FrameCount,
+    /// All frames together exceed `max_message_size`.
+    Oversize,
+    /// Empty or over-long topic frame.
+    Topic,
+    /// Topic in the state, system or heartbeat space.
+    Reserved,
+    /// Header frame fails its structural check.
+    Header,
+}
+
+/// Limits the forwarder enforces per message.
+#[derive(Debug, Clone, Copy)]
+pub struct EventLimits {
+    /// Largest message, all frames, in bytes.
+    pub max_message_size: u64,
+    /// Longest topic frame, in bytes.
+    pub max_topic_length: usize,
+}
+
+/// Forwards events, reusing its frame buffers from one message to the next.
+pub struct Forwarder {
+    frames: [zmq::Message; 3],
+    limits: EventLimits,
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl Forwarder {
+    /// A forwarder enforcing `limits`.
+    pub fn new(limits: EventLimits) -> Self {
+        Forwarder {
+            frames: [zmq::Message::new(), zmq::Message::new(), zmq::Message::new()],
+            limits,
+        }
+    }
+
+    /// Receives every frame of one message from `xsub` (at most three kept,
+    /// the rest drained). Returns the frame count and total size, or `None`
+    /// when nothing is waiting.
+    fn receive(&mut self, xsub: &zmq::Socket) -> Result<Option<(usize, u64)>, zmq::Error> {
+        match xsub.recv(&mut self.frames[0], zmq::DONTWAIT) {
+            Ok(()) => {}
+            Err(zmq::Error::EAGAIN) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let mut count = 1;
+        let mut total = self.frames[0].len() as u64;
+        let mut more = self.frames[0].get_more();
+        while more {
+            if count < 3 {
+                xsub.recv(&mut self.frames[count], 0)?;
+                total += self.frames[count].len() as u64;
+                more = self.frames[count].get_more();
+            } else {
+                let extra = xsub.recv_msg(0)?;
+                total += extra.len() as u64;
+                more = extra.get_more();
+            }
+            count += 1;
+        }
+        Ok(Some((count, total)))
+    }
+
+    fn check(&self, count: usize, total: u64) -> Result<(), Rejection> {
+        if !(2..=3).contains(&count) {
+            return Err(Rejection::FrameCount);
+        }
+        if total > self.limits.max_message_size {
+            return Err(Rejection::Oversize);
+        }
+        let topic: &[u8] = &self.frames[0];
+        if topic.is_empty() || topic.len() > self.limits.max_topic_length {
+            return Err(Rejection::Topic);
+        }
+        if topic[0] == STATE_MARK || topic[0] == SYSTEM_MARK || topic == canopy_schemas::HUGZ {
+            return Err(Rejection::Reserved);
+        }
+        if count == 3 && header::check(&self.frames[1]).is_err() {
+            return Err(Rejection::Header);
+        }
+        Ok(())
+    }
+
+    /// Receives one event from `xsub` and forwards it to `xpub`, or rejects it.
+    /// Returns false when nothing was waiting.
+    pub fn forward_one(
+        &mut self,
+        xsub: &zmq::Socket,
+        xpub: &zmq::Socket,
+        counters: &mut Counters,
+    ) -> Result<bool, zmq::Error> {
+        let Some((count, total)) = self.receive(xsub)? else {
+            return Ok(false);
+        };
+        if let Err(why) = self.check(count, total) {
+            count_rejection(why, counters);
+            tracing::debug!(?why, frames = count, bytes = total, "event rejected");
+            return Ok(true);
+        }
+        counters.events_in += 1;
+        counters.event_bytes_in += total;
+        let [topic, second, third] = &mut self.frames;
+        let topic = std::mem::replace(topic, zmq::Message::new());
+        let (header_frame, payload, sent_bytes) = if count == 3 {
+            (
+                std::mem::replace(second, zmq::Message::new()),
+                std::mem::replace(third, zmq::Message::new()),
+                total,
+            )
+        } else {
+            counters.events_header_filled += 1;
+            let filled = header::broker_filled(now_ns());
+            (
+                zmq::Message::from(&filled[..]),
+                std::mem::replace(second, zmq::Message::new()),
+                total + filled.len() as u64,
+            )
+        };
+        let sent = xpub
+            .send(topic, zmq::SNDMORE)
+            .and_then(|()| xpub.send(header_frame, zmq::SNDMORE))
+            .and_then(|()| xpub.send(payload, 0));
+        match sent {
+            Ok(()) => {
+                counters.events_out += 1;
+                counters.event_bytes_out += sent_bytes;
+            }
+            Err(e) => {
+                counters.events_send_errors += 1;
+                tracing::warn!(error = %e, "sending event on XPUB failed");
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn count_rejection(why: Rejection, c: &mut Counters) {
+    match why {
+        Rejection::FrameCount => c.events_rejected_frames += 1,
+        Rejection::Oversize => c.events_rejected_oversize += 1,
+        Rejection::Topic => c.events_rejected_topic += 1,
+        Rejection::Reserved => c.events_rejected_reserved += 1,
+        Rejection::Header => c.events_rejected_header += 1,
+    }
+}
+
+/// Tracks subscriptions coming up from subscribers and passes them to the
+/// publishers through the XSUB.
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    active: HashSet<Vec<u8>>,
+}
+
+impl Subscriptions {
+    /// Handles one message from the XPUB. Returns false when nothing was waiting.
+    pub fn forward_one(
+        &mut self,
+        xpub: &zmq::Socket,
+        xsub: &zmq::Socket,
+        counters: &mut Counters,
+    ) -> Result<bool, zmq::Error> {
+        let msg = match xpub.recv_msg(zmq::DONTWAIT) {
+            Ok(m) => m,
+            Err(zmq::Error::EAGAIN) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if msg.get_more() {
+            // Subscribers cannot send multipart messages; drain and refuse.
+            while xpub.get_rcvmore()? {
+                xpub.recv_msg(0)?;
+            }
+            counters.subscriptions_rejected += 1;
+            return Ok(true);
+        }
+        match msg.first() {
+            Some(1) => {
+                counters.subscribes += 1;
+                self.active.insert(msg[1..].to_vec());
+            }
+            Some(0) => {
+                counters.unsubscribes += 1;
+                self.active.remove(&msg[1..]);
+            }
+            _ => {
+                counters.subscriptions_rejected += 1;
+                return Ok(true);
+            }
+        }
+        counters.subscriptions_active = self.active.len() as u64;
+        xsub.send(msg, 0)?;
+        Ok(true)
+    }
+}
+
+/// Sends a CHP heartbeat on the XPUB: `[HUGZ, seq 0, uuid, properties, body]`.
+pub fn send_hugz(xpub: &zmq::Socket) -> Result<(), zmq::Error> {
+    xpub.send(canopy_schemas::HUGZ, zmq::SNDMORE)?;
+    xpub.send(&0u64.to_be_bytes()[..], zmq::SNDMORE)?;
+    xpub.send(&b""[..], zmq::SNDMORE)?;
+    xpub.send(&b""[..], zmq::SNDMORE)?;
+    xpub.send(&b""[..], 0)
+}

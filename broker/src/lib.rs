@@ -1,0 +1,256 @@
+//! The canopy broker: binds the three sockets of `PROTOCOL.md`, forwards events,
+//! answers control commands and tracks node presence.
+//!
+//! One thread runs [`Broker::run`], a ZeroMQ poll loop over the ROUTER, XPUB
+//! and XSUB. It owns every piece of broker state, so nothing on the hot path
+//! takes a lock.
+
+pub mod config;
+pub mod control;
+pub mod events;
+pub mod metrics;
+pub mod presence;
+
+use canopy_schemas::{PUB_PORT_OFFSET, SUB_PORT_OFFSET};
+pub use config::{Config, ConfigError};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Messages handled per socket before the loop polls again, so no socket
+/// starves the others.
+const BATCH: usize = 256;
+/// Longest the loop sleeps in poll, so a stop request is seen promptly.
+const MAX_POLL_MS: u64 = 100;
+
+/// Why the broker could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// A ZeroMQ call failed.
+    #[error("{context}: {source}")]
+    Zmq {
+        /// What was being done.
+        context: String,
+        /// The ZeroMQ error.
+        source: zmq::Error,
+    },
+    /// The data directory could not be used.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+trait ZmqContext<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, BrokerError>;
+}
+
+impl<T> ZmqContext<T> for Result<T, zmq::Error> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, BrokerError> {
+        self.map_err(|source| BrokerError::Zmq {
+            context: what(),
+            source,
+        })
+    }
+}
+
+/// The endpoints a running broker listens on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// ROUTER (P): control and snapshots.
+    pub router: String,
+    /// XPUB (P+1): everything outbound.
+    pub xpub: String,
+    /// XSUB (P+2): everything inbound.
+    pub xsub: String,
+}
+
+/// A bound broker, ready to [`run`](Broker::run).
+pub struct Broker {
+    config: Config,
+    endpoints: Endpoints,
+    router: zmq::Socket,
+    xpub: zmq::Socket,
+    xsub: zmq::Socket,
+    control: control::Control,
+    counters: metrics::Counters,
+    // Keeps the sockets' context alive as long as the broker.
+    _context: zmq::Context,
+}
+
+/// Reads the broker id from the data directory, creating it on first start.
+fn load_broker_id(dir: &Path) -> Result<String, BrokerError> {
+    let io = |source| BrokerError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let file = dir.join("broker-id");
+    match std::fs::read_to_string(&file) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            let id = format!("{:016x}", rand::random::<u64>());
+            std::fs::write(&file, &id).map_err(io)?;
+            Ok(id)
+        }
+    }
+}
+
+impl Broker {
+    /// Validates `config`, prepares the data directory and binds the sockets.
+    pub fn bind(config: Config) -> Result<Self, BrokerError> {
+        config.validate()?;
+        let broker_id = load_broker_id(&config.data_dir)?;
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(1);
+        let context = zmq::Context::new();
+        let endpoints = Endpoints {
+            router: config.endpoint(0),
+            xpub: config.endpoint(PUB_PORT_OFFSET),
+            xsub: config.endpoint(SUB_PORT_OFFSET),
+        };
+        let router = context.socket(zmq::ROUTER).ctx(|| "ROUTER socket".into())?;
+        let xpub = context.socket(zmq::XPUB).ctx(|| "XPUB socket".into())?;
+        let xsub = context.socket(zmq::XSUB).ctx(|| "XSUB socket".into())?;
+        for s in [&router, &xpub, &xsub] {
+            s.set_linger(0).ctx(|| "set linger".into())?;
+        }
+        // Replies to a peer that vanished are dropped, not an error.
+        router.set_router_mandatory(false).ctx(|| "router mandatory".into())?;
+        // Every subscribe message is seen (and counted), not only the first per prefix.
+        xpub.set_xpub_verbose(true).ctx(|| "xpub verbose".into())?;
+        xpub.set_sndhwm(config.send_hwm).ctx(|| "xpub sndhwm".into())?;
+        xsub.set_rcvhwm(config.receive_hwm).ctx(|| "xsub rcvhwm".into())?;
+        // A single frame far beyond the message limit is cut off at the transport
+        // (the peer is disconnected) instead of being buffered whole.
+        let transport_cap = (config.max_message_size.saturating_mul(2)).min(i64::MAX as u64) as i64;
+        xsub.set_maxmsgsize(transport_cap).ctx(|| "xsub maxmsgsize".into())?;
+        router
+            .set_maxmsgsize((config.max_control_size as i64).saturating_mul(2))
+            .ctx(|| "router maxmsgsize".into())?;
+        router.bind(&endpoints.router).ctx(|| format!("bind {}", endpoints.router))?;
+        xpub.bind(&endpoints.xpub).ctx(|| format!("bind {}", endpoints.xpub))?;
+        xsub.bind(&endpoints.xsub).ctx(|| format!("bind {}", endpoints.xsub))?;
+        Ok(Broker {
+            control: control::Control {
+                broker_id,
+                epoch,
+                started: Instant::now(),
+                presence: presence::Presence::default(),
+            },
+            config,
+            endpoints,
+            router,
+            xpub,
+            xsub,
+            counters: metrics::Counters::default(),
+            _context: context,
+        })
+    }
+
+    /// Where the broker listens.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The stable broker id.
+    pub fn broker_id(&self) -> &str {
+        &self.control.broker_id
+    }
+
+    /// This run's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.control.epoch
+    }
+
+    /// Runs the poll loop until `stop` becomes true.
+    pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<(), BrokerError> {
+        let heartbeat = Duration::from_millis(self.config.heartbeat_ms);
+        let node_timeout = Duration::from_millis(self.config.node_timeout_ms);
+        let mut forwarder = events::Forwarder::new(events::EventLimits {
+            max_message_size: self.config.max_message_size,
+            max_topic_length: self.config.max_topic_length,
+        });
+        let mut subscriptions = events::Subscriptions::default();
+        let mut next_beat = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= next_beat {
+                self.housekeeping(node_timeout)?;
+                next_beat = now + heartbeat;
+            }
+            let wait = next_beat
+                .saturating_duration_since(Instant::now())
+                .as_millis()
+                .min(MAX_POLL_MS as u128) as i64;
+            let mut items = [
+                self.xsub.as_poll_item(zmq::POLLIN),
+                self.xpub.as_poll_item(zmq::POLLIN),
+                self.router.as_poll_item(zmq::POLLIN),
+            ];
+            match zmq::poll(&mut items, wait) {
+                Ok(_) => {}
+                Err(zmq::Error::EINTR) => continue,
+                Err(e) => return Err(e).ctx(|| "poll".into()),
+            }
+            let ready = [
+                items[0].is_readable(),
+                items[1].is_readable(),
+                items[2].is_readable(),
+            ];
+            if ready[1] {
+                for _ in 0..BATCH {
+                    let more = subscriptions
+                        .forward_one(&self.xpub, &self.xsub, &mut self.counters)
+                        .ctx(|| "subscription forwarding".into())?;
+                    if !more {
+                        break;
+                    }
+                }
+            }
+            if ready[0] {
+                for _ in 0..BATCH {
+                    let more = forwarder
+                        .forward_one(&self.xsub, &self.xpub, &mut self.counters)
+                        .ctx(|| "event forwarding".into())?;
+                    if !more {
+                        break;
+                    }
+                }
+            }
+            if ready[2] {
+                for _ in 0..BATCH {
+                    let more = self
+                        .control
+                        .handle_one(&self.router, &self.config, &mut self.counters)
+                        .ctx(|| "control".into())?;
+                    if !more {
+                        break;
+                    }
+                }
+            }
+        }
+        tracing::info!("broker stopping");
+        Ok(())
+    }
+
+    /// Once per heartbeat: HUGZ out, silent nodes out.
+    fn housekeeping(&mut self, node_timeout: Duration) -> Result<(), BrokerError> {
+        events::send_hugz(&self.xpub).ctx(|| "sending HUGZ".into())?;
+        self.counters.heartbeats_sent += 1;
+        for gone in self.control.presence.expire(node_timeout) {
+            self.counters.nodes_expired += 1;
+            tracing::info!(node = %gone.path, "node expired after silence");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! Counters for everything that flows through, is dropped or is rejected.
+//! Owned by the broker loop (no sharing on the hot path); read by STATS.
+
+use std::collections::BTreeMap;
+
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
+        /// The broker's counters; each field is named in PROTOCOL.md.
+        #[derive(Debug, Default, Clone)]
+        pub struct Counters {
+            $($(#[doc = $doc])* pub $name: u64,)*
+        }
+
+        impl Counters {
+            /// Every counter by name, for STATS.
+            pub fn snapshot(&self) -> BTreeMap<String, u64> {
+                let mut out = BTreeMap::new();
+                $(out.insert(stringify!($name).to_owned(), self.$name);)*
+                out
+            }
+        }
+    };
+}
+
+counters! {
+    /// Events received on the XSUB and accepted.
+    events_in,
+    /// Events sent on the XPUB.
+    events_out,
+    /// Bytes of accepted events (all frames).
+    event_bytes_in,
+    /// Bytes sent on the XPUB for events.
+    event_bytes_out,
+    /// Events whose header arrived filled in by the broker (plain publishers).
+    events_header_filled,
+    /// Events rejected: not 2 or 3 frames.
+    events_rejected_frames,
+    /// Events rejected: larger than max_message_size.
+    events_rejected_oversize,
+    /// Events rejected: empty or over-long topic frame.
+    events_rejected_topic,
+    /// Events rejected: topic in a reserved space (state, system, HUGZ).
+    events_rejected_reserved,
+    /// Events rejected: malformed header frame.
+    events_rejected_header,
+    /// Events that failed to send on the XPUB.
+    events_send_errors,
+    /// Subscribe messages received on the XPUB.
+    subscribes,
+    /// Unsubscribe messages received on the XPUB.
+    unsubscribes,
+    /// Malformed messages received on the XPUB.
+    subscriptions_rejected,
+    /// Distinct subscription prefixes currently active (gauge).
+    subscriptions_active,
+    /// Control requests received on the ROUTER.
+    control_requests,
+    /// Control requests rejected as malformed, unknown or too large.
+    control_rejected,
+    /// Error replies sent.
+    control_errors,
+    /// HELLOs refused because of a protocol version mismatch.
+    hello_version_mismatch,
+    /// HELLOs refused because max_nodes was reached.
+    nodes_limit_hits,
+    /// HELLOs refused because of an invalid name or group.
+    hello_invalid_name,
+    /// Nodes that joined.
+    nodes_joined,
+    /// Nodes that left with BYE.
+    nodes_left,
+    /// Nodes removed after node_timeout_ms of silence.
+    nodes_expired,
+    /// Nodes replaced by a new HELLO with the same path.
+    nodes_replaced,
+    /// PINGs answered.
+    pings,
+    /// PINGs refused because the node exceeded max_subscriptions.
+    subscription_limit_hits,
+    /// Sum of the drops nodes reported (sequence gaps they saw).
+    drops_reported,
+    /// HUGZ heartbeats sent.
+    heartbeats_sent,
+}

@@ -1,0 +1,159 @@
+//! Which nodes are present: joined with HELLO, kept alive by PING, gone after a
+//! configurable silence or a BYE.
+
+use canopy_schemas::control::NodeInfo;
+use canopy_schemas::{GroupPath, NodePath};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// A node the broker has heard from.
+#[derive(Debug, Clone)]
+pub struct NodeEntry {
+    /// Its full path.
+    pub path: NodePath,
+    /// Software version it reported.
+    pub client_version: String,
+    /// When it said hello.
+    pub joined: Instant,
+    /// When the broker last heard from it.
+    pub last_seen: Instant,
+    /// Drops it last reported.
+    pub dropped: u64,
+    /// Subscriptions it last reported.
+    pub subscriptions: u32,
+}
+
+/// Outcome of a join.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Joined {
+    /// A new node.
+    New,
+    /// The same path joined again from another connection (a restarted node);
+    /// the old entry was dropped.
+    Replaced,
+    /// The same connection said hello again.
+    Again,
+}
+
+/// Nodes keyed by their ROUTER routing id, with an index by path.
+#[derive(Debug, Default)]
+pub struct Presence {
+    by_identity: HashMap<Vec<u8>, NodeEntry>,
+    by_path: HashMap<NodePath, Vec<u8>>,
+}
+
+impl Presence {
+    /// Nodes present.
+    pub fn len(&self) -> usize {
+        self.by_identity.len()
+    }
+
+    /// True when no node is present.
+    pub fn is_empty(&self) -> bool {
+        self.by_identity.is_empty()
+    }
+
+    /// True when this connection or this path is already known, so a HELLO
+    /// from it does not need a free slot.
+    pub fn knows(&self, identity: &[u8], path: &NodePath) -> bool {
+        self.by_identity.contains_key(identity) || self.by_path.contains_key(path)
+    }
+
+    /// Records a HELLO.
+    pub fn join(&mut self, identity: &[u8], path: NodePath, client_version: String) -> Joined {
+        let now = Instant::now();
+        let mut outcome = Joined::New;
+        if let Some(old) = self.by_identity.remove(identity) {
+            self.by_path.remove(&old.path);
+            outcome = Joined::Again;
+        }
+        if let Some(old_identity) = self.by_path.remove(&path) {
+            self.by_identity.remove(&old_identity);
+            outcome = Joined::Replaced;
+        }
+        self.by_path.insert(path.clone(), identity.to_vec());
+        self.by_identity.insert(
+            identity.to_vec(),
+            NodeEntry {
+                path,
+                client_version,
+                joined: now,
+                last_seen: now,
+                dropped: 0,
+                subscriptions: 0,
+            },
+        );
+        outcome
+    }
+
+    /// The node on this connection, marked as just seen.
+    pub fn touch(&mut self, identity: &[u8]) -> Option<&mut NodeEntry> {
+        let entry = self.by_identity.get_mut(identity)?;
+        entry.last_seen = Instant::now();
+        Some(entry)
+    }
+
+    /// Removes the node on this connection.
+    pub fn leave(&mut self, identity: &[u8]) -> Option<NodeEntry> {
+        let entry = self.by_identity.remove(identity)?;
+        self.by_path.remove(&entry.path);
+        Some(entry)
+    }
+
+    /// Removes every node silent for longer than `timeout`; returns them.
+    pub fn expire(&mut self, timeout: Duration) -> Vec<NodeEntry> {
+        let now = Instant::now();
+        let stale: Vec<Vec<u8>> = self
+            .by_identity
+            .iter()
+            .filter(|(_, e)| now.duration_since(e.last_seen) >= timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        stale.iter().filter_map(|id| self.leave(id)).collect()
+    }
+
+    /// Nodes within `group` (all when `None`), sorted by path.
+    pub fn list(&self, group: Option<&GroupPath>) -> Vec<NodeInfo> {
+        let now = Instant::now();
+        let mut out: Vec<NodeInfo> = self
+            .by_identity
+            .values()
+            .filter(|e| group.is_none_or(|g| e.path.group.is_within(g)))
+            .map(|e| NodeInfo {
+                path: e.path.to_string(),
+                group: e.path.group.to_string(),
+                name: e.path.name.clone(),
+                client_version: e.client_version.clone(),
+                last_seen_ms_ago: now.duration_since(e.last_seen).as_millis() as u64,
+                connected_ms: now.duration_since(e.joined).as_millis() as u64,
+                dropped: e.dropped,
+                subscriptions: e.subscriptions,
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_replace_leave_expire() {
+        let mut p = Presence::default();
+        let a = NodePath::parse("eu/n1").unwrap();
+        assert_eq!(p.join(b"x", a.clone(), "v".into()), Joined::New);
+        assert_eq!(p.join(b"x", a.clone(), "v".into()), Joined::Again);
+        assert_eq!(p.join(b"y", a.clone(), "v".into()), Joined::Replaced);
+        assert_eq!(p.len(), 1);
+        assert!(p.touch(b"x").is_none());
+        p.join(b"z", NodePath::parse("us/n2").unwrap(), "v".into());
+        let eu = GroupPath::parse("eu").unwrap();
+        assert_eq!(p.list(Some(&eu)).len(), 1);
+        assert_eq!(p.list(None).len(), 2);
+        assert_eq!(p.expire(Duration::from_secs(60)).len(), 0);
+        assert_eq!(p.expire(Duration::ZERO).len(), 2);
+        assert!(p.is_empty());
+    }
+}

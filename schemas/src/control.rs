@@ -1,0 +1,408 @@
+//! Control commands on the ROUTER socket (port P).
+//!
+//! A request from a DEALER is two frames, `[NAME, BODY]`: an ASCII command name
+//! and a MessagePack map. The reply is `[NAME, BODY]` too. Every body carries an
+//! `id` chosen by the client and echoed in the reply, so requests can be
+//! pipelined. See `PROTOCOL.md` for each field.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A request a node sends on the ROUTER.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Join as a node.
+    Hello(Hello),
+    /// Heartbeat from a node; also reports what the node counted.
+    Ping(Ping),
+    /// Ask for the broker's counters.
+    Stats(Empty),
+    /// Ask for the nodes present, optionally within a group subtree.
+    Nodes(NodesQuery),
+    /// Leave now instead of timing out.
+    Bye(Empty),
+}
+
+/// A reply the broker sends on the ROUTER.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    /// Hello accepted.
+    Welcome(Welcome),
+    /// Heartbeat answered.
+    Pong(Pong),
+    /// Counters.
+    Stats(StatsReply),
+    /// Nodes present.
+    Nodes(NodesReply),
+    /// The request failed.
+    Error(ErrorReply),
+}
+
+/// Body with only the request id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Empty {
+    /// Client-chosen request id, echoed in the reply.
+    pub id: u64,
+}
+
+/// HELLO body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Request id.
+    pub id: u64,
+    /// Protocol version the client speaks ([`crate::PROTOCOL_VERSION`]).
+    pub protocol: u32,
+    /// Node name, unique within its group.
+    pub name: String,
+    /// Group path, `""` for the root.
+    pub group: String,
+    /// Free-form client software version, shown in `nodes`.
+    pub client_version: String,
+}
+
+/// WELCOME body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Welcome {
+    /// Request id of the HELLO.
+    pub id: u64,
+    /// Protocol version the broker speaks.
+    pub protocol: u32,
+    /// Stable id of this broker (kept in its data directory).
+    pub broker_id: String,
+    /// Changes every time the broker starts; a new epoch means a restart.
+    pub epoch: u64,
+    /// How often the node should PING.
+    pub heartbeat_ms: u64,
+    /// Silence after which the broker considers the node gone.
+    pub node_timeout_ms: u64,
+    /// Subscriptions a node may hold.
+    pub max_subscriptions: u32,
+    /// Largest event (all frames) the broker accepts, in bytes.
+    pub max_message_size: u64,
+}
+
+/// PING body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Ping {
+    /// Request id.
+    pub id: u64,
+    /// Events the node found missing (sequence gaps) since it joined.
+    pub dropped: u64,
+    /// Subscriptions the node currently holds.
+    pub subscriptions: u32,
+}
+
+/// PONG body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pong {
+    /// Request id of the PING.
+    pub id: u64,
+    /// The broker's current epoch.
+    pub epoch: u64,
+}
+
+/// NODES body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NodesQuery {
+    /// Request id.
+    pub id: u64,
+    /// Only nodes in this group or below; absent or `""` for all.
+    pub group: Option<String>,
+}
+
+/// One node as the broker sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// Full path, `group/name`.
+    pub path: String,
+    /// Group path.
+    pub group: String,
+    /// Node name.
+    pub name: String,
+    /// Software version the node reported.
+    pub client_version: String,
+    /// Milliseconds since the broker last heard from the node.
+    pub last_seen_ms_ago: u64,
+    /// Milliseconds since the node said hello.
+    pub connected_ms: u64,
+    /// Events the node reported missing.
+    pub dropped: u64,
+    /// Subscriptions the node reported.
+    pub subscriptions: u32,
+}
+
+/// NODES reply body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodesReply {
+    /// Request id.
+    pub id: u64,
+    /// Nodes present, sorted by path.
+    pub nodes: Vec<NodeInfo>,
+}
+
+/// The broker's counters: every message in, out, dropped or rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StatsReport {
+    /// Broker id.
+    pub broker_id: String,
+    /// Current epoch.
+    pub epoch: u64,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// Nodes present now.
+    pub nodes: u64,
+    /// Named counters (see PROTOCOL.md for the list).
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// STATS reply body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsReply {
+    /// Request id.
+    pub id: u64,
+    /// The report.
+    #[serde(flatten)]
+    pub report: StatsReport,
+}
+
+/// Machine-readable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// HELLO carried a protocol version the broker does not speak.
+    VersionMismatch,
+    /// The request frames or body could not be decoded.
+    Malformed,
+    /// The command name is unknown.
+    UnknownCommand,
+    /// A PING or command from a connection that has not said HELLO (for
+    /// instance after a broker restart): say HELLO again.
+    UnknownNode,
+    /// The node name or group path is invalid.
+    InvalidName,
+    /// The broker already has `max_nodes` nodes.
+    TooManyNodes,
+    /// The node holds more subscriptions than `max_subscriptions`.
+    TooManySubscriptions,
+    /// The request is larger than the broker accepts.
+    TooLarge,
+}
+
+/// ERROR body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    /// Request id, 0 when it could not be read.
+    pub id: u64,
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// One human-readable sentence.
+    pub message: String,
+}
+
+/// Why a control frame could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// Not two frames.
+    #[error("control message must be 2 frames [NAME, BODY], got {0}")]
+    FrameCount(usize),
+    /// Unknown command or reply name.
+    #[error("unknown command {0:?}")]
+    UnknownCommand(String),
+    /// The body is not the MessagePack map the command needs.
+    #[error("malformed {name} body: {source}")]
+    Body {
+        /// Command name.
+        name: &'static str,
+        /// Decoder error.
+        source: rmp_serde::decode::Error,
+    },
+    /// Encoding failed (should not happen for well-formed values).
+    #[error("encode: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+}
+
+fn body<T: serde::de::DeserializeOwned>(
+    name: &'static str,
+    bytes: &[u8],
+) -> Result<T, ControlError> {
+    rmp_serde::from_slice(bytes).map_err(|source| ControlError::Body { name, source })
+}
+
+/// Reads the `id` and `protocol` fields of any body, whatever else it holds, so a
+/// HELLO from another protocol version still gets a precise answer.
+#[derive(Debug, Deserialize, Default)]
+pub struct Envelope {
+    /// Request id, 0 if absent.
+    #[serde(default)]
+    pub id: u64,
+    /// Protocol version, if the body has one.
+    #[serde(default)]
+    pub protocol: Option<u32>,
+}
+
+/// Best-effort read of `id`/`protocol` from a body.
+pub fn peek_envelope(bytes: &[u8]) -> Envelope {
+    rmp_serde::from_slice(bytes).unwrap_or_default()
+}
+
+impl Request {
+    /// The request id.
+    pub fn id(&self) -> u64 {
+        match self {
+            Request::Hello(h) => h.id,
+            Request::Ping(p) => p.id,
+            Request::Stats(e) | Request::Bye(e) => e.id,
+            Request::Nodes(n) => n.id,
+        }
+    }
+
+    /// Encodes to `[NAME, BODY]`.
+    pub fn encode(&self) -> Result<[Vec<u8>; 2], ControlError> {
+        let (name, body) = match self {
+            Request::Hello(b) => ("HELLO", rmp_serde::to_vec_named(b)?),
+            Request::Ping(b) => ("PING", rmp_serde::to_vec_named(b)?),
+            Request::Stats(b) => ("STATS", rmp_serde::to_vec_named(b)?),
+            Request::Nodes(b) => ("NODES", rmp_serde::to_vec_named(b)?),
+            Request::Bye(b) => ("BYE", rmp_serde::to_vec_named(b)?),
+        };
+        Ok([name.as_bytes().to_vec(), body])
+    }
+
+    /// Decodes `[NAME, BODY]`.
+    pub fn decode(frames: &[&[u8]]) -> Result<Self, ControlError> {
+        let [name, bytes] = frames else {
+            return Err(ControlError::FrameCount(frames.len()));
+        };
+        Ok(match *name {
+            b"HELLO" => Request::Hello(body("HELLO", bytes)?),
+            b"PING" => Request::Ping(body("PING", bytes)?),
+            b"STATS" => Request::Stats(body("STATS", bytes)?),
+            b"NODES" => Request::Nodes(body("NODES", bytes)?),
+            b"BYE" => Request::Bye(body("BYE", bytes)?),
+            other => {
+                return Err(ControlError::UnknownCommand(
+                    String::from_utf8_lossy(other).into_owned(),
+                ))
+            }
+        })
+    }
+}
+
+impl Reply {
+    /// The request id this reply answers.
+    pub fn id(&self) -> u64 {
+        match self {
+            Reply::Welcome(b) => b.id,
+            Reply::Pong(b) => b.id,
+            Reply::Stats(b) => b.id,
+            Reply::Nodes(b) => b.id,
+            Reply::Error(b) => b.id,
+        }
+    }
+
+    /// Builds an ERROR reply.
+    pub fn error(id: u64, code: ErrorCode, message: impl Into<String>) -> Self {
+        Reply::Error(ErrorReply {
+            id,
+            code,
+            message: message.into(),
+        })
+    }
+
+    /// Encodes to `[NAME, BODY]`.
+    pub fn encode(&self) -> Result<[Vec<u8>; 2], ControlError> {
+        let (name, body) = match self {
+            Reply::Welcome(b) => ("WELCOME", rmp_serde::to_vec_named(b)?),
+            Reply::Pong(b) => ("PONG", rmp_serde::to_vec_named(b)?),
+            Reply::Stats(b) => ("STATS", rmp_serde::to_vec_named(b)?),
+            Reply::Nodes(b) => ("NODES", rmp_serde::to_vec_named(b)?),
+            Reply::Error(b) => ("ERROR", rmp_serde::to_vec_named(b)?),
+        };
+        Ok([name.as_bytes().to_vec(), body])
+    }
+
+    /// Decodes `[NAME, BODY]`.
+    pub fn decode(frames: &[&[u8]]) -> Result<Self, ControlError> {
+        let [name, bytes] = frames else {
+            return Err(ControlError::FrameCount(frames.len()));
+        };
+        Ok(match *name {
+            b"WELCOME" => Reply::Welcome(body("WELCOME", bytes)?),
+            b"PONG" => Reply::Pong(body("PONG", bytes)?),
+            b"STATS" => Reply::Stats(body("STATS", bytes)?),
+            b"NODES" => Reply::Nodes(body("NODES", bytes)?),
+            b"ERROR" => Reply::Error(body("ERROR", bytes)?),
+            other => {
+                return Err(ControlError::UnknownCommand(
+                    String::from_utf8_lossy(other).into_owned(),
+                ))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        let reqs = [
+            Request::Hello(Hello {
+                id: 1,
+                protocol: 1,
+                name: "n".into(),
+                group: "a/b".into(),
+                client_version: "t".into(),
+            }),
+            Request::Ping(Ping {
+                id: 2,
+                dropped: 3,
+                subscriptions: 4,
+            }),
+            Request::Stats(Empty { id: 5 }),
+            Request::Nodes(NodesQuery {
+                id: 6,
+                group: Some("a".into()),
+            }),
+            Request::Bye(Empty { id: 7 }),
+        ];
+        for r in reqs {
+            let [n, b] = r.encode().unwrap();
+            assert_eq!(Request::decode(&[&n, &b]).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn replies_round_trip_and_errors() {
+        let r = Reply::error(9, ErrorCode::VersionMismatch, "x");
+        let [n, b] = r.encode().unwrap();
+        assert_eq!(Reply::decode(&[&n, &b]).unwrap(), r);
+        let mut report = StatsReport::default();
+        report.counters.insert("events_in".into(), 3);
+        let s = Reply::Stats(StatsReply { id: 1, report });
+        let [n, b] = s.encode().unwrap();
+        assert_eq!(Reply::decode(&[&n, &b]).unwrap(), s);
+        assert!(matches!(
+            Request::decode(&[b"NOPE", b""]),
+            Err(ControlError::UnknownCommand(_))
+        ));
+        assert!(matches!(
+            Request::decode(&[b"HELLO"]),
+            Err(ControlError::FrameCount(1))
+        ));
+        assert!(matches!(
+            Request::decode(&[b"HELLO", b"\xc1"]),
+            Err(ControlError::Body { .. })
+        ));
+        let env = peek_envelope(&rmp_serde::to_vec_named(&Hello {
+            id: 4,
+            protocol: 2,
+            name: String::new(),
+            group: String::new(),
+            client_version: String::new(),
+        })
+        .unwrap());
+        assert_eq!((env.id, env.protocol), (4, Some(2)));
+    }
+}
