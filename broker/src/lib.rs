@@ -5,6 +5,7 @@
 //! and XSUB. It owns every piece of broker state, so nothing on the hot path
 //! takes a lock.
 
+pub mod cli;
 pub mod config;
 pub mod control;
 pub mod events;
@@ -23,6 +24,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const BATCH: usize = 256;
 /// Longest the loop sleeps in poll, so a stop request is seen promptly.
 const MAX_POLL_MS: u64 = 100;
+
+/// Subscription the XSUB holds from start to stop: the state key space.
+pub const STANDING_SUBSCRIPTION: &[u8] = &[1, canopy_schemas::topic::STATE_MARK];
 
 /// Why the broker could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +144,11 @@ impl Broker {
         router.bind(&endpoints.router).ctx(|| format!("bind {}", endpoints.router))?;
         xpub.bind(&endpoints.xpub).ctx(|| format!("bind {}", endpoints.xpub))?;
         xsub.bind(&endpoints.xsub).ctx(|| format!("bind {}", endpoints.xsub))?;
+        // The state key space is wanted at all times (CHP clients publish KVSET
+        // from plain PUB sockets); it also tells a publisher that its link to
+        // the broker is ready.
+        xsub.send(STANDING_SUBSCRIPTION, 0)
+            .ctx(|| "standing subscription".into())?;
         Ok(Broker {
             control: control::Control {
                 broker_id,

@@ -1,1 +1,34 @@
-pub fn x(){}
+//! canopy's async Rust client: join a broker as a node of a group, publish to
+//! groups, nodes or plain topics, and receive events as an async stream.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), canopy_client::ClientError> {
+//! use canopy_client::{Node, NodeOptions, NodeEvent};
+//! let node = Node::connect(NodeOptions::new("tcp://127.0.0.1:5556", "s1", "eu/fra")).await?;
+//! node.subscribe("temp")?;
+//! node.publish_group("eu", "temp", &21.5)?;
+//! let mut events = node.events()?;
+//! while let Some(NodeEvent::Event(e)) = events.next().await {
+//!     println!("{} from {}: {}", e.topic, e.publisher(), e.decode::<f64>()?);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The node runs one I/O thread that owns its ZeroMQ sockets; it heartbeats,
+//! notices a broker restart, joins again and reports it as
+//! [`NodeEvent::Reconnected`].
+
+pub mod admin;
+pub mod cli;
+pub mod endpoint;
+mod error;
+pub mod event;
+mod io;
+pub mod node;
+mod subs;
+
+pub use canopy_schemas::{Address, EventHeader, GroupPath, NodePath};
+pub use endpoint::BrokerEndpoints;
+pub use error::ClientError;
+pub use event::{Event, NodeEvent};
+pub use node::{Events, Node, NodeOptions};

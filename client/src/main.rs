@@ -1,1 +1,5 @@
-fn main(){}
+//! `canopy`: see `canopy_client::cli`.
+
+fn main() {
+    std::process::exit(canopy_client::cli::main());
+}

@@ -1,0 +1,123 @@
+//! The `canopy-broker` command line: an embedded default configuration, an
+//! optional TOML file, and flags that override both.
+
+use crate::{Broker, Config};
+use anyhow::Context;
+use std::io::IsTerminal;
+use clap::Parser;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// canopy pub/sub and state-replication broker over ZeroMQ.
+///
+/// With no arguments it listens on 127.0.0.1:5556 (ROUTER), 5557 (XPUB) and
+/// 5558 (XSUB) and keeps its data in ./canopy-data.
+#[derive(Parser, Debug)]
+#[command(name = "canopy-broker", version, about)]
+pub struct Args {
+    /// TOML configuration file; every flag below has the same key in it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to bind on [default: 127.0.0.1].
+    #[arg(long)]
+    bind: Option<String>,
+    /// Base port P: ROUTER on P, XPUB on P+1, XSUB on P+2 [default: 5556].
+    #[arg(long)]
+    port: Option<u16>,
+    /// Data directory [default: ./canopy-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive [default: info].
+    #[arg(long)]
+    log_level: Option<String>,
+    /// Largest event accepted, all frames, in bytes [default: 1048576].
+    #[arg(long)]
+    max_message_size: Option<u64>,
+    /// Longest topic frame accepted, in bytes [default: 1024].
+    #[arg(long)]
+    max_topic_length: Option<usize>,
+    /// Subscriptions one node may hold [default: 1024].
+    #[arg(long)]
+    max_subscriptions: Option<u32>,
+    /// Nodes admitted at once [default: 10000].
+    #[arg(long)]
+    max_nodes: Option<usize>,
+    /// Largest control request on the ROUTER, in bytes [default: 65536].
+    #[arg(long)]
+    max_control_size: Option<usize>,
+    /// Messages queued per subscriber before the broker drops for it [default: 10000].
+    #[arg(long)]
+    send_hwm: Option<i32>,
+    /// Messages queued per publisher connection [default: 10000].
+    #[arg(long)]
+    receive_hwm: Option<i32>,
+    /// Heartbeat (HUGZ and expected PING) interval in ms [default: 1000].
+    #[arg(long)]
+    heartbeat_ms: Option<u64>,
+    /// Silence in ms after which a node is gone [default: 5000].
+    #[arg(long)]
+    node_timeout_ms: Option<u64>,
+}
+
+impl Args {
+    fn into_config(self) -> anyhow::Result<Config> {
+        let mut c = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        macro_rules! apply {
+            ($($field:ident),*) => { $(if let Some(v) = self.$field { c.$field = v; })* };
+        }
+        apply!(
+            bind,
+            port,
+            data_dir,
+            log_level,
+            max_message_size,
+            max_topic_length,
+            max_subscriptions,
+            max_nodes,
+            max_control_size,
+            send_hwm,
+            receive_hwm,
+            heartbeat_ms,
+            node_timeout_ms
+        );
+        Ok(c)
+    }
+}
+
+/// Parses the process arguments and runs the broker until SIGINT or SIGTERM.
+pub fn main() -> anyhow::Result<()> {
+    let config = Args::parse().into_config()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .with_context(|| format!("invalid log_level {:?}", config.log_level))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing signal handler")?;
+    }
+    let broker = Broker::bind(config).context("starting broker")?;
+    let e = broker.endpoints().clone();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "canopy-broker ready router={} xpub={} xsub={} broker_id={} epoch={}",
+        e.router,
+        e.xpub,
+        e.xsub,
+        broker.broker_id(),
+        broker.epoch()
+    )?;
+    out.flush()?;
+    drop(out);
+    broker.run(stop).context("broker loop")?;
+    Ok(())
+}

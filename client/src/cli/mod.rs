@@ -1,0 +1,84 @@
+//! Subcommands of `canopy`. Errors are one line on stderr and a non-zero exit.
+
+mod output;
+mod publish;
+mod status;
+mod subscribe;
+
+use clap::{Parser, Subcommand};
+
+/// canopy command-line client.
+#[derive(Parser, Debug)]
+#[command(name = "canopy", version, about)]
+pub struct Cli {
+    /// Broker base endpoint (its ROUTER port P).
+    #[arg(long, global = true, default_value = "tcp://127.0.0.1:5556", env = "CANOPY_BROKER")]
+    pub broker: String,
+    /// Seconds to wait for the broker before giving up.
+    #[arg(long, global = true, default_value_t = 5.0)]
+    pub timeout: f64,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Join as a node and print one JSON line per event.
+    Sub(subscribe::SubArgs),
+    /// Publish a JSON value (as MessagePack), or one per stdin line.
+    Pub(publish::PubArgs),
+    /// List the nodes present.
+    Nodes(status::NodesArgs),
+    /// Show the broker's counters.
+    Stats(status::StatsArgs),
+}
+
+impl Cli {
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.timeout.max(0.01))
+    }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CANOPY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("canopy: starting runtime: {e}");
+            return 1;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Sub(a) => subscribe::run(&cli, a).await,
+            Command::Pub(a) => publish::run(&cli, a).await,
+            Command::Nodes(a) => status::nodes(&cli, a).await,
+            Command::Stats(a) => status::stats(&cli, a).await,
+        }
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("canopy: {e:#}");
+            1
+        }
+    }
+}
+
+/// A node name unique enough for a short-lived CLI process.
+fn default_name(role: &str) -> String {
+    format!("{role}-{}", std::process::id())
+}

@@ -1,0 +1,65 @@
+//! `canopy nodes` and `canopy stats`.
+
+use super::Cli;
+use anyhow::Context;
+use crate::admin;
+
+/// Arguments of `canopy nodes`.
+#[derive(clap::Args, Debug)]
+pub struct NodesArgs {
+    /// Only nodes in this group and below.
+    #[arg(long)]
+    group: Option<String>,
+    /// One JSON array for machines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `canopy stats`.
+#[derive(clap::Args, Debug)]
+pub struct StatsArgs {
+    /// One JSON object for machines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `canopy nodes`.
+pub async fn nodes(cli: &Cli, args: &NodesArgs) -> anyhow::Result<()> {
+    let nodes = admin::nodes(&cli.broker, args.group.as_deref(), cli.timeout())
+        .await
+        .with_context(|| format!("asking {} for nodes", cli.broker))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&nodes)?);
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:>12} {:>10} {:>6}  VERSION",
+        "NODE", "LAST SEEN", "DROPPED", "SUBS"
+    );
+    for n in &nodes {
+        println!(
+            "{:<40} {:>10}ms {:>10} {:>6}  {}",
+            n.path, n.last_seen_ms_ago, n.dropped, n.subscriptions, n.client_version
+        );
+    }
+    Ok(())
+}
+
+/// Runs `canopy stats`.
+pub async fn stats(cli: &Cli, args: &StatsArgs) -> anyhow::Result<()> {
+    let report = admin::stats(&cli.broker, cli.timeout())
+        .await
+        .with_context(|| format!("asking {} for stats", cli.broker))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!("broker_id  {}", report.broker_id);
+    println!("epoch      {}", report.epoch);
+    println!("uptime_s   {}", report.uptime_s);
+    println!("nodes      {}", report.nodes);
+    for (name, value) in &report.counters {
+        println!("{name:<28} {value:>14}");
+    }
+    Ok(())
+}

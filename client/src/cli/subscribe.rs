@@ -1,0 +1,71 @@
+//! `canopy sub`.
+
+use super::{default_name, output, Cli};
+use anyhow::Context;
+use crate::{Node, NodeEvent, NodeOptions};
+use std::io::Write;
+
+/// Arguments of `canopy sub`.
+#[derive(clap::Args, Debug)]
+pub struct SubArgs {
+    /// Node name [default: sub-PID].
+    #[arg(long)]
+    name: Option<String>,
+    /// Group path this node joins [default: the root].
+    #[arg(long, default_value = "")]
+    group: String,
+    /// Observe every addressed event in this subtree instead of joining a group's view.
+    #[arg(long)]
+    subtree: Option<String>,
+    /// Exit after this many events.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Topic prefixes (addressed to this node's groups, to itself, or plain).
+    /// Without any, everything for this node is received.
+    prefixes: Vec<String>,
+}
+
+/// Runs `canopy sub`.
+pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
+    let name = args.name.clone().unwrap_or_else(|| default_name("sub"));
+    let mut options = NodeOptions::new(&cli.broker, &name, &args.group);
+    options.connect_timeout = cli.timeout();
+    let node = Node::connect(options)
+        .await
+        .with_context(|| format!("joining {} as {name}", cli.broker))?;
+    if let Some(subtree) = &args.subtree {
+        node.subscribe_subtree(subtree)?;
+        for p in &args.prefixes {
+            node.subscribe(p)?;
+        }
+    } else if args.prefixes.is_empty() {
+        node.subscribe("")?;
+    } else {
+        for p in &args.prefixes {
+            node.subscribe(p)?;
+        }
+    }
+    let mut events = node.events()?;
+    eprintln!("canopy: subscribed as {}", node.path());
+    let mut seen = 0u64;
+    let mut stdout = std::io::stdout();
+    while let Some(event) = events.next().await {
+        match event {
+            NodeEvent::Event(e) => {
+                writeln!(stdout, "{}", output::event_json(&e))?;
+                stdout.flush()?;
+                seen += 1;
+                if args.count.is_some_and(|c| seen >= c) {
+                    break;
+                }
+            }
+            NodeEvent::Disconnected => eprintln!("canopy: broker silent, reconnecting"),
+            NodeEvent::Reconnected {
+                epoch,
+                broker_restarted,
+            } => eprintln!("canopy: reconnected (epoch {epoch}, broker restarted: {broker_restarted})"),
+        }
+    }
+    node.close();
+    Ok(())
+}

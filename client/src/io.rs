@@ -1,0 +1,306 @@
+//! The node's I/O thread: owns the DEALER (control) and SUB (events) sockets,
+//! says HELLO, heartbeats, notices a silent or restarted broker and rejoins,
+//! and hands events to the async side through a bounded channel.
+
+use crate::event::{Event, NodeEvent};
+use crate::subs::SubTable;
+use crate::ClientError;
+use canopy_schemas::control::{Hello, Ping, Welcome};
+use canopy_schemas::{topic, ErrorCode, EventHeader, Reply, Request};
+use std::collections::HashMap;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Gap-tracking entries kept before the table is reset (bounds memory).
+const MAX_TRACKED_STREAMS: usize = 100_000;
+/// Until the broker tells us, how often we say HELLO and how long we wait.
+const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(1000);
+const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// What the handle asks the I/O thread to do.
+pub(crate) enum Command {
+    /// Add (`true`) or remove a prefix on the SUB socket.
+    Subscription(Vec<u8>, bool),
+    /// Send a request and route its reply.
+    Request(Request, oneshot::Sender<Result<Reply, ClientError>>),
+    /// Say BYE and stop.
+    Close,
+}
+
+/// Counters the node keeps and reports in PING.
+#[derive(Debug, Default)]
+pub(crate) struct LocalCounters {
+    /// Events missing according to publisher sequences.
+    pub gaps: u64,
+    /// Events dropped because the application did not read fast enough.
+    pub overflow: u64,
+}
+
+pub(crate) struct Io {
+    pub sub: zmq::Socket,
+    pub dealer: zmq::Socket,
+    pub wake: zmq::Socket,
+    pub commands: Receiver<Command>,
+    pub events: mpsc::Sender<NodeEvent>,
+    pub subs: Arc<Mutex<SubTable>>,
+    pub counters: Arc<Mutex<LocalCounters>>,
+    pub hello: Hello,
+    pub first_welcome: Option<oneshot::Sender<Result<Welcome, ClientError>>>,
+    pub ids: Arc<std::sync::atomic::AtomicU64>,
+}
+
+struct Link {
+    joined: bool,
+    lost: bool,
+    epoch: Option<u64>,
+    heartbeat: Duration,
+    timeout: Duration,
+    last_heard: Instant,
+    next_beat: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Io {
+    fn send_request(&self, request: &Request) {
+        let Ok([name, body]) = request.encode() else {
+            return;
+        };
+        // IMMEDIATE is set: while the broker is away this fails at once, and
+        // the heartbeat logic retries.
+        let _ = self
+            .dealer
+            .send(name, zmq::SNDMORE | zmq::DONTWAIT)
+            .and_then(|()| self.dealer.send(body, zmq::DONTWAIT));
+    }
+
+    fn say_hello(&self) {
+        let mut hello = self.hello.clone();
+        hello.id = self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.send_request(&Request::Hello(hello));
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        if self.events.try_send(event).is_err() {
+            lock(&self.counters).overflow += 1;
+        }
+    }
+
+    /// Runs until Close or until the handle is gone.
+    pub fn run(mut self) {
+        let mut link = Link {
+            joined: false,
+            lost: false,
+            epoch: None,
+            heartbeat: DEFAULT_HEARTBEAT,
+            timeout: DEFAULT_TIMEOUT,
+            last_heard: Instant::now(),
+            next_beat: Instant::now(),
+        };
+        let mut pending: HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>> =
+            HashMap::new();
+        let mut streams: HashMap<(String, Vec<u8>), u64> = HashMap::new();
+        loop {
+            let now = Instant::now();
+            if now >= link.next_beat {
+                self.beat(&mut link);
+            }
+            let wait = link.next_beat.saturating_duration_since(Instant::now());
+            let mut items = [
+                self.sub.as_poll_item(zmq::POLLIN),
+                self.dealer.as_poll_item(zmq::POLLIN),
+                self.wake.as_poll_item(zmq::POLLIN),
+            ];
+            if zmq::poll(&mut items, wait.as_millis() as i64 + 1).is_err() {
+                continue;
+            }
+            let ready = [
+                items[0].is_readable(),
+                items[1].is_readable(),
+                items[2].is_readable(),
+            ];
+            if ready[0] {
+                while let Some(frames) = recv_all(&self.sub) {
+                    link.last_heard = Instant::now();
+                    self.on_sub_message(frames, &mut streams);
+                }
+            }
+            if ready[1] {
+                while let Some(frames) = recv_all(&self.dealer) {
+                    link.last_heard = Instant::now();
+                    self.on_reply(frames, &mut link, &mut pending);
+                }
+            }
+            if ready[2] {
+                while recv_all(&self.wake).is_some() {}
+                loop {
+                    match self.commands.try_recv() {
+                        Ok(Command::Subscription(prefix, on)) => {
+                            let r = if on {
+                                self.sub.set_subscribe(&prefix)
+                            } else {
+                                self.sub.set_unsubscribe(&prefix)
+                            };
+                            if let Err(e) = r {
+                                tracing::warn!(error = %e, "changing subscription failed");
+                            }
+                        }
+                        Ok(Command::Request(request, reply)) => {
+                            pending.insert(request.id(), reply);
+                            self.send_request(&request);
+                        }
+                        Ok(Command::Close) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                            self.send_request(&Request::Bye(Default::default()));
+                            return;
+                        }
+                        Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Heartbeat tick: PING when joined, HELLO when not, and notice silence.
+    fn beat(&mut self, link: &mut Link) {
+        link.next_beat = Instant::now() + link.heartbeat;
+        if link.joined && link.last_heard.elapsed() > link.timeout {
+            link.joined = false;
+            link.lost = true;
+            tracing::warn!("broker silent; reconnecting");
+            self.emit(NodeEvent::Disconnected);
+        }
+        if link.joined {
+            let c = lock(&self.counters);
+            let ping = Ping {
+                id: self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                dropped: c.gaps + c.overflow,
+                subscriptions: lock(&self.subs).count() as u32,
+            };
+            drop(c);
+            self.send_request(&Request::Ping(ping));
+        } else {
+            self.say_hello();
+        }
+    }
+
+    fn on_reply(
+        &mut self,
+        frames: Vec<zmq::Message>,
+        link: &mut Link,
+        pending: &mut HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>>,
+    ) {
+        let refs: Vec<&[u8]> = frames.iter().map(|m| &m[..]).collect();
+        let reply = match Reply::decode(&refs) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "undecodable reply from broker");
+                return;
+            }
+        };
+        if let Some(waiter) = pending.remove(&reply.id()) {
+            let _ = waiter.send(Ok(reply));
+            return;
+        }
+        match reply {
+            Reply::Welcome(w) => {
+                let restarted = link.epoch.is_some_and(|e| e != w.epoch);
+                if link.lost || restarted {
+                    self.emit(NodeEvent::Reconnected {
+                        epoch: w.epoch,
+                        broker_restarted: restarted,
+                    });
+                }
+                link.joined = true;
+                link.lost = false;
+                link.epoch = Some(w.epoch);
+                link.heartbeat = Duration::from_millis(w.heartbeat_ms.max(10));
+                link.timeout = Duration::from_millis(w.node_timeout_ms.max(30));
+                link.next_beat = Instant::now() + link.heartbeat;
+                if let Some(first) = self.first_welcome.take() {
+                    let _ = first.send(Ok(w));
+                }
+            }
+            Reply::Error(e) => match e.code {
+                ErrorCode::UnknownNode => {
+                    // The broker restarted (or forgot us): join again.
+                    link.joined = false;
+                    self.say_hello();
+                }
+                ErrorCode::VersionMismatch
+                | ErrorCode::InvalidName
+                | ErrorCode::TooManyNodes => {
+                    let err = if e.code == ErrorCode::VersionMismatch {
+                        ClientError::VersionMismatch(e.message)
+                    } else {
+                        ClientError::Refused {
+                            code: e.code,
+                            message: e.message,
+                        }
+                    };
+                    match self.first_welcome.take() {
+                        Some(first) => {
+                            let _ = first.send(Err(err));
+                        }
+                        None => tracing::error!(error = %err, "broker refused to take us back"),
+                    }
+                }
+                _ => tracing::warn!(code = ?e.code, message = %e.message, "broker error"),
+            },
+            Reply::Pong(_) => {}
+            other => tracing::debug!(reply = ?other, "unsolicited reply"),
+        }
+    }
+
+    fn on_sub_message(
+        &mut self,
+        frames: Vec<zmq::Message>,
+        streams: &mut HashMap<(String, Vec<u8>), u64>,
+    ) {
+        let [topic_frame, header, payload] = &frames[..] else {
+            return; // HUGZ (5 frames) and anything else: liveness only
+        };
+        if !lock(&self.subs).matches(topic_frame) {
+            return;
+        }
+        let (Ok((address, topic)), Ok(header)) = (
+            topic::decode_topic(topic_frame),
+            EventHeader::decode(header),
+        ) else {
+            tracing::debug!("undecodable event skipped");
+            return;
+        };
+        if header.sequence != 0 {
+            if streams.len() > MAX_TRACKED_STREAMS {
+                streams.clear();
+            }
+            let key = (header.publisher.clone(), topic_frame.to_vec());
+            let last = streams.insert(key, header.sequence).unwrap_or(0);
+            if last != 0 && header.sequence > last + 1 {
+                lock(&self.counters).gaps += header.sequence - last - 1;
+            }
+        }
+        self.emit(NodeEvent::Event(Event {
+            address,
+            topic,
+            header,
+            payload: payload.to_vec(),
+        }));
+    }
+}
+
+/// Receives one whole multipart message without blocking.
+fn recv_all(socket: &zmq::Socket) -> Option<Vec<zmq::Message>> {
+    let first = socket.recv_msg(zmq::DONTWAIT).ok()?;
+    let mut more = first.get_more();
+    let mut frames = vec![first];
+    while more {
+        let m = socket.recv_msg(0).ok()?;
+        more = m.get_more();
+        frames.push(m);
+    }
+    Some(frames)
+}

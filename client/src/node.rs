@@ -1,0 +1,477 @@
+//! The node handle applications hold: connect, publish, subscribe, events,
+//! stats and nodes.
+
+use crate::endpoint::BrokerEndpoints;
+use crate::event::NodeEvent;
+use crate::io::{Command, Io, LocalCounters};
+use crate::subs::SubTable;
+use crate::ClientError;
+use canopy_schemas::control::{Empty, Hello, NodeInfo, NodesQuery, StatsReport, Welcome};
+use canopy_schemas::header::FLAG_MSGPACK;
+use canopy_schemas::topic::{check_plain_topic, encode_topic};
+use canopy_schemas::{Address, EventHeader, GroupPath, NodePath, Reply, Request};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// How to join.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// Broker base endpoint, `tcp://HOST:P`.
+    pub broker: String,
+    /// Node name, unique within its group.
+    pub name: String,
+    /// Group path, `""` for the root.
+    pub group: String,
+    /// Reported in `nodes`.
+    pub client_version: String,
+    /// How long `connect` waits for the broker.
+    pub connect_timeout: Duration,
+    /// How long a request waits for its reply.
+    pub request_timeout: Duration,
+    /// Events buffered for the application before they are dropped (and counted).
+    pub event_buffer: usize,
+    /// Messages the broker may queue towards this node's SUB socket.
+    pub receive_hwm: i32,
+}
+
+impl NodeOptions {
+    /// Options with defaults for everything but where and who.
+    pub fn new(broker: &str, name: &str, group: &str) -> Self {
+        NodeOptions {
+            broker: broker.to_owned(),
+            name: name.to_owned(),
+            group: group.to_owned(),
+            client_version: concat!("canopy-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(5),
+            event_buffer: 100_000,
+            receive_hwm: 100_000,
+        }
+    }
+}
+
+struct Publisher {
+    socket: zmq::Socket,
+    sequences: HashMap<Vec<u8>, u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A joined node. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct Node {
+    path: NodePath,
+    endpoints: BrokerEndpoints,
+    welcome: Welcome,
+    commands: std::sync::mpsc::Sender<Command>,
+    wake: Mutex<zmq::Socket>,
+    publisher: Mutex<Publisher>,
+    subs: Arc<Mutex<SubTable>>,
+    counters: Arc<Mutex<LocalCounters>>,
+    ids: Arc<AtomicU64>,
+    events: Mutex<Option<mpsc::Receiver<NodeEvent>>>,
+    request_timeout: Duration,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+static WAKE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+fn tune(socket: &zmq::Socket) -> Result<(), zmq::Error> {
+    socket.set_reconnect_ivl(100)?;
+    socket.set_reconnect_ivl_max(1000)?;
+    socket.set_linger(0)
+}
+
+impl Node {
+    /// Joins the broker as `group/name`. Fails with a clear error when the
+    /// broker does not answer, speaks another protocol version, or refuses.
+    pub async fn connect(options: NodeOptions) -> Result<Node, ClientError> {
+        let endpoints = BrokerEndpoints::parse(&options.broker)?;
+        let path = NodePath::new(GroupPath::parse(&options.group)?, &options.name)?;
+        let ctx = zmq::Context::new();
+        let dealer = ctx.socket(zmq::DEALER)?;
+        tune(&dealer)?;
+        dealer.set_immediate(true)?;
+        dealer.connect(&endpoints.router)?;
+        let sub = ctx.socket(zmq::SUB)?;
+        tune(&sub)?;
+        sub.set_rcvhwm(options.receive_hwm)?;
+        sub.set_subscribe(canopy_schemas::HUGZ)?;
+        sub.connect(&endpoints.xpub)?;
+        // An XPUB, not a PUB, so we can see the broker's subscriptions arrive
+        // and know when a publish will not be dropped for want of them.
+        let publisher = ctx.socket(zmq::XPUB)?;
+        tune(&publisher)?;
+        publisher.set_linger(2000)?;
+        publisher.set_sndhwm(100_000)?;
+        publisher.connect(&endpoints.xsub)?;
+        let wake_name = format!(
+            "inproc://canopy-wake-{}-{}",
+            std::process::id(),
+            WAKE_COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let wake_rx = ctx.socket(zmq::PAIR)?;
+        wake_rx.bind(&wake_name)?;
+        let wake_tx = ctx.socket(zmq::PAIR)?;
+        wake_tx.set_linger(0)?;
+        wake_tx.connect(&wake_name)?;
+
+        let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
+        let (ev_tx, ev_rx) = mpsc::channel(options.event_buffer.max(1));
+        let (first_tx, first_rx) = oneshot::channel();
+        let subs = Arc::new(Mutex::new(SubTable::default()));
+        let counters = Arc::new(Mutex::new(LocalCounters::default()));
+        let ids = Arc::new(AtomicU64::new(1));
+        let io = Io {
+            sub,
+            dealer,
+            wake: wake_rx,
+            commands: cmd_rx,
+            events: ev_tx,
+            subs: Arc::clone(&subs),
+            counters: Arc::clone(&counters),
+            hello: Hello {
+                id: 0,
+                protocol: canopy_schemas::PROTOCOL_VERSION,
+                name: path.name.clone(),
+                group: path.group.to_string(),
+                client_version: options.client_version.clone(),
+            },
+            first_welcome: Some(first_tx),
+            ids: Arc::clone(&ids),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("canopy-node-{}", path.name))
+            .spawn(move || io.run())
+            .map_err(|e| ClientError::Protocol(format!("spawning I/O thread: {e}")))?;
+        let stop = |thread: JoinHandle<()>| {
+            let _ = cmd_tx.send(Command::Close);
+            let _ = wake_tx.send(&b""[..], zmq::DONTWAIT);
+            let _ = thread.join();
+        };
+        let timeout = Err(ClientError::Timeout {
+            endpoint: options.broker.clone(),
+            waited_ms: options.connect_timeout.as_millis() as u64,
+        });
+        let welcome = match tokio::time::timeout(options.connect_timeout, first_rx).await {
+            Ok(Ok(Ok(w))) => w,
+            Ok(Ok(Err(e))) => {
+                stop(thread);
+                return Err(e);
+            }
+            Ok(Err(_)) => {
+                stop(thread);
+                return Err(ClientError::Closed);
+            }
+            Err(_) => {
+                stop(thread);
+                return timeout;
+            }
+        };
+        if !wait_for_broker_subscription(&publisher, options.connect_timeout).await {
+            stop(thread);
+            return timeout;
+        }
+        Ok(Node {
+            path,
+            endpoints,
+            welcome,
+            commands: cmd_tx,
+            wake: Mutex::new(wake_tx),
+            publisher: Mutex::new(Publisher {
+                socket: publisher,
+                sequences: HashMap::new(),
+            }),
+            subs,
+            counters,
+            ids,
+            events: Mutex::new(Some(ev_rx)),
+            request_timeout: options.request_timeout,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// This node's path.
+    pub fn path(&self) -> &NodePath {
+        &self.path
+    }
+
+    /// The broker's endpoints.
+    pub fn endpoints(&self) -> &BrokerEndpoints {
+        &self.endpoints
+    }
+
+    /// What the broker said when we joined (epoch, limits).
+    pub fn welcome(&self) -> &Welcome {
+        &self.welcome
+    }
+
+    /// Events this node counted as missing (publisher sequence gaps) plus those
+    /// dropped because the application read too slowly.
+    pub fn dropped(&self) -> u64 {
+        let c = lock(&self.counters);
+        c.gaps + c.overflow
+    }
+
+    /// The event stream. Can be taken once.
+    pub fn events(&self) -> Result<Events, ClientError> {
+        lock(&self.events)
+            .take()
+            .map(|rx| Events { rx })
+            .ok_or(ClientError::EventsTaken)
+    }
+
+    fn command(&self, command: Command) -> Result<(), ClientError> {
+        self.commands
+            .send(command)
+            .map_err(|_| ClientError::Closed)?;
+        // A failed wake means one is already pending.
+        let _ = lock(&self.wake).send(&b""[..], zmq::DONTWAIT);
+        Ok(())
+    }
+
+    fn apply(&self, prefixes: Vec<(Vec<u8>, bool)>, on: bool) -> Result<(), ClientError> {
+        let mut subs = lock(&self.subs);
+        if on {
+            let after = subs.count() + subs.new_count(&prefixes);
+            if after > self.welcome.max_subscriptions as usize {
+                return Err(ClientError::SubscriptionLimit(self.welcome.max_subscriptions));
+            }
+        }
+        for (prefix, plain) in prefixes {
+            let changed = if on {
+                subs.add(&prefix, plain)
+            } else {
+                subs.remove(&prefix)
+            };
+            if changed {
+                self.command(Command::Subscription(prefix, on))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn node_prefixes(&self, topic_prefix: &str) -> Result<Vec<(Vec<u8>, bool)>, ClientError> {
+        check_plain_topic(topic_prefix)?;
+        let mut out: Vec<(Vec<u8>, bool)> = self
+            .path
+            .group
+            .ancestors_and_self()
+            .map(|g| (g.level_prefix(topic_prefix), false))
+            .collect();
+        out.push((self.path.node_prefix(topic_prefix), false));
+        out.push((topic_prefix.as_bytes().to_vec(), true));
+        Ok(out)
+    }
+
+    /// Receives events whose topic starts with `topic_prefix` that are addressed
+    /// to any of this node's ancestor groups, to this node, or published on a
+    /// plain topic.
+    pub fn subscribe(&self, topic_prefix: &str) -> Result<(), ClientError> {
+        self.apply(self.node_prefixes(topic_prefix)?, true)
+    }
+
+    /// Undoes [`subscribe`](Self::subscribe).
+    pub fn unsubscribe(&self, topic_prefix: &str) -> Result<(), ClientError> {
+        self.apply(self.node_prefixes(topic_prefix)?, false)
+    }
+
+    /// Observes every addressed event (group or node) in the subtree `group`.
+    pub fn subscribe_subtree(&self, group: &str) -> Result<(), ClientError> {
+        let g = GroupPath::parse(group)?;
+        self.apply(vec![(g.subtree_prefix(), false)], true)
+    }
+
+    /// Undoes [`subscribe_subtree`](Self::subscribe_subtree).
+    pub fn unsubscribe_subtree(&self, group: &str) -> Result<(), ClientError> {
+        let g = GroupPath::parse(group)?;
+        self.apply(vec![(g.subtree_prefix(), false)], false)
+    }
+
+    /// Publishes `value` as MessagePack.
+    pub fn publish<T: Serialize + ?Sized>(
+        &self,
+        address: &Address,
+        topic: &str,
+        value: &T,
+    ) -> Result<(), ClientError> {
+        let payload =
+            rmp_serde::to_vec_named(value).map_err(|e| ClientError::Payload(e.to_string()))?;
+        self.send_event(address, topic, FLAG_MSGPACK, &payload)
+    }
+
+    /// Publishes raw bytes.
+    pub fn publish_raw(
+        &self,
+        address: &Address,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<(), ClientError> {
+        self.send_event(address, topic, 0, payload)
+    }
+
+    /// Publishes `value` to every node in `group` and below.
+    pub fn publish_group<T: Serialize + ?Sized>(
+        &self,
+        group: &str,
+        topic: &str,
+        value: &T,
+    ) -> Result<(), ClientError> {
+        self.publish(&Address::Group(GroupPath::parse(group)?), topic, value)
+    }
+
+    /// Publishes `value` to one node, `group/name`.
+    pub fn publish_node<T: Serialize + ?Sized>(
+        &self,
+        node: &str,
+        topic: &str,
+        value: &T,
+    ) -> Result<(), ClientError> {
+        self.publish(&Address::Node(NodePath::parse(node)?), topic, value)
+    }
+
+    /// Publishes `value` on a plain topic.
+    pub fn publish_topic<T: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        value: &T,
+    ) -> Result<(), ClientError> {
+        self.publish(&Address::Plain, topic, value)
+    }
+
+    fn send_event(
+        &self,
+        address: &Address,
+        topic: &str,
+        flags: u8,
+        payload: &[u8],
+    ) -> Result<(), ClientError> {
+        let topic_frame = encode_topic(address, topic)?;
+        let mut p = lock(&self.publisher);
+        let seq = p.sequences.entry(topic_frame.clone()).or_insert(0);
+        *seq += 1;
+        let header = EventHeader {
+            flags,
+            sequence: *seq,
+            timestamp_ns: now_ns(),
+            publisher: self.path.to_string(),
+        }
+        .encode()
+        .map_err(|e| ClientError::Payload(e.to_string()))?;
+        let size = topic_frame.len() + header.len() + payload.len();
+        if size as u64 > self.welcome.max_message_size {
+            return Err(ClientError::TooLarge {
+                what: "event",
+                size,
+                limit: self.welcome.max_message_size,
+            });
+        }
+        // Subscription messages from the broker pile up unless read.
+        while p.socket.recv_msg(zmq::DONTWAIT).is_ok() {}
+        p.socket.send(topic_frame, zmq::SNDMORE)?;
+        p.socket.send(header, zmq::SNDMORE)?;
+        p.socket.send(payload, 0)?;
+        Ok(())
+    }
+
+    async fn request(&self, make: impl FnOnce(u64) -> Request) -> Result<Reply, ClientError> {
+        let request = make(self.ids.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Request(request, tx))?;
+        match tokio::time::timeout(self.request_timeout, rx).await {
+            Ok(Ok(Ok(Reply::Error(e)))) => Err(ClientError::Refused {
+                code: e.code,
+                message: e.message,
+            }),
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(ClientError::Closed),
+            Err(_) => Err(ClientError::Timeout {
+                endpoint: self.endpoints.router.clone(),
+                waited_ms: self.request_timeout.as_millis() as u64,
+            }),
+        }
+    }
+
+    /// The broker's counters.
+    pub async fn stats(&self) -> Result<StatsReport, ClientError> {
+        match self.request(|id| Request::Stats(Empty { id })).await? {
+            Reply::Stats(s) => Ok(s.report),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// Nodes present, within `group` when given.
+    pub async fn nodes(&self, group: Option<&str>) -> Result<Vec<NodeInfo>, ClientError> {
+        let group = group.map(str::to_owned);
+        match self
+            .request(|id| Request::Nodes(NodesQuery { id, group }))
+            .await?
+        {
+            Reply::Nodes(n) => Ok(n.nodes),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
+        }
+    }
+
+    /// Says BYE and stops the I/O thread; pending publishes are flushed for up
+    /// to two seconds.
+    pub fn close(&self) {
+        if let Some(thread) = lock(&self.thread).take() {
+            let _ = self.command(Command::Close);
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Waits until the broker's standing subscription reaches our publisher
+/// socket; before that, ZeroMQ would drop what we publish.
+async fn wait_for_broker_subscription(publisher: &zmq::Socket, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if publisher.recv_msg(zmq::DONTWAIT).is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    false
+}
+
+/// The node's events, as an async stream.
+pub struct Events {
+    rx: mpsc::Receiver<NodeEvent>,
+}
+
+impl Events {
+    /// The next event; `None` once the node is closed.
+    pub async fn next(&mut self) -> Option<NodeEvent> {
+        self.rx.recv().await
+    }
+}
+
+impl tokio_stream::Stream for Events {
+    type Item = NodeEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<NodeEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}
