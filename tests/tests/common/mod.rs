@@ -1,0 +1,230 @@
+//! Harness: real broker processes on free ports, CLI runs, polling helpers.
+#![allow(dead_code)]
+
+use canopy_client::{Event, Events, Node, NodeEvent, NodeOptions};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Generous deadline for anything that should happen "soon".
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+pub fn broker_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_e2e-canopy-broker")
+}
+
+pub fn cli_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_e2e-canopy")
+}
+
+fn ports_free(base: u16) -> bool {
+    (0..3).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+}
+
+/// A base port P with P, P+1 and P+2 free right now.
+pub fn free_base_port() -> u16 {
+    loop {
+        // Ask the OS for an ephemeral port, then check its two neighbours.
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+        let port = l.local_addr().expect("local addr").port();
+        drop(l);
+        if port < 65000 && ports_free(port) {
+            return port;
+        }
+    }
+}
+
+/// A running broker process with its own data directory.
+pub struct BrokerProcess {
+    child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    extra: Vec<String>,
+    pub ready_line: String,
+    pub stderr_path: PathBuf,
+}
+
+impl BrokerProcess {
+    /// Starts a broker on free ports with `extra` flags.
+    pub fn start(extra: &[&str]) -> BrokerProcess {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data_dir = tmp.path().join("data");
+        for _ in 0..5 {
+            let port = free_base_port();
+            if let Some(mut b) = Self::spawn(port, &data_dir, extra) {
+                b._tmp = Some(tmp);
+                return b;
+            }
+        }
+        panic!("could not start a broker after 5 attempts");
+    }
+
+    fn spawn(port: u16, data_dir: &Path, extra: &[&str]) -> Option<BrokerProcess> {
+        let stderr_path = data_dir.with_extension(format!("{port}.stderr"));
+        std::fs::create_dir_all(data_dir.parent().expect("parent")).ok();
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let mut child = Command::new(broker_bin())
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn broker");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        match rx.recv_timeout(DEADLINE) {
+            Ok(line) if line.starts_with("canopy-broker ready") => Some(BrokerProcess {
+                child: Some(child),
+                port,
+                data_dir: data_dir.to_owned(),
+                _tmp: None,
+                extra: extra.iter().map(|s| s.to_string()).collect(),
+                ready_line: line,
+                stderr_path,
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                None
+            }
+        }
+    }
+
+    /// `tcp://127.0.0.1:P`.
+    pub fn endpoint(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// `tcp://127.0.0.1:P+offset`.
+    pub fn endpoint_at(&self, offset: u16) -> String {
+        format!("tcp://127.0.0.1:{}", self.port + offset)
+    }
+
+    /// SIGKILL and wait.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, wait, and return the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = Command::new("kill").arg(c.id().to_string()).status();
+        let deadline = Instant::now() + DEADLINE;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = c.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = c.kill();
+        c.wait().ok()
+    }
+
+    /// Starts again on the same port and data directory (after kill9/terminate).
+    pub fn restart(&mut self) {
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(mut b) = Self::spawn(self.port, &self.data_dir, &extra) {
+                self.child = b.child.take();
+                self.ready_line = std::mem::take(&mut b.ready_line);
+                return;
+            }
+            assert!(Instant::now() < deadline, "broker did not restart on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Joins as a node with test-friendly timeouts.
+pub async fn node(broker: &BrokerProcess, name: &str, group: &str) -> Node {
+    let mut o = NodeOptions::new(&broker.endpoint(), name, group);
+    o.connect_timeout = DEADLINE;
+    Node::connect(o).await.expect("node connects")
+}
+
+/// The next data event, skipping connection notices; panics after the deadline.
+pub async fn next_event(events: &mut Events) -> Event {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(NodeEvent::Event(e))) => return e,
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("event stream closed"),
+            Err(_) => panic!("no event within {DEADLINE:?}"),
+        }
+    }
+}
+
+/// The next data event whose topic does not end in "ready" (the topic tests
+/// use to wait for subscriptions to reach the publisher).
+pub async fn next_real(events: &mut Events) -> Event {
+    loop {
+        let e = next_event(events).await;
+        if !e.topic.ends_with("ready") {
+            return e;
+        }
+    }
+}
+
+/// Polls `check` until it returns Some, or panics after the deadline.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One counter from the broker's STATS.
+pub async fn counter(broker: &BrokerProcess, name: &str) -> u64 {
+    let report = canopy_client::admin::stats(&broker.endpoint(), DEADLINE)
+        .await
+        .expect("stats");
+    *report
+        .counters
+        .get(name)
+        .unwrap_or_else(|| panic!("no counter {name}"))
+}
+
+/// Runs the CLI to completion.
+pub fn run_cli(args: &[&str]) -> std::process::Output {
+    Command::new(cli_bin())
+        .args(args)
+        .output()
+        .expect("run canopy CLI")
+}
