@@ -50,7 +50,7 @@ pub struct Args {
     /// Messages queued per subscriber before the broker drops for it [default: 10000].
     #[arg(long)]
     send_hwm: Option<i32>,
-    /// Messages queued per publisher connection [default: 10000].
+    /// Messages queued per publisher connection; beyond it publishers drop [default: 10000].
     #[arg(long)]
     receive_hwm: Option<i32>,
     /// Heartbeat (HUGZ and expected PING) interval in ms [default: 1000].

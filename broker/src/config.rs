@@ -28,7 +28,8 @@ pub struct Config {
     pub max_control_size: usize,
     /// Messages queued per subscriber connection before the broker drops for it.
     pub send_hwm: i32,
-    /// Messages queued per publisher connection before it is pushed back.
+    /// Messages queued per publisher connection; beyond it ZeroMQ publishers
+    /// drop (they never block).
     pub receive_hwm: i32,
     /// HUGZ interval, and the PING interval the broker asks nodes for.
     pub heartbeat_ms: u64,

@@ -194,22 +194,27 @@ impl Subscriptions {
             counters.subscriptions_rejected += 1;
             return Ok(true);
         }
-        match msg.first() {
+        // The XPUB is verbose: every subscribe arrives (and is counted), but
+        // only the last unsubscribe of a prefix does. The XSUB reference-counts
+        // what it is sent, so it gets each prefix once, and that one unsubscribe.
+        let pass_up = match msg.first() {
             Some(1) => {
                 counters.subscribes += 1;
-                self.active.insert(msg[1..].to_vec());
+                self.active.insert(msg[1..].to_vec())
             }
             Some(0) => {
                 counters.unsubscribes += 1;
-                self.active.remove(&msg[1..]);
+                self.active.remove(&msg[1..])
             }
             _ => {
                 counters.subscriptions_rejected += 1;
                 return Ok(true);
             }
-        }
+        };
         counters.subscriptions_active = self.active.len() as u64;
-        xsub.send(msg, 0)?;
+        if pass_up {
+            xsub.send(msg, 0)?;
+        }
         Ok(true)
     }
 }

@@ -73,7 +73,7 @@ counters! {
     nodes_expired,
     /// Nodes replaced by a new HELLO with the same path.
     nodes_replaced,
-    /// PINGs answered.
+    /// PINGs from known nodes (answered with PONG or too_many_subscriptions).
     pings,
     /// PINGs refused because the node exceeded max_subscriptions.
     subscription_limit_hits,

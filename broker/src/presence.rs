@@ -63,12 +63,20 @@ impl Presence {
     pub fn join(&mut self, identity: &[u8], path: NodePath, client_version: String) -> Joined {
         let now = Instant::now();
         let mut outcome = Joined::New;
+        // A node reports its drop total since it started; a rejoin keeps the
+        // total already accounted for so it is not counted twice.
+        let mut dropped = 0;
         if let Some(old) = self.by_identity.remove(identity) {
             self.by_path.remove(&old.path);
-            outcome = Joined::Again;
+            if old.path == path {
+                dropped = old.dropped;
+                outcome = Joined::Again;
+            }
         }
         if let Some(old_identity) = self.by_path.remove(&path) {
-            self.by_identity.remove(&old_identity);
+            if let Some(old) = self.by_identity.remove(&old_identity) {
+                dropped = old.dropped;
+            }
             outcome = Joined::Replaced;
         }
         self.by_path.insert(path.clone(), identity.to_vec());
@@ -79,7 +87,7 @@ impl Presence {
                 client_version,
                 joined: now,
                 last_seen: now,
-                dropped: 0,
+                dropped,
                 subscriptions: 0,
             },
         );

@@ -36,6 +36,8 @@ pub(crate) struct LocalCounters {
     pub gaps: u64,
     /// Events dropped because the application did not read fast enough.
     pub overflow: u64,
+    /// Events received that could not be decoded (skipped).
+    pub malformed: u64,
 }
 
 pub(crate) struct Io {
@@ -148,6 +150,10 @@ impl Io {
                             if let Err(e) = r {
                                 tracing::warn!(error = %e, "changing subscription failed");
                             }
+                            if !on {
+                                // Events missed while unsubscribed are not drops.
+                                streams.clear();
+                            }
                         }
                         Ok(Command::Request(request, reply)) => {
                             pending.insert(request.id(), reply);
@@ -206,6 +212,19 @@ impl Io {
             return;
         }
         match reply {
+            Reply::Welcome(w) if w.protocol != canopy_schemas::PROTOCOL_VERSION => {
+                let err = ClientError::VersionMismatch(format!(
+                    "broker speaks canopy protocol {}, this client speaks {}",
+                    w.protocol,
+                    canopy_schemas::PROTOCOL_VERSION
+                ));
+                match self.first_welcome.take() {
+                    Some(first) => {
+                        let _ = first.send(Err(err));
+                    }
+                    None => tracing::error!(error = %err, "cannot rejoin"),
+                }
+            }
             Reply::Welcome(w) => {
                 let restarted = link.epoch.is_some_and(|e| e != w.epoch);
                 if link.lost || restarted {
@@ -270,6 +289,7 @@ impl Io {
             topic::decode_topic(topic_frame),
             EventHeader::decode(header),
         ) else {
+            lock(&self.counters).malformed += 1;
             tracing::debug!("undecodable event skipped");
             return;
         };

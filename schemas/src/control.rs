@@ -86,7 +86,8 @@ pub struct Welcome {
 pub struct Ping {
     /// Request id.
     pub id: u64,
-    /// Events the node found missing (sequence gaps) since it joined.
+    /// Events the node found missing (sequence gaps) or dropped locally since
+    /// the node process started: a running total, not a delta.
     pub dropped: u64,
     /// Subscriptions the node currently holds.
     pub subscriptions: u32,
@@ -175,8 +176,8 @@ pub enum ErrorCode {
     Malformed,
     /// The command name is unknown.
     UnknownCommand,
-    /// A PING or command from a connection that has not said HELLO (for
-    /// instance after a broker restart): say HELLO again.
+    /// A PING from a connection that has not said HELLO (for instance after a
+    /// broker restart): say HELLO again.
     UnknownNode,
     /// The node name or group path is invalid.
     InvalidName,

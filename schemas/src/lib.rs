@@ -25,5 +25,6 @@ pub const PUB_PORT_OFFSET: u16 = 1;
 /// Offset of the XSUB (inbound) socket from the base port.
 pub const SUB_PORT_OFFSET: u16 = 2;
 
-/// Topic frame of the CHP heartbeat sent on the XPUB once a second.
+/// Topic frame of the CHP heartbeat sent on the XPUB every `heartbeat_ms`
+/// (default one second).
 pub const HUGZ: &[u8] = b"HUGZ";

@@ -31,6 +31,8 @@ pub const SEGMENT_SEP: u8 = b'/';
 pub const MAX_DEPTH: usize = 8;
 /// Longest path segment (group level or node name) accepted, in bytes.
 pub const MAX_SEGMENT_LEN: usize = 64;
+/// Longest full node path (`group/name`): it must fit the header's publisher field.
+pub const MAX_NODE_PATH_LEN: usize = 255;
 
 /// Why a path, name or topic was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,9 +51,15 @@ pub enum TopicError {
     /// A node path needs at least a name.
     #[error("node path is empty")]
     EmptyNode,
-    /// A plain topic starts with a reserved byte or is the heartbeat topic.
-    #[error("plain topic {0:?} is reserved: it must not start with '@', '/' or '$' nor be \"HUGZ\"")]
+    /// A topic starts with a reserved byte or is the heartbeat topic.
+    #[error("topic {0:?} is reserved: it must not start with '@', '/' or '$' nor be \"HUGZ\"")]
     Reserved(String),
+    /// A plain topic must not be empty (an addressed one may).
+    #[error("a plain topic must not be empty")]
+    EmptyTopic,
+    /// The node's full path does not fit the header's publisher field.
+    #[error("node path {0:?} is longer than {max} bytes", max = MAX_NODE_PATH_LEN)]
+    PathTooLong(String),
     /// The topic frame is not one of the documented forms.
     #[error("malformed topic frame")]
     Malformed,
@@ -168,10 +176,15 @@ impl NodePath {
         if group.0.len() >= MAX_DEPTH {
             return Err(TopicError::TooDeep(format!("{group}/{name}")));
         }
-        Ok(NodePath {
+        let path = NodePath {
             group,
             name: name.to_owned(),
-        })
+        };
+        let text = path.to_string();
+        if text.len() > MAX_NODE_PATH_LEN {
+            return Err(TopicError::PathTooLong(text));
+        }
+        Ok(path)
     }
 
     /// Parses `eu/fra/dc1/sensor-17`: the last segment is the name.
@@ -218,7 +231,8 @@ pub enum Address {
     Plain,
 }
 
-/// Checks that a plain topic does not collide with the reserved spaces.
+/// Checks that a user topic (or topic prefix) does not collide with the
+/// reserved spaces. Applies to plain and addressed events alike.
 pub fn check_plain_topic(topic: &str) -> Result<(), TopicError> {
     match topic.as_bytes().first() {
         Some(&ADDRESSED_MARK) | Some(&STATE_MARK) | Some(&SYSTEM_MARK) => {
@@ -231,13 +245,12 @@ pub fn check_plain_topic(topic: &str) -> Result<(), TopicError> {
 
 /// Builds the topic frame for an event.
 pub fn encode_topic(address: &Address, topic: &str) -> Result<Vec<u8>, TopicError> {
+    check_plain_topic(topic)?;
     match address {
         Address::Group(g) => Ok(g.level_prefix(topic)),
         Address::Node(n) => Ok(n.node_prefix(topic)),
-        Address::Plain => {
-            check_plain_topic(topic)?;
-            Ok(topic.as_bytes().to_vec())
-        }
+        Address::Plain if topic.is_empty() => Err(TopicError::EmptyTopic),
+        Address::Plain => Ok(topic.as_bytes().to_vec()),
     }
 }
 
@@ -333,6 +346,10 @@ mod tests {
         assert!(decode_topic(b"@a:x").is_err());
         assert!(decode_topic(b"@a/!x").is_err());
         assert!(decode_topic(&[0xff, 0xfe]).is_err());
+        assert_eq!(encode_topic(&Address::Plain, ""), Err(TopicError::EmptyTopic));
+        assert!(encode_topic(&Address::Group(GroupPath::root()), "$x").is_err());
+        let deep = GroupPath::parse(&vec!["x".repeat(60); 7].join("/")).unwrap();
+        assert!(matches!(NodePath::new(deep, "n"), Err(TopicError::PathTooLong(_))));
     }
 
     #[test]
