@@ -3,8 +3,8 @@
 
 use crate::{Broker, Config};
 use anyhow::Context;
-use std::io::IsTerminal;
 use clap::Parser;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

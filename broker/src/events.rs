@@ -51,7 +51,11 @@ impl Forwarder {
     /// A forwarder enforcing `limits`.
     pub fn new(limits: EventLimits) -> Self {
         Forwarder {
-            frames: [zmq::Message::new(), zmq::Message::new(), zmq::Message::new()],
+            frames: [
+                zmq::Message::new(),
+                zmq::Message::new(),
+                zmq::Message::new(),
+            ],
             limits,
         }
     }

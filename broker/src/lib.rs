@@ -129,21 +129,30 @@ impl Broker {
             s.set_linger(0).ctx(|| "set linger".into())?;
         }
         // Replies to a peer that vanished are dropped, not an error.
-        router.set_router_mandatory(false).ctx(|| "router mandatory".into())?;
+        router
+            .set_router_mandatory(false)
+            .ctx(|| "router mandatory".into())?;
         // Every subscribe message is seen (and counted), not only the first per prefix.
         xpub.set_xpub_verbose(true).ctx(|| "xpub verbose".into())?;
-        xpub.set_sndhwm(config.send_hwm).ctx(|| "xpub sndhwm".into())?;
-        xsub.set_rcvhwm(config.receive_hwm).ctx(|| "xsub rcvhwm".into())?;
+        xpub.set_sndhwm(config.send_hwm)
+            .ctx(|| "xpub sndhwm".into())?;
+        xsub.set_rcvhwm(config.receive_hwm)
+            .ctx(|| "xsub rcvhwm".into())?;
         // A single frame far beyond the message limit is cut off at the transport
         // (the peer is disconnected) instead of being buffered whole.
         let transport_cap = (config.max_message_size.saturating_mul(2)).min(i64::MAX as u64) as i64;
-        xsub.set_maxmsgsize(transport_cap).ctx(|| "xsub maxmsgsize".into())?;
+        xsub.set_maxmsgsize(transport_cap)
+            .ctx(|| "xsub maxmsgsize".into())?;
         router
             .set_maxmsgsize((config.max_control_size as i64).saturating_mul(2))
             .ctx(|| "router maxmsgsize".into())?;
-        router.bind(&endpoints.router).ctx(|| format!("bind {}", endpoints.router))?;
-        xpub.bind(&endpoints.xpub).ctx(|| format!("bind {}", endpoints.xpub))?;
-        xsub.bind(&endpoints.xsub).ctx(|| format!("bind {}", endpoints.xsub))?;
+        router
+            .bind(&endpoints.router)
+            .ctx(|| format!("bind {}", endpoints.router))?;
+        xpub.bind(&endpoints.xpub)
+            .ctx(|| format!("bind {}", endpoints.xpub))?;
+        xsub.bind(&endpoints.xsub)
+            .ctx(|| format!("bind {}", endpoints.xsub))?;
         // The state key space is wanted at all times (CHP clients publish KVSET
         // from plain PUB sockets); it also tells a publisher that its link to
         // the broker is ready.

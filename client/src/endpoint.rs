@@ -42,7 +42,13 @@ mod tests {
         let e = BrokerEndpoints::parse("tcp://127.0.0.1:5556").unwrap();
         assert_eq!(e.xpub, "tcp://127.0.0.1:5557");
         assert_eq!(e.xsub, "tcp://127.0.0.1:5558");
-        for bad in ["127.0.0.1:5556", "tcp://host", "tcp://:1", "tcp://h:x", "tcp://h:65535"] {
+        for bad in [
+            "127.0.0.1:5556",
+            "tcp://host",
+            "tcp://:1",
+            "tcp://h:x",
+            "tcp://h:65535",
+        ] {
             assert!(BrokerEndpoints::parse(bad).is_err(), "{bad}");
         }
     }

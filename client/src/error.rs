@@ -12,7 +12,7 @@ pub enum ClientError {
     #[error(transparent)]
     Topic(#[from] canopy_schemas::TopicError),
     /// The broker refused a request.
-    #[error("broker refused ({code:?}): {message}")]
+    #[error("broker refused ({code}): {message}")]
     Refused {
         /// Machine-readable code.
         code: ErrorCode,

@@ -103,8 +103,7 @@ impl Io {
             last_heard: Instant::now(),
             next_beat: Instant::now(),
         };
-        let mut pending: HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>> =
-            HashMap::new();
+        let mut pending: HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>> = HashMap::new();
         let mut streams: HashMap<(String, Vec<u8>), u64> = HashMap::new();
         loop {
             let now = Instant::now();
@@ -249,9 +248,7 @@ impl Io {
                     link.joined = false;
                     self.say_hello();
                 }
-                ErrorCode::VersionMismatch
-                | ErrorCode::InvalidName
-                | ErrorCode::TooManyNodes => {
+                ErrorCode::VersionMismatch | ErrorCode::InvalidName | ErrorCode::TooManyNodes => {
                     let err = if e.code == ErrorCode::VersionMismatch {
                         ClientError::VersionMismatch(e.message)
                     } else {

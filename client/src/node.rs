@@ -250,7 +250,9 @@ impl Node {
         if on {
             let after = subs.count() + subs.new_count(&prefixes);
             if after > self.welcome.max_subscriptions as usize {
-                return Err(ClientError::SubscriptionLimit(self.welcome.max_subscriptions));
+                return Err(ClientError::SubscriptionLimit(
+                    self.welcome.max_subscriptions,
+                ));
             }
         }
         for (prefix, plain) in prefixes {

@@ -89,6 +89,13 @@ mod tests {
         assert!(!t.remove(b"@eu/:"));
         assert!(t.remove(b"@eu/:"));
         assert!(!t.matches(b"@eu/:x"));
-        assert_eq!(t.new_count(&[(b"".to_vec(), true), (b"a".to_vec(), true), (b"a".to_vec(), true)]), 1);
+        assert_eq!(
+            t.new_count(&[
+                (b"".to_vec(), true),
+                (b"a".to_vec(), true),
+                (b"a".to_vec(), true)
+            ]),
+            1
+        );
     }
 }

@@ -189,6 +189,22 @@ pub enum ErrorCode {
     TooLarge,
 }
 
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            ErrorCode::VersionMismatch => "version_mismatch",
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::UnknownCommand => "unknown_command",
+            ErrorCode::UnknownNode => "unknown_node",
+            ErrorCode::InvalidName => "invalid_name",
+            ErrorCode::TooManyNodes => "too_many_nodes",
+            ErrorCode::TooManySubscriptions => "too_many_subscriptions",
+            ErrorCode::TooLarge => "too_large",
+        };
+        f.write_str(name)
+    }
+}
+
 /// ERROR body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorReply {
@@ -375,6 +391,23 @@ mod tests {
     }
 
     #[test]
+    fn error_code_display_is_its_wire_name() {
+        for code in [
+            ErrorCode::VersionMismatch,
+            ErrorCode::Malformed,
+            ErrorCode::UnknownCommand,
+            ErrorCode::UnknownNode,
+            ErrorCode::InvalidName,
+            ErrorCode::TooManyNodes,
+            ErrorCode::TooManySubscriptions,
+            ErrorCode::TooLarge,
+        ] {
+            let wire: String = rmp_serde::from_slice(&rmp_serde::to_vec(&code).unwrap()).unwrap();
+            assert_eq!(wire, code.to_string());
+        }
+    }
+
+    #[test]
     fn replies_round_trip_and_errors() {
         let r = Reply::error(9, ErrorCode::VersionMismatch, "x");
         let [n, b] = r.encode().unwrap();
@@ -396,14 +429,16 @@ mod tests {
             Request::decode(&[b"HELLO", b"\xc1"]),
             Err(ControlError::Body { .. })
         ));
-        let env = peek_envelope(&rmp_serde::to_vec_named(&Hello {
-            id: 4,
-            protocol: 2,
-            name: String::new(),
-            group: String::new(),
-            client_version: String::new(),
-        })
-        .unwrap());
+        let env = peek_envelope(
+            &rmp_serde::to_vec_named(&Hello {
+                id: 4,
+                protocol: 2,
+                name: String::new(),
+                group: String::new(),
+                client_version: String::new(),
+            })
+            .unwrap(),
+        );
         assert_eq!((env.id, env.protocol), (4, Some(2)));
     }
 }

@@ -346,10 +346,16 @@ mod tests {
         assert!(decode_topic(b"@a:x").is_err());
         assert!(decode_topic(b"@a/!x").is_err());
         assert!(decode_topic(&[0xff, 0xfe]).is_err());
-        assert_eq!(encode_topic(&Address::Plain, ""), Err(TopicError::EmptyTopic));
+        assert_eq!(
+            encode_topic(&Address::Plain, ""),
+            Err(TopicError::EmptyTopic)
+        );
         assert!(encode_topic(&Address::Group(GroupPath::root()), "$x").is_err());
         let deep = GroupPath::parse(&vec!["x".repeat(60); 7].join("/")).unwrap();
-        assert!(matches!(NodePath::new(deep, "n"), Err(TopicError::PathTooLong(_))));
+        assert!(matches!(
+            NodePath::new(deep, "n"),
+            Err(TopicError::PathTooLong(_))
+        ));
     }
 
     #[test]
@@ -358,6 +364,8 @@ mod tests {
         let all: Vec<String> = g.ancestors_and_self().map(|g| g.to_string()).collect();
         assert_eq!(all, vec!["", "a", "a/b"]);
         assert!(g.is_within(&GroupPath::parse("a").unwrap()));
-        assert!(!GroupPath::parse("ab").unwrap().is_within(&GroupPath::parse("a").unwrap()));
+        assert!(!GroupPath::parse("ab")
+            .unwrap()
+            .is_within(&GroupPath::parse("a").unwrap()));
     }
 }

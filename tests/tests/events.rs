@@ -46,10 +46,17 @@ async fn group_message_reaches_that_group_and_below_only() {
     publisher.publish_group("", "tsentinel", &0).unwrap();
     for (g, _, ev) in nodes.iter_mut() {
         let first = next_real(ev).await;
-        let expected = if g == "a/b" || g == "a/b/c" { "t1" } else { "tsentinel" };
+        let expected = if g == "a/b" || g == "a/b/c" {
+            "t1"
+        } else {
+            "tsentinel"
+        };
         assert_eq!(first.topic, expected, "node in group {g:?}");
         if expected == "t1" {
-            assert_eq!(first.address, Address::Group(GroupPath::parse("a/b").unwrap()));
+            assert_eq!(
+                first.address,
+                Address::Group(GroupPath::parse("a/b").unwrap())
+            );
             assert_eq!(first.publisher(), "x/pub");
             assert_eq!(first.decode::<String>().unwrap(), "for a/b");
             assert_eq!(first_topic(ev).await, "tsentinel");
@@ -83,12 +90,20 @@ async fn node_and_group_prefixes_are_delimiter_terminated() {
     publisher.publish_node("g/worker-10", "direct", &1).unwrap();
     publisher.publish_group("eu/fra", "fra", &1).unwrap();
     publisher.publish_group("", "sentinel", &0).unwrap();
-    assert_eq!(first_topic(&mut evs[0]).await, "sentinel", "worker-1 got worker-10's message");
+    assert_eq!(
+        first_topic(&mut evs[0]).await,
+        "sentinel",
+        "worker-1 got worker-10's message"
+    );
     let direct = next_real(&mut evs[1]).await;
     assert_eq!(direct.topic, "direct");
     assert!(matches!(direct.address, Address::Node(ref n) if n.to_string() == "g/worker-10"));
     assert_eq!(first_topic(&mut evs[1]).await, "sentinel");
-    assert_eq!(first_topic(&mut evs[2]).await, "sentinel", "eu/fr got eu/fra's message");
+    assert_eq!(
+        first_topic(&mut evs[2]).await,
+        "sentinel",
+        "eu/fr got eu/fra's message"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +120,8 @@ async fn prefix_subscriptions_plain_topics_and_subtree_observers() {
         publisher.publish_group("a/b", "temp.ready", &0).unwrap();
         let a = tokio::time::timeout(Duration::from_millis(100), ev.next()).await;
         let b = tokio::time::timeout(Duration::from_millis(100), obs.next()).await;
-        if matches!(a, Ok(Some(NodeEvent::Event(_)))) && matches!(b, Ok(Some(NodeEvent::Event(_)))) {
+        if matches!(a, Ok(Some(NodeEvent::Event(_)))) && matches!(b, Ok(Some(NodeEvent::Event(_))))
+        {
             break;
         }
     }
@@ -119,7 +135,10 @@ async fn prefix_subscriptions_plain_topics_and_subtree_observers() {
     publisher.publish_node("a/b/c/x", "temp", &5).unwrap(); // in the observed subtree
     publisher.publish_group("a/b", "temp", &6).unwrap();
     let got = next_real(&mut ev).await;
-    assert_eq!((got.topic.as_str(), got.address.clone()), ("temperature", Address::Plain));
+    assert_eq!(
+        (got.topic.as_str(), got.address.clone()),
+        ("temperature", Address::Plain)
+    );
     assert_eq!(got.decode::<i32>().unwrap(), 2);
     let got = next_real(&mut ev).await;
     assert_eq!(got.decode::<i32>().unwrap(), 6);
@@ -160,7 +179,10 @@ async fn plain_zmq_publisher_and_subscriber_interoperate() {
     };
     assert_eq!(got.payload, b"hello raw");
     assert!(!got.header.is_msgpack());
-    assert_eq!(got.header.flags & canopy_schemas::header::FLAG_BROKER_FILLED, 2);
+    assert_eq!(
+        got.header.flags & canopy_schemas::header::FLAG_BROKER_FILLED,
+        2
+    );
     assert!(got.header.timestamp_ns > 0);
 
     // Plain subscriber receives what a canopy node publishes to group a.
@@ -203,7 +225,9 @@ async fn malformed_and_oversized_input_is_counted_and_others_keep_working() {
     huge_sender.connect(&broker.endpoint_at(2)).unwrap();
     let huge = vec![9u8; 100_000];
     let long_topic = vec![b'x'; 100];
-    let bad_header = [0xCAu8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let bad_header = [
+        0xCAu8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
     let garbage: Vec<Vec<&[u8]>> = vec![
         vec![b"one-frame"],
         vec![b"x", b"a", b"b", b"c"],
@@ -235,14 +259,18 @@ async fn malformed_and_oversized_input_is_counted_and_others_keep_working() {
     ];
     for msg in &router_garbage {
         dealer.send_multipart(msg.iter(), 0).unwrap();
-        let reply = dealer.recv_multipart(0).expect("an error reply, not silence");
+        let reply = dealer
+            .recv_multipart(0)
+            .expect("an error reply, not silence");
         assert_eq!(reply[0], b"ERROR");
     }
     eventually("every rejection counter moved", || {
         for msg in &garbage {
             raw.send_multipart(msg.iter(), 0).unwrap();
         }
-        huge_sender.send_multipart([&b"x"[..], &huge[..]], 0).unwrap();
+        huge_sender
+            .send_multipart([&b"x"[..], &huge[..]], 0)
+            .unwrap();
         let broker = &broker;
         async move {
             for c in counters {
@@ -272,7 +300,14 @@ async fn malformed_and_oversized_input_is_counted_and_others_keep_working() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_subscriber_does_not_block_others_and_its_drops_are_counted() {
-    let broker = BrokerProcess::start(&["--send-hwm", "1000", "--heartbeat-ms", "100", "--node-timeout-ms", "2000"]);
+    let broker = BrokerProcess::start(&[
+        "--send-hwm",
+        "1000",
+        "--heartbeat-ms",
+        "100",
+        "--node-timeout-ms",
+        "2000",
+    ]);
     let ctx = zmq::Context::new();
     // A raw subscriber that never reads: the broker must drop for it.
     let stuck = ctx.socket(zmq::SUB).unwrap();
@@ -307,7 +342,11 @@ async fn slow_subscriber_does_not_block_others_and_its_drops_are_counted() {
     for b in 0..batches {
         for _ in 0..per_batch {
             publisher
-                .publish_raw(&Address::Group(GroupPath::parse("g").unwrap()), "x", &payload)
+                .publish_raw(
+                    &Address::Group(GroupPath::parse("g").unwrap()),
+                    "x",
+                    &payload,
+                )
                 .unwrap();
         }
         let _ = b;
@@ -321,12 +360,17 @@ async fn slow_subscriber_does_not_block_others_and_its_drops_are_counted() {
     eventually("broker reports the slow node's drops", || {
         let endpoint = broker.endpoint();
         async move {
-            let nodes = canopy_client::admin::nodes(&endpoint, Some("g"), DEADLINE).await.ok()?;
+            let nodes = canopy_client::admin::nodes(&endpoint, Some("g"), DEADLINE)
+                .await
+                .ok()?;
             let slow = nodes.into_iter().find(|n| n.name == "slow")?;
             (slow.dropped > 0).then_some(())
         }
     })
     .await;
     assert!(counter(&broker, "drops_reported").await > 0);
-    assert_eq!(counter(&broker, "events_in").await, counter(&broker, "events_out").await);
+    assert_eq!(
+        counter(&broker, "events_in").await,
+        counter(&broker, "events_out").await
+    );
 }

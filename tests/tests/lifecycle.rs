@@ -70,7 +70,10 @@ async fn clients_reconnect_and_receive_after_broker_restart() {
         match tokio::time::timeout(Duration::from_millis(100), ev.next()).await {
             Ok(Some(NodeEvent::Event(e))) if e.decode::<i32>().unwrap() == 2 => break,
             Ok(None) => panic!("stream closed"),
-            _ => assert!(tokio::time::Instant::now() < deadline, "no events after restart"),
+            _ => assert!(
+                tokio::time::Instant::now() < deadline,
+                "no events after restart"
+            ),
         }
     }
     let nodes = canopy_client::admin::nodes(&broker.endpoint(), None, DEADLINE)
@@ -88,16 +91,25 @@ async fn nodes_appear_then_expire_after_silence() {
     let (_dealer, reply) = raw_request(&broker.endpoint(), &hello(1, "silent", "eu/de"));
     assert!(matches!(reply, Reply::Welcome(ref w) if w.protocol == 1 && w.heartbeat_ms == 100));
     let endpoint = broker.endpoint();
-    let all = canopy_client::admin::nodes(&endpoint, None, DEADLINE).await.unwrap();
+    let all = canopy_client::admin::nodes(&endpoint, None, DEADLINE)
+        .await
+        .unwrap();
     let paths: Vec<String> = all.iter().map(|n| n.path.clone()).collect();
     assert_eq!(paths, vec!["eu/de/silent", "eu/fra/live"]);
-    let fra = canopy_client::admin::nodes(&endpoint, Some("eu/fra"), DEADLINE).await.unwrap();
+    let fra = canopy_client::admin::nodes(&endpoint, Some("eu/fra"), DEADLINE)
+        .await
+        .unwrap();
     assert_eq!(fra.len(), 1);
-    assert_eq!(fra[0].client_version, concat!("canopy-client/", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        fra[0].client_version,
+        concat!("canopy-client/", env!("CARGO_PKG_VERSION"))
+    );
     eventually("the silent node expires", || {
         let endpoint = endpoint.clone();
         async move {
-            let nodes = canopy_client::admin::nodes(&endpoint, None, DEADLINE).await.ok()?;
+            let nodes = canopy_client::admin::nodes(&endpoint, None, DEADLINE)
+                .await
+                .ok()?;
             let paths: Vec<String> = nodes.into_iter().map(|n| n.path).collect();
             (paths == vec!["eu/fra/live"]).then_some(())
         }
@@ -110,7 +122,9 @@ async fn nodes_appear_then_expire_after_silence() {
     eventually("a closed node leaves at once", || {
         let endpoint = endpoint.clone();
         async move {
-            let nodes = canopy_client::admin::nodes(&endpoint, None, DEADLINE).await.ok()?;
+            let nodes = canopy_client::admin::nodes(&endpoint, None, DEADLINE)
+                .await
+                .ok()?;
             nodes.is_empty().then_some(())
         }
     })
@@ -127,17 +141,27 @@ async fn incompatible_protocol_version_gets_a_clear_error() {
     };
     assert_eq!(e.code, ErrorCode::VersionMismatch);
     assert_eq!(e.id, 7);
-    assert!(e.message.contains("99") && e.message.contains("speaks 1"), "{}", e.message);
+    assert!(
+        e.message.contains("99") && e.message.contains("speaks 1"),
+        "{}",
+        e.message
+    );
     // A HELLO body from a future version with other fields still gets the answer.
-    let future = rmp_serde::to_vec_named(&serde_json::json!({"id": 3, "protocol": 2, "token": "x"})).unwrap();
+    let future =
+        rmp_serde::to_vec_named(&serde_json::json!({"id": 3, "protocol": 2, "token": "x"}))
+            .unwrap();
     let ctx = zmq::Context::new();
     let dealer = ctx.socket(zmq::DEALER).unwrap();
     dealer.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
     dealer.connect(&broker.endpoint()).unwrap();
-    dealer.send_multipart([&b"HELLO"[..], &future[..]], 0).unwrap();
+    dealer
+        .send_multipart([&b"HELLO"[..], &future[..]], 0)
+        .unwrap();
     let frames = dealer.recv_multipart(0).unwrap();
     let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-    assert!(matches!(Reply::decode(&refs).unwrap(), Reply::Error(ref e) if e.code == ErrorCode::VersionMismatch && e.id == 3));
+    assert!(
+        matches!(Reply::decode(&refs).unwrap(), Reply::Error(ref e) if e.code == ErrorCode::VersionMismatch && e.id == 3)
+    );
     assert_eq!(counter(&broker, "hello_version_mismatch").await, 2);
 }
 
@@ -150,7 +174,13 @@ async fn node_limit_and_invalid_names_are_refused() {
         .err()
         .expect("second node refused");
     assert!(
-        matches!(err, ClientError::Refused { code: ErrorCode::TooManyNodes, .. }),
+        matches!(
+            err,
+            ClientError::Refused {
+                code: ErrorCode::TooManyNodes,
+                ..
+            }
+        ),
         "{err}"
     );
     let (_d, reply) = raw_request(&broker.endpoint(), &hello(1, "bad name", "g"));
@@ -159,7 +189,10 @@ async fn node_limit_and_invalid_names_are_refused() {
     // Connecting to nothing is a clear timeout, not a hang.
     let mut o = NodeOptions::new("tcp://127.0.0.1:1", "x", "");
     o.connect_timeout = Duration::from_millis(300);
-    let err = canopy_client::Node::connect(o).await.err().expect("no broker");
+    let err = canopy_client::Node::connect(o)
+        .await
+        .err()
+        .expect("no broker");
     assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
 }
 
@@ -176,27 +209,47 @@ async fn subscription_limit_is_enforced_per_node() {
     n.subscribe("y").unwrap();
     // A node that reports more than allowed in PING is refused and counted.
     let (dealer, _) = raw_request(&broker.endpoint(), &hello(1, "liar", "g"));
-    let ping = Request::Ping(canopy_schemas::control::Ping { id: 9, dropped: 0, subscriptions: 9 });
+    let ping = Request::Ping(canopy_schemas::control::Ping {
+        id: 9,
+        dropped: 0,
+        subscriptions: 9,
+    });
     let [name, body] = ping.encode().unwrap();
     dealer.send(name, zmq::SNDMORE).unwrap();
     dealer.send(body, 0).unwrap();
     let frames = dealer.recv_multipart(0).unwrap();
     let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-    assert!(matches!(Reply::decode(&refs).unwrap(), Reply::Error(ref e) if e.code == ErrorCode::TooManySubscriptions));
+    assert!(
+        matches!(Reply::decode(&refs).unwrap(), Reply::Error(ref e) if e.code == ErrorCode::TooManySubscriptions)
+    );
     assert_eq!(counter(&broker, "subscription_limit_hits").await, 1);
 }
 
 #[test]
 fn broker_stops_cleanly_on_sigterm() {
     let mut broker = BrokerProcess::start(&[]);
-    assert!(broker.ready_line.contains(&format!("router=tcp://127.0.0.1:{}", broker.port)));
-    assert!(broker.ready_line.contains(&format!("xpub=tcp://127.0.0.1:{}", broker.port + 1)));
-    assert!(broker.ready_line.contains(&format!("xsub=tcp://127.0.0.1:{}", broker.port + 2)));
+    assert!(broker
+        .ready_line
+        .contains(&format!("router=tcp://127.0.0.1:{}", broker.port)));
+    assert!(broker
+        .ready_line
+        .contains(&format!("xpub=tcp://127.0.0.1:{}", broker.port + 1)));
+    assert!(broker
+        .ready_line
+        .contains(&format!("xsub=tcp://127.0.0.1:{}", broker.port + 2)));
     let status = broker.terminate().expect("exit status");
     assert!(status.success(), "{status:?}");
     assert!(broker.stderr().contains("broker stopping"));
     // The broker id survives restarts (it lives in the data directory).
-    let id = |line: &str| line.split("broker_id=").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let id = |line: &str| {
+        line.split("broker_id=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
     let before = id(&broker.ready_line);
     broker.restart();
     assert_eq!(id(&broker.ready_line), before);

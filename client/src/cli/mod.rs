@@ -12,7 +12,12 @@ use clap::{Parser, Subcommand};
 #[command(name = "canopy", version, about)]
 pub struct Cli {
     /// Broker base endpoint (its ROUTER port P).
-    #[arg(long, global = true, default_value = "tcp://127.0.0.1:5556", env = "CANOPY_BROKER")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "tcp://127.0.0.1:5556",
+        env = "CANOPY_BROKER"
+    )]
     pub broker: String,
     /// Seconds to wait for the broker before giving up.
     #[arg(long, global = true, default_value_t = 5.0)]

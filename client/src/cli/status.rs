@@ -1,8 +1,8 @@
 //! `canopy nodes` and `canopy stats`.
 
 use super::Cli;
-use anyhow::Context;
 use crate::admin;
+use anyhow::Context;
 
 /// Arguments of `canopy nodes`.
 #[derive(clap::Args, Debug)]

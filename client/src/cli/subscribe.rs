@@ -1,8 +1,8 @@
 //! `canopy sub`.
 
 use super::{default_name, output, Cli};
-use anyhow::Context;
 use crate::{Node, NodeEvent, NodeOptions};
+use anyhow::Context;
 use std::io::Write;
 
 /// Arguments of `canopy sub`.
@@ -63,7 +63,9 @@ pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
             NodeEvent::Reconnected {
                 epoch,
                 broker_restarted,
-            } => eprintln!("canopy: reconnected (epoch {epoch}, broker restarted: {broker_restarted})"),
+            } => eprintln!(
+                "canopy: reconnected (epoch {epoch}, broker restarted: {broker_restarted})"
+            ),
         }
     }
     node.close();

@@ -147,7 +147,11 @@ impl BrokerProcess {
                 self.ready_line = std::mem::take(&mut b.ready_line);
                 return;
             }
-            assert!(Instant::now() < deadline, "broker did not restart on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "broker did not restart on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

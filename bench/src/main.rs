@@ -1,0 +1,154 @@
+//! `canopy-bench`: event forwarding through a canopy broker and, in the same
+//! run, through a bare libzmq XSUB→XPUB proxy (`zmq::proxy`), with the same
+//! publishers, subscribers, frames and high-water marks. Prints delivered
+//! messages/s, MB/s, losses and canopy's rate as a ratio of the proxy's, then
+//! latency at a paced rate.
+
+mod forwarding;
+mod latency;
+mod target;
+
+use clap::Parser;
+use serde::Serialize;
+
+/// Benchmark canopy event forwarding against a bare libzmq proxy.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Messages each run publishes.
+    #[arg(long, default_value_t = 200_000)]
+    messages: u64,
+    /// Subscriber counts to try.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 4, 16])]
+    subscribers: Vec<usize>,
+    /// Payload sizes to try, in bytes.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![64, 1024])]
+    payloads: Vec<usize>,
+    /// Runs per row and target; the best run counts (least disturbed by the machine).
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Rate for the latency measurement, messages/s.
+    #[arg(long, default_value_t = 10_000)]
+    latency_rate: u64,
+    /// Seconds of paced publishing for the latency measurement.
+    #[arg(long, default_value_t = 3.0)]
+    latency_seconds: f64,
+    /// One JSON object per row instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One row of the forwarding table.
+#[derive(Debug, Serialize)]
+struct ForwardingRow {
+    kind: &'static str,
+    subscribers: usize,
+    payload_bytes: usize,
+    messages: u64,
+    proxy_msgs_per_s: f64,
+    proxy_mb_per_s: f64,
+    proxy_lost: u64,
+    canopy_msgs_per_s: f64,
+    canopy_mb_per_s: f64,
+    canopy_lost: u64,
+    ratio: f64,
+}
+
+/// The latency row.
+#[derive(Debug, Serialize)]
+struct LatencyRow {
+    kind: &'static str,
+    rate_msgs_per_s: u64,
+    samples: usize,
+    proxy_p50_us: f64,
+    proxy_p99_us: f64,
+    canopy_p50_us: f64,
+    canopy_p99_us: f64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut rows = Vec::new();
+    if !args.json {
+        println!(
+            "{:>4} {:>7} {:>9} | {:>12} {:>8} {:>7} | {:>12} {:>8} {:>7} | {:>6}",
+            "subs",
+            "payload",
+            "messages",
+            "proxy msg/s",
+            "MB/s",
+            "lost",
+            "canopy msg/s",
+            "MB/s",
+            "lost",
+            "ratio"
+        );
+    }
+    for &payload in &args.payloads {
+        for &subs in &args.subscribers {
+            let spec = forwarding::Spec {
+                subscribers: subs,
+                payload,
+                messages: args.messages,
+            };
+            let proxy = forwarding::best_of(target::Kind::Proxy, &spec, args.repeat)?;
+            let canopy = forwarding::best_of(target::Kind::Canopy, &spec, args.repeat)?;
+            let row = ForwardingRow {
+                kind: "forwarding",
+                subscribers: subs,
+                payload_bytes: payload,
+                messages: args.messages,
+                proxy_msgs_per_s: proxy.msgs_per_s,
+                proxy_mb_per_s: proxy.mb_per_s,
+                proxy_lost: proxy.lost,
+                canopy_msgs_per_s: canopy.msgs_per_s,
+                canopy_mb_per_s: canopy.mb_per_s,
+                canopy_lost: canopy.lost,
+                ratio: canopy.msgs_per_s / proxy.msgs_per_s.max(1.0),
+            };
+            if args.json {
+                println!("{}", serde_json::to_string(&row)?);
+            } else {
+                println!(
+                    "{:>4} {:>7} {:>9} | {:>12.0} {:>8.1} {:>7} | {:>12.0} {:>8.1} {:>7} | {:>5.2}x",
+                    row.subscribers,
+                    row.payload_bytes,
+                    row.messages,
+                    row.proxy_msgs_per_s,
+                    row.proxy_mb_per_s,
+                    row.proxy_lost,
+                    row.canopy_msgs_per_s,
+                    row.canopy_mb_per_s,
+                    row.canopy_lost,
+                    row.ratio
+                );
+            }
+            rows.push(row);
+        }
+    }
+    let proxy = latency::measure(target::Kind::Proxy, args.latency_rate, args.latency_seconds)?;
+    let canopy = latency::measure(
+        target::Kind::Canopy,
+        args.latency_rate,
+        args.latency_seconds,
+    )?;
+    let row = LatencyRow {
+        kind: "latency",
+        rate_msgs_per_s: args.latency_rate,
+        samples: canopy.samples,
+        proxy_p50_us: proxy.p50_us,
+        proxy_p99_us: proxy.p99_us,
+        canopy_p50_us: canopy.p50_us,
+        canopy_p99_us: canopy.p99_us,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&row)?);
+    } else {
+        println!();
+        println!(
+            "latency at {} msg/s, 1 subscriber, {} samples: proxy p50 {:.0} us p99 {:.0} us | canopy p50 {:.0} us p99 {:.0} us",
+            row.rate_msgs_per_s, row.samples, row.proxy_p50_us, row.proxy_p99_us, row.canopy_p50_us, row.canopy_p99_us
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! The `canopy` CLI and the broker's flags and config file, as a user runs them.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+
+/// Starts `canopy sub` and waits until it says it is subscribed.
+fn start_sub(
+    broker: &BrokerProcess,
+    args: &[&str],
+) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(cli_bin())
+        .arg("--broker")
+        .arg(broker.endpoint())
+        .arg("sub")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("subscribed as") {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    ready_rx
+        .recv_timeout(DEADLINE)
+        .expect("canopy sub became ready");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Publishes with the CLI until the subscriber prints a line (subscriptions
+/// reach publishers asynchronously), and returns that line as JSON.
+fn pub_until_received(
+    broker: &BrokerProcess,
+    pub_args: &[&str],
+    lines: &mpsc::Receiver<String>,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        let mut args = vec!["--broker".to_owned(), broker.endpoint(), "pub".to_owned()];
+        args.extend(pub_args.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run_cli(&args);
+        assert!(
+            out.status.success(),
+            "pub failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Ok(line) = lines.recv_timeout(std::time::Duration::from_millis(300)) {
+            return serde_json::from_str(&line).expect("sub prints JSON lines");
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing received");
+    }
+}
+
+#[test]
+fn sub_in_a_group_receives_pub_to_its_parent_group() {
+    let broker = BrokerProcess::start(&[]);
+    let (mut sub, lines) = start_sub(&broker, &["--group", "eu/fra/dc1", "--name", "s1", "temp"]);
+    let line = pub_until_received(
+        &broker,
+        &["--group", "eu/fra", "temp", r#"{"celsius": 21.5}"#],
+        &lines,
+    );
+    assert_eq!(line["topic"], "temp");
+    assert_eq!(line["group"], "eu/fra");
+    assert_eq!(line["payload"]["celsius"], 21.5);
+    assert_eq!(line["encoding"], "msgpack");
+    assert!(line["publisher"].as_str().unwrap().starts_with("pub-"));
+    // Node-direct and plain topics.
+    let line = pub_until_received(
+        &broker,
+        &["--node", "eu/fra/dc1/s1", "temp.cmd", "[1,2]"],
+        &lines,
+    );
+    assert_eq!(line["node"], "eu/fra/dc1/s1");
+    assert_eq!(line["payload"], serde_json::json!([1, 2]));
+    let line = pub_until_received(&broker, &["temperature", "\"plain\""], &lines);
+    assert_eq!(line["plain"], true);
+    assert_eq!(line["payload"], "plain");
+    let nodes = run_cli(&["--broker", &broker.endpoint(), "nodes", "--json"]);
+    let nodes: serde_json::Value = serde_json::from_slice(&nodes.stdout).unwrap();
+    assert!(
+        nodes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["path"] == "eu/fra/dc1/s1"),
+        "{nodes}"
+    );
+    let human = run_cli(&["--broker", &broker.endpoint(), "nodes", "--group", "eu"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("eu/fra/dc1/s1"));
+    let _ = sub.kill();
+    let _ = sub.wait();
+}
+
+#[test]
+fn pub_reads_one_event_per_stdin_line_and_subtree_observer_sees_them() {
+    let broker = BrokerProcess::start(&[]);
+    let (mut sub, lines) = start_sub(&broker, &["--subtree", "site", "--count", "100"]);
+    // Wait until the observer's subscription reached publishers.
+    pub_until_received(&broker, &["--group", "site/a", "ready", "0"], &lines);
+    let mut publisher = Command::new(cli_bin())
+        .args([
+            "--broker",
+            &broker.endpoint(),
+            "pub",
+            "--group",
+            "site/b",
+            "reading",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = publisher.stdin.take().unwrap();
+        for i in 0..3 {
+            writeln!(stdin, "{{\"n\": {i}}}").unwrap();
+        }
+    }
+    assert!(publisher.wait().unwrap().success());
+    for i in 0..3 {
+        let line: serde_json::Value =
+            serde_json::from_str(&lines.recv_timeout(DEADLINE).unwrap()).unwrap();
+        assert_eq!(line["topic"], "reading");
+        assert_eq!(line["group"], "site/b");
+        assert_eq!(line["payload"]["n"], i);
+    }
+    let _ = sub.kill();
+    let _ = sub.wait();
+}
+
+#[test]
+fn stats_json_and_table() {
+    let broker = BrokerProcess::start(&[]);
+    let out = run_cli(&["--broker", &broker.endpoint(), "stats", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["counters"]["events_in"].is_u64());
+    assert!(v["counters"]["heartbeats_sent"].as_u64().unwrap() >= 1);
+    let out = run_cli(&["--broker", &broker.endpoint(), "stats"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("broker_id") && text.contains("events_out"),
+        "{text}"
+    );
+}
+
+#[test]
+fn errors_are_one_line_and_a_nonzero_exit() {
+    let out = run_cli(&["--broker", "tcp://127.0.0.1:1", "--timeout", "0.3", "stats"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no answer from the broker"), "{err}");
+    let out = run_cli(&["--broker", "localhost:5556", "stats"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid broker endpoint"));
+    let broker = BrokerProcess::start(&[]);
+    let out = run_cli(&["--broker", &broker.endpoint(), "pub", "t", "{not json"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+    let out = run_cli(&["--broker", &broker.endpoint(), "pub", "$reserved", "1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reserved"));
+}
+
+#[test]
+fn broker_help_config_file_and_flag_precedence() {
+    let help = Command::new(broker_bin()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--config",
+        "--bind",
+        "--port",
+        "--data-dir",
+        "--log-level",
+        "--max-message-size",
+        "--max-topic-length",
+        "--max-subscriptions",
+        "--max-nodes",
+        "--max-control-size",
+        "--send-hwm",
+        "--receive-hwm",
+        "--heartbeat-ms",
+        "--node-timeout-ms",
+    ] {
+        assert!(text.contains(flag), "--help lacks {flag}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("canopy.toml");
+    std::fs::write(&file, "max_nodes = 1\nheartbeat_ms = 250\n").unwrap();
+    // File values apply; flags override the file.
+    let broker =
+        BrokerProcess::start(&["--config", file.to_str().unwrap(), "--heartbeat-ms", "300"]);
+    let (_d, reply) = {
+        let ctx = zmq::Context::new();
+        let d = ctx.socket(zmq::DEALER).unwrap();
+        d.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+        d.connect(&broker.endpoint()).unwrap();
+        let req = canopy_schemas::Request::Hello(canopy_schemas::control::Hello {
+            id: 1,
+            protocol: 1,
+            name: "n".into(),
+            group: "".into(),
+            client_version: "t".into(),
+        });
+        let [a, b] = req.encode().unwrap();
+        d.send_multipart([a, b], 0).unwrap();
+        let f = d.recv_multipart(0).unwrap();
+        let refs: Vec<&[u8]> = f.iter().map(Vec::as_slice).collect();
+        (d, canopy_schemas::Reply::decode(&refs).unwrap())
+    };
+    let canopy_schemas::Reply::Welcome(w) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(w.heartbeat_ms, 300);
+    let second = run_cli(&[
+        "--broker",
+        &broker.endpoint(),
+        "--timeout",
+        "2",
+        "pub",
+        "t",
+        "1",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("too_many_nodes"),
+        "max_nodes from file"
+    );
+    // A bad file is one clear error.
+    std::fs::write(&file, "no_such_key = 1\n").unwrap();
+    let out = Command::new(broker_bin())
+        .args(["--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"));
+}
