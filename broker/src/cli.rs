@@ -59,6 +59,12 @@ pub struct Args {
     /// Silence in ms after which a node is gone [default: 5000].
     #[arg(long)]
     node_timeout_ms: Option<u64>,
+    /// Directory of store schema files [default: ./schemas].
+    #[arg(long)]
+    schemas_dir: Option<PathBuf>,
+    /// Longest state key in bytes [default: 1024].
+    #[arg(long)]
+    max_key_length: Option<usize>,
 }
 
 impl Args {
@@ -83,7 +89,9 @@ impl Args {
             send_hwm,
             receive_hwm,
             heartbeat_ms,
-            node_timeout_ms
+            node_timeout_ms,
+            schemas_dir,
+            max_key_length
         );
         Ok(c)
     }

@@ -35,6 +35,13 @@ pub struct Config {
     pub heartbeat_ms: u64,
     /// Silence after which a node is considered gone.
     pub node_timeout_ms: u64,
+    /// Directory of the JSON Schema files stores name.
+    pub schemas_dir: PathBuf,
+    /// Longest state key (store, level and user key together), in bytes.
+    pub max_key_length: usize,
+    /// Stores beyond the built-in `default` (which a `[stores.default]` table
+    /// may redefine).
+    pub stores: std::collections::BTreeMap<String, crate::state::StoreConfig>,
 }
 
 impl Default for Config {
@@ -53,6 +60,9 @@ impl Default for Config {
             receive_hwm: 10_000,
             heartbeat_ms: 1000,
             node_timeout_ms: 5000,
+            schemas_dir: PathBuf::from("schemas"),
+            max_key_length: 1024,
+            stores: Default::default(),
         }
     }
 }
@@ -124,7 +134,12 @@ mod tests {
 
     #[test]
     fn file_overrides_defaults_and_rejects_unknown_keys() {
-        let c: Config = toml::from_str("port = 7000\nmax_nodes = 3\n").unwrap();
+        let c: Config = toml::from_str(
+            "port = 7000\nmax_nodes = 3\n[stores.cfg]\nmax_keys = 10\npersist = false\n",
+        )
+        .unwrap();
+        assert_eq!(c.stores["cfg"].max_keys, 10);
+        assert!(!c.stores["cfg"].persist);
         assert_eq!(c.port, 7000);
         assert_eq!(c.max_nodes, 3);
         assert_eq!(c.bind, "127.0.0.1");

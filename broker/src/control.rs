@@ -24,6 +24,44 @@ pub struct Control {
     pub presence: Presence,
 }
 
+/// A request the control plane hands to the state plane.
+#[derive(Debug)]
+pub enum Deferred {
+    /// CHP `ICANHAZ?` with its subtree frame, or canopy's SNAPSHOT.
+    Snapshot {
+        /// The requester's routing id.
+        identity: Vec<u8>,
+        /// The subtree frame, as received.
+        subtree: Vec<u8>,
+        /// SNAPSHOT's request id: KTHXBAI then carries canopy's properties.
+        canopy_id: Option<u64>,
+    },
+    /// WRITE, SEQS or STORES.
+    State {
+        /// The requester's routing id.
+        identity: Vec<u8>,
+        /// The decoded request.
+        request: Request,
+    },
+}
+
+/// What one ROUTER receive produced.
+#[derive(Debug)]
+pub enum Handled {
+    /// Nothing was waiting.
+    Idle,
+    /// Answered (or dropped) here.
+    Done,
+    /// For the state plane.
+    Deferred(Deferred),
+}
+
+enum Outcome {
+    Reply(Reply),
+    Deferred(Deferred),
+    Silent,
+}
+
 /// One message read from the ROUTER.
 struct Incoming {
     identity: Vec<u8>,
@@ -57,7 +95,9 @@ fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
     }))
 }
 
-fn send_reply(
+/// Sends a reply without ever blocking the loop: a reply to a peer that is
+/// gone, or whose queue is full, is dropped and counted.
+pub fn send_reply(
     router: &zmq::Socket,
     identity: &[u8],
     reply: &Reply,
@@ -73,31 +113,46 @@ fn send_reply(
             return Ok(());
         }
     };
-    router.send(identity, zmq::SNDMORE)?;
+    match router.send(identity, zmq::SNDMORE | zmq::DONTWAIT) {
+        Ok(()) => {}
+        Err(zmq::Error::EAGAIN | zmq::Error::EHOSTUNREACH) => {
+            counters.replies_dropped += 1;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    }
     router.send(name, zmq::SNDMORE)?;
     router.send(body, 0)
 }
 
 impl Control {
-    /// Handles one ROUTER message. Returns false when nothing was waiting.
+    /// Handles one ROUTER message.
     pub fn handle_one(
         &mut self,
         router: &zmq::Socket,
         config: &Config,
         counters: &mut Counters,
-    ) -> Result<bool, zmq::Error> {
+    ) -> Result<Handled, zmq::Error> {
         let Some(msg) = receive(router)? else {
-            return Ok(false);
+            return Ok(Handled::Idle);
         };
         counters.control_requests += 1;
-        let reply = self.dispatch(&msg, config, counters);
-        if let Some(reply) = reply {
-            send_reply(router, &msg.identity, &reply, counters)?;
+        match self.dispatch(msg, config, counters) {
+            (identity, Outcome::Reply(reply)) => {
+                send_reply(router, &identity, &reply, counters)?;
+                Ok(Handled::Done)
+            }
+            (_, Outcome::Deferred(d)) => Ok(Handled::Deferred(d)),
+            (_, Outcome::Silent) => Ok(Handled::Done),
         }
-        Ok(true)
     }
 
-    fn dispatch(&mut self, msg: &Incoming, config: &Config, c: &mut Counters) -> Option<Reply> {
+    fn dispatch(&mut self, msg: Incoming, config: &Config, c: &mut Counters) -> (Vec<u8>, Outcome) {
+        let outcome = self.decide(&msg, config, c);
+        (msg.identity, outcome)
+    }
+
+    fn decide(&mut self, msg: &Incoming, config: &Config, c: &mut Counters) -> Outcome {
         let peek_id = || {
             msg.frames
                 .get(1)
@@ -106,7 +161,7 @@ impl Control {
         };
         if msg.total > config.max_control_size {
             c.control_rejected += 1;
-            return Some(Reply::error(
+            return Outcome::Reply(Reply::error(
                 peek_id(),
                 ErrorCode::TooLarge,
                 format!(
@@ -117,7 +172,7 @@ impl Control {
         }
         if msg.frame_count != 2 {
             c.control_rejected += 1;
-            return Some(Reply::error(
+            return Outcome::Reply(Reply::error(
                 0,
                 ErrorCode::Malformed,
                 format!(
@@ -127,13 +182,20 @@ impl Control {
             ));
         }
         let frames: Vec<&[u8]> = msg.frames.iter().map(|m| &m[..]).collect();
+        if frames[0] == canopy_schemas::state::ICANHAZ {
+            return Outcome::Deferred(Deferred::Snapshot {
+                identity: msg.identity.clone(),
+                subtree: frames[1].to_vec(),
+                canopy_id: None,
+            });
+        }
         // A HELLO from another protocol version may not decode at all: answer
         // the version question before anything else.
         if frames[0] == b"HELLO" {
             let env = control::peek_envelope(frames[1]);
             if let Some(theirs) = env.protocol.filter(|v| *v != PROTOCOL_VERSION) {
                 c.hello_version_mismatch += 1;
-                return Some(Reply::error(
+                return Outcome::Reply(Reply::error(
                     env.id,
                     ErrorCode::VersionMismatch,
                     format!(
@@ -151,29 +213,41 @@ impl Control {
                     _ => ErrorCode::Malformed,
                 };
                 tracing::debug!(error = %e, "control request rejected");
-                return Some(Reply::error(peek_id(), code, e.to_string()));
+                return Outcome::Reply(Reply::error(peek_id(), code, e.to_string()));
             }
         };
         match request {
-            Request::Hello(h) => Some(self.hello(&msg.identity, h, config, c)),
-            Request::Ping(p) => Some(self.ping(&msg.identity, p, config, c)),
+            Request::Hello(h) => Outcome::Reply(self.hello(&msg.identity, h, config, c)),
+            Request::Ping(p) => Outcome::Reply(self.ping(&msg.identity, p, config, c)),
             Request::Stats(e) => {
                 self.presence.touch(&msg.identity);
-                Some(Reply::Stats(StatsReply {
+                Outcome::Reply(Reply::Stats(StatsReply {
                     id: e.id,
                     report: self.report(c),
                 }))
             }
             Request::Nodes(q) => {
                 self.presence.touch(&msg.identity);
-                Some(self.nodes(q))
+                Outcome::Reply(self.nodes(q))
             }
             Request::Bye(_) => {
                 if let Some(e) = self.presence.leave(&msg.identity) {
                     c.nodes_left += 1;
                     tracing::info!(node = %e.path, "node left");
                 }
-                None
+                Outcome::Silent
+            }
+            Request::Snapshot(q) => Outcome::Deferred(Deferred::Snapshot {
+                identity: msg.identity.clone(),
+                subtree: q.subtree.into_bytes(),
+                canopy_id: Some(q.id),
+            }),
+            request @ (Request::Write(_) | Request::Seqs(_) | Request::Stores(_)) => {
+                self.presence.touch(&msg.identity);
+                Outcome::Deferred(Deferred::State {
+                    identity: msg.identity.clone(),
+                    request,
+                })
             }
         }
     }

@@ -34,9 +34,23 @@ pub struct EventLimits {
     pub max_topic_length: usize,
 }
 
+/// Frames kept per inbound message: 3 for events, 5 for CHP KVSET.
+const KEPT_FRAMES: usize = 5;
+
+/// What one receive on the XSUB produced.
+#[derive(Debug)]
+pub enum Inbound {
+    /// Nothing was waiting.
+    Idle,
+    /// An event was forwarded or rejected.
+    Handled,
+    /// A CHP KVSET for the state master.
+    Kvset(canopy_schemas::state::KvMsg),
+}
+
 /// Forwards events, reusing its frame buffers from one message to the next.
 pub struct Forwarder {
-    frames: [zmq::Message; 3],
+    frames: [zmq::Message; KEPT_FRAMES],
     limits: EventLimits,
 }
 
@@ -51,16 +65,12 @@ impl Forwarder {
     /// A forwarder enforcing `limits`.
     pub fn new(limits: EventLimits) -> Self {
         Forwarder {
-            frames: [
-                zmq::Message::new(),
-                zmq::Message::new(),
-                zmq::Message::new(),
-            ],
+            frames: std::array::from_fn(|_| zmq::Message::new()),
             limits,
         }
     }
 
-    /// Receives every frame of one message from `xsub` (at most three kept,
+    /// Receives every frame of one message from `xsub` (at most five kept,
     /// the rest drained). Returns the frame count and total size, or `None`
     /// when nothing is waiting.
     fn receive(&mut self, xsub: &zmq::Socket) -> Result<Option<(usize, u64)>, zmq::Error> {
@@ -73,7 +83,7 @@ impl Forwarder {
         let mut total = self.frames[0].len() as u64;
         let mut more = self.frames[0].get_more();
         while more {
-            if count < 3 {
+            if count < KEPT_FRAMES {
                 xsub.recv(&mut self.frames[count], 0)?;
                 total += self.frames[count].len() as u64;
                 more = self.frames[count].get_more();
@@ -88,17 +98,17 @@ impl Forwarder {
     }
 
     fn check(&self, count: usize, total: u64) -> Result<(), Rejection> {
-        if !(2..=3).contains(&count) {
-            return Err(Rejection::FrameCount);
-        }
         if total > self.limits.max_message_size {
             return Err(Rejection::Oversize);
+        }
+        if !(2..=3).contains(&count) {
+            return Err(Rejection::FrameCount);
         }
         let topic: &[u8] = &self.frames[0];
         if topic.is_empty() || topic.len() > self.limits.max_topic_length {
             return Err(Rejection::Topic);
         }
-        if topic[0] == STATE_MARK || topic[0] == SYSTEM_MARK || topic == canopy_schemas::HUGZ {
+        if topic[0] == SYSTEM_MARK || topic == canopy_schemas::HUGZ {
             return Err(Rejection::Reserved);
         }
         if count == 3 && header::check(&self.frames[1]).is_err() {
@@ -107,25 +117,50 @@ impl Forwarder {
         Ok(())
     }
 
-    /// Receives one event from `xsub` and forwards it to `xpub`, or rejects it.
-    /// Returns false when nothing was waiting.
+    /// A state message: a CHP KVSET of exactly 5 frames within the size limit.
+    fn state(&self, count: usize, total: u64, counters: &mut Counters) -> Inbound {
+        if count != KEPT_FRAMES || total > self.limits.max_message_size {
+            counters.kvset_rejected += 1;
+            tracing::debug!(
+                frames = count,
+                bytes = total,
+                "KVSET rejected: frames or size"
+            );
+            return Inbound::Handled;
+        }
+        let frames: [&[u8]; KEPT_FRAMES] = std::array::from_fn(|i| &self.frames[i][..]);
+        match canopy_schemas::state::KvMsg::decode(&frames) {
+            Ok(msg) => Inbound::Kvset(msg),
+            Err(e) => {
+                counters.kvset_rejected += 1;
+                tracing::debug!(error = %e, "KVSET rejected");
+                Inbound::Handled
+            }
+        }
+    }
+
+    /// Receives one message from `xsub`: forwards an event to `xpub` (or
+    /// rejects it), or hands a KVSET back to the caller.
     pub fn forward_one(
         &mut self,
         xsub: &zmq::Socket,
         xpub: &zmq::Socket,
         counters: &mut Counters,
-    ) -> Result<bool, zmq::Error> {
+    ) -> Result<Inbound, zmq::Error> {
         let Some((count, total)) = self.receive(xsub)? else {
-            return Ok(false);
+            return Ok(Inbound::Idle);
         };
+        if self.frames[0].first() == Some(&STATE_MARK) {
+            return Ok(self.state(count, total, counters));
+        }
         if let Err(why) = self.check(count, total) {
             count_rejection(why, counters);
             tracing::debug!(?why, frames = count, bytes = total, "event rejected");
-            return Ok(true);
+            return Ok(Inbound::Handled);
         }
         counters.events_in += 1;
         counters.event_bytes_in += total;
-        let [topic, second, third] = &mut self.frames;
+        let [topic, second, third, ..] = &mut self.frames;
         let topic = std::mem::replace(topic, zmq::Message::new());
         let (header_frame, payload, sent_bytes) = if count == 3 {
             (
@@ -156,7 +191,7 @@ impl Forwarder {
                 tracing::warn!(error = %e, "sending event on XPUB failed");
             }
         }
-        Ok(true)
+        Ok(Inbound::Handled)
     }
 }
 

@@ -11,6 +11,8 @@ pub mod control;
 pub mod events;
 pub mod metrics;
 pub mod presence;
+pub mod state;
+pub mod state_plane;
 
 use canopy_schemas::{PUB_PORT_OFFSET, SUB_PORT_OFFSET};
 pub use config::{Config, ConfigError};
@@ -50,6 +52,12 @@ pub enum BrokerError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A store could not be set up.
+    #[error(transparent)]
+    Store(#[from] state::StoreError),
+    /// The state database could not be opened or loaded.
+    #[error("state: {0}")]
+    State(String),
 }
 
 trait ZmqContext<T> {
@@ -85,6 +93,7 @@ pub struct Broker {
     xsub: zmq::Socket,
     control: control::Control,
     counters: metrics::Counters,
+    state: state_plane::StatePlane,
     // Keeps the sockets' context alive as long as the broker.
     _context: zmq::Context,
 }
@@ -128,10 +137,14 @@ impl Broker {
         for s in [&router, &xpub, &xsub] {
             s.set_linger(0).ctx(|| "set linger".into())?;
         }
-        // Replies to a peer that vanished are dropped, not an error.
+        // Sends report a full or vanished peer (EAGAIN / EHOSTUNREACH) so
+        // snapshots can be paced per peer; replies are sent without blocking.
         router
-            .set_router_mandatory(false)
+            .set_router_mandatory(true)
             .ctx(|| "router mandatory".into())?;
+        router
+            .set_sndhwm(config.send_hwm.max(1000))
+            .ctx(|| "router sndhwm".into())?;
         // Every subscribe message is seen (and counted), not only the first per prefix.
         xpub.set_xpub_verbose(true).ctx(|| "xpub verbose".into())?;
         xpub.set_sndhwm(config.send_hwm)
@@ -158,7 +171,14 @@ impl Broker {
         // the broker is ready.
         xsub.send(STANDING_SUBSCRIPTION, 0)
             .ctx(|| "standing subscription".into())?;
+        let engine =
+            state::StateEngine::new(&config.stores, &config.schemas_dir, config.max_key_length)?;
+        let broker_tag = u64::from_str_radix(&broker_id, 16).unwrap_or(0);
+        let (mut state, dropped) =
+            state_plane::start(engine, &config.data_dir, &context, broker_tag)?;
+        state.erase(dropped);
         Ok(Broker {
+            state,
             control: control::Control {
                 broker_id,
                 epoch,
@@ -206,25 +226,35 @@ impl Broker {
                 self.housekeeping(node_timeout)?;
                 next_beat = now + heartbeat;
             }
-            let wait = next_beat
-                .saturating_duration_since(Instant::now())
-                .as_millis()
-                .min(MAX_POLL_MS as u128) as i64;
+            self.state
+                .expire(&self.xpub, &mut self.counters)
+                .ctx(|| "expiring keys".into())?;
+            let wait = if self.state.busy() {
+                0
+            } else {
+                let until_expiry = self
+                    .state
+                    .engine
+                    .next_expiry()
+                    .map_or(u64::MAX, |d| d.saturating_sub(state_plane::now_ms()));
+                next_beat
+                    .saturating_duration_since(Instant::now())
+                    .as_millis()
+                    .min(MAX_POLL_MS as u128)
+                    .min(until_expiry as u128) as i64
+            };
             let mut items = [
                 self.xsub.as_poll_item(zmq::POLLIN),
                 self.xpub.as_poll_item(zmq::POLLIN),
                 self.router.as_poll_item(zmq::POLLIN),
+                self.state.durable.as_poll_item(zmq::POLLIN),
             ];
             match zmq::poll(&mut items, wait) {
                 Ok(_) => {}
                 Err(zmq::Error::EINTR) => continue,
                 Err(e) => return Err(e).ctx(|| "poll".into()),
             }
-            let ready = [
-                items[0].is_readable(),
-                items[1].is_readable(),
-                items[2].is_readable(),
-            ];
+            let ready: [bool; 4] = std::array::from_fn(|i| items[i].is_readable());
             if ready[1] {
                 for _ in 0..BATCH {
                     let more = subscriptions
@@ -237,27 +267,66 @@ impl Broker {
             }
             if ready[0] {
                 for _ in 0..BATCH {
-                    let more = forwarder
+                    match forwarder
                         .forward_one(&self.xsub, &self.xpub, &mut self.counters)
-                        .ctx(|| "event forwarding".into())?;
-                    if !more {
-                        break;
+                        .ctx(|| "event forwarding".into())?
+                    {
+                        events::Inbound::Idle => break,
+                        events::Inbound::Handled => {}
+                        events::Inbound::Kvset(msg) => self
+                            .state
+                            .kvset(msg, &self.xpub, &mut self.counters)
+                            .ctx(|| "KVSET".into())?,
                     }
                 }
             }
             if ready[2] {
                 for _ in 0..BATCH {
-                    let more = self
+                    match self
                         .control
                         .handle_one(&self.router, &self.config, &mut self.counters)
-                        .ctx(|| "control".into())?;
-                    if !more {
-                        break;
+                        .ctx(|| "control".into())?
+                    {
+                        control::Handled::Idle => break,
+                        control::Handled::Done => {}
+                        control::Handled::Deferred(control::Deferred::Snapshot {
+                            identity,
+                            subtree,
+                            canopy_id,
+                        }) => self
+                            .state
+                            .snapshot(identity, subtree, canopy_id, &mut self.counters),
+                        control::Handled::Deferred(control::Deferred::State {
+                            identity,
+                            request,
+                        }) => self
+                            .state
+                            .request(
+                                identity,
+                                request,
+                                &self.router,
+                                &self.xpub,
+                                &mut self.counters,
+                            )
+                            .ctx(|| "state request".into())?,
                     }
                 }
             }
+            if ready[3] {
+                self.state
+                    .on_durable(&self.router, &mut self.counters)
+                    .ctx(|| "durability".into())?;
+            }
+            if self.state.busy() {
+                self.state
+                    .pump_snapshots(&self.router, &mut self.counters)
+                    .ctx(|| "snapshot".into())?;
+            }
         }
         tracing::info!("broker stopping");
+        self.state
+            .shutdown(&self.router, &mut self.counters)
+            .ctx(|| "flushing state".into())?;
         Ok(())
     }
 

@@ -81,4 +81,36 @@ counters! {
     drops_reported,
     /// HUGZ heartbeats sent.
     heartbeats_sent,
+    /// ROUTER replies dropped because the peer was gone or its queue full.
+    replies_dropped,
+    /// CHP KVSETs applied.
+    kvsets,
+    /// CHP KVSETs rejected (frames, size, key, store, value, schema, limit).
+    kvset_rejected,
+    /// Acknowledged writes applied.
+    writes,
+    /// Acknowledged writes refused (each with an ERROR reply).
+    writes_rejected,
+    /// Writes refused because a store limit was reached.
+    store_limit_hits,
+    /// Writes refused by a store's schema.
+    schema_violations,
+    /// State updates (KVPUB) broadcast.
+    state_updates,
+    /// Keys deleted because their TTL ran out.
+    keys_expired,
+    /// Snapshots requested (ICANHAZ?).
+    snapshots,
+    /// Snapshot requests refused as malformed.
+    snapshots_rejected,
+    /// KVSYNC messages sent.
+    snapshot_keys_sent,
+    /// Snapshots abandoned because the peer went away.
+    snapshots_abandoned,
+    /// Batches committed to disk.
+    persist_commits,
+    /// Batches that failed to commit.
+    persist_failures,
+    /// SEQS requests answered.
+    seqs_requests,
 }

@@ -5,6 +5,7 @@
 //! `id` chosen by the client and echoed in the reply, so requests can be
 //! pipelined. See `PROTOCOL.md` for each field.
 
+use crate::state::{SeqsQuery, SeqsReply, SnapshotQuery, StoresReply, Write, Written};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,6 +22,14 @@ pub enum Request {
     Nodes(NodesQuery),
     /// Leave now instead of timing out.
     Bye(Empty),
+    /// An acknowledged state write.
+    Write(Write),
+    /// Current per-level update numbers, for replicas checking they are whole.
+    Seqs(SeqsQuery),
+    /// The stores and their sizes.
+    Stores(Empty),
+    /// A snapshot with canopy's KTHXBAI properties.
+    Snapshot(SnapshotQuery),
 }
 
 /// A reply the broker sends on the ROUTER.
@@ -36,6 +45,12 @@ pub enum Reply {
     Nodes(NodesReply),
     /// The request failed.
     Error(ErrorReply),
+    /// A write was applied (and, for persistent stores, is durable).
+    Written(Written),
+    /// Per-level update numbers.
+    Seqs(SeqsReply),
+    /// The stores.
+    Stores(StoresReply),
 }
 
 /// Body with only the request id.
@@ -187,6 +202,23 @@ pub enum ErrorCode {
     TooManySubscriptions,
     /// The request is larger than the broker accepts.
     TooLarge,
+    /// The store does not exist.
+    UnknownStore,
+    /// The key, level or store name is invalid.
+    InvalidKey,
+    /// The value breaks the store's schema.
+    SchemaViolation,
+    /// The store's key or byte limit would be exceeded.
+    LimitReached,
+    /// compare-and-set: the key's sequence is not the expected one.
+    CasFailed,
+    /// put-if-absent: the key exists.
+    Exists,
+    /// The operation does not apply to the key's current value (e.g. incr on a string),
+    /// or the operand is missing or not MessagePack.
+    TypeMismatch,
+    /// The broker could not persist the write; it was not applied.
+    Storage,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -200,6 +232,14 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::TooManyNodes => "too_many_nodes",
             ErrorCode::TooManySubscriptions => "too_many_subscriptions",
             ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnknownStore => "unknown_store",
+            ErrorCode::InvalidKey => "invalid_key",
+            ErrorCode::SchemaViolation => "schema_violation",
+            ErrorCode::LimitReached => "limit_reached",
+            ErrorCode::CasFailed => "cas_failed",
+            ErrorCode::Exists => "exists",
+            ErrorCode::TypeMismatch => "type_mismatch",
+            ErrorCode::Storage => "storage",
         };
         f.write_str(name)
     }
@@ -268,8 +308,11 @@ impl Request {
         match self {
             Request::Hello(h) => h.id,
             Request::Ping(p) => p.id,
-            Request::Stats(e) | Request::Bye(e) => e.id,
+            Request::Stats(e) | Request::Bye(e) | Request::Stores(e) => e.id,
             Request::Nodes(n) => n.id,
+            Request::Write(w) => w.id,
+            Request::Seqs(s) => s.id,
+            Request::Snapshot(s) => s.id,
         }
     }
 
@@ -281,6 +324,10 @@ impl Request {
             Request::Stats(b) => ("STATS", rmp_serde::to_vec_named(b)?),
             Request::Nodes(b) => ("NODES", rmp_serde::to_vec_named(b)?),
             Request::Bye(b) => ("BYE", rmp_serde::to_vec_named(b)?),
+            Request::Write(b) => ("WRITE", rmp_serde::to_vec_named(b)?),
+            Request::Seqs(b) => ("SEQS", rmp_serde::to_vec_named(b)?),
+            Request::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
+            Request::Snapshot(b) => ("SNAPSHOT", rmp_serde::to_vec_named(b)?),
         };
         Ok([name.as_bytes().to_vec(), body])
     }
@@ -296,6 +343,10 @@ impl Request {
             b"STATS" => Request::Stats(body("STATS", bytes)?),
             b"NODES" => Request::Nodes(body("NODES", bytes)?),
             b"BYE" => Request::Bye(body("BYE", bytes)?),
+            b"WRITE" => Request::Write(body("WRITE", bytes)?),
+            b"SEQS" => Request::Seqs(body("SEQS", bytes)?),
+            b"STORES" => Request::Stores(body("STORES", bytes)?),
+            b"SNAPSHOT" => Request::Snapshot(body("SNAPSHOT", bytes)?),
             other => {
                 return Err(ControlError::UnknownCommand(
                     String::from_utf8_lossy(other).into_owned(),
@@ -314,6 +365,9 @@ impl Reply {
             Reply::Stats(b) => b.id,
             Reply::Nodes(b) => b.id,
             Reply::Error(b) => b.id,
+            Reply::Written(b) => b.id,
+            Reply::Seqs(b) => b.id,
+            Reply::Stores(b) => b.id,
         }
     }
 
@@ -334,6 +388,9 @@ impl Reply {
             Reply::Stats(b) => ("STATS", rmp_serde::to_vec_named(b)?),
             Reply::Nodes(b) => ("NODES", rmp_serde::to_vec_named(b)?),
             Reply::Error(b) => ("ERROR", rmp_serde::to_vec_named(b)?),
+            Reply::Written(b) => ("WRITTEN", rmp_serde::to_vec_named(b)?),
+            Reply::Seqs(b) => ("SEQS", rmp_serde::to_vec_named(b)?),
+            Reply::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
         };
         Ok([name.as_bytes().to_vec(), body])
     }
@@ -349,6 +406,9 @@ impl Reply {
             b"STATS" => Reply::Stats(body("STATS", bytes)?),
             b"NODES" => Reply::Nodes(body("NODES", bytes)?),
             b"ERROR" => Reply::Error(body("ERROR", bytes)?),
+            b"WRITTEN" => Reply::Written(body("WRITTEN", bytes)?),
+            b"SEQS" => Reply::Seqs(body("SEQS", bytes)?),
+            b"STORES" => Reply::Stores(body("STORES", bytes)?),
             other => {
                 return Err(ControlError::UnknownCommand(
                     String::from_utf8_lossy(other).into_owned(),
@@ -401,6 +461,14 @@ mod tests {
             ErrorCode::TooManyNodes,
             ErrorCode::TooManySubscriptions,
             ErrorCode::TooLarge,
+            ErrorCode::UnknownStore,
+            ErrorCode::InvalidKey,
+            ErrorCode::SchemaViolation,
+            ErrorCode::LimitReached,
+            ErrorCode::CasFailed,
+            ErrorCode::Exists,
+            ErrorCode::TypeMismatch,
+            ErrorCode::Storage,
         ] {
             let wire: String = rmp_serde::from_slice(&rmp_serde::to_vec(&code).unwrap()).unwrap();
             assert_eq!(wire, code.to_string());

@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod header;
+pub mod state;
 pub mod topic;
 
 pub use control::{ControlError, ErrorCode, NodeInfo, Reply, Request, StatsReport};

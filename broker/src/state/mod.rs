@@ -1,0 +1,584 @@
+//! The state master: every store's keys, the sequence, per-level update
+//! numbers, TTLs, and the atomic application of writes. Pure data: the broker
+//! loop broadcasts and persists the [`Change`]s this module returns.
+
+pub mod ops;
+pub mod persist;
+pub mod snapshot;
+pub mod store;
+
+use canopy_schemas::state::{
+    self as wire, check_user_key, parse_key, KvMsg, Level, OpKind, StoreInfo, Write, Written,
+};
+use canopy_schemas::ErrorCode;
+use ops::OpError;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+use std::path::Path;
+pub use store::{Store, StoreConfig, StoreError};
+
+/// One key's state in the master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// MessagePack value.
+    pub value: Box<[u8]>,
+    /// Sequence of the write that set it.
+    pub seq: u64,
+    /// Unix ms at which it expires; 0 = never.
+    pub expires_ms: u64,
+}
+
+/// One change to broadcast (and persist): the result of a write, a KVSET or
+/// an expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Full key.
+    pub key: Box<str>,
+    /// Length of the key's level prefix.
+    pub level_len: usize,
+    /// Sequence assigned.
+    pub seq: u64,
+    /// Number of this update within its level.
+    pub lseq: u64,
+    /// New value; None = deleted.
+    pub value: Option<Box<[u8]>>,
+    /// Unix ms of expiry; 0 = never.
+    pub expires_ms: u64,
+    /// Whether the key's store persists.
+    pub persist: bool,
+    /// The writer's uuid (a CHP KVSET's), republished in the KVPUB.
+    pub uuid: Option<Box<[u8]>>,
+}
+
+impl Change {
+    /// The level prefix of the key.
+    pub fn level(&self) -> &str {
+        &self.key[..self.level_len]
+    }
+}
+
+/// What a restart loads from disk.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The sequence to carry on from.
+    pub seq: u64,
+    /// Per-level update numbers.
+    pub lseqs: HashMap<Box<str>, u64>,
+    /// Every persisted key, sorted.
+    pub entries: Vec<(Box<str>, Entry)>,
+}
+
+/// The master of every store.
+pub struct StateEngine {
+    stores: HashMap<String, Store>,
+    map: BTreeMap<Box<str>, Entry>,
+    expiry: BTreeSet<(u64, Box<str>)>,
+    lseqs: HashMap<Box<str>, u64>,
+    seq: u64,
+    max_key_length: usize,
+}
+
+/// A KVSET's uuid, kept for the KVPUB when it has the RFC's 16 bytes.
+fn client_uuid(uuid: &[u8]) -> Option<Box<[u8]>> {
+    (uuid.len() == 16).then(|| uuid.into())
+}
+
+fn err(code: ErrorCode, message: impl Into<String>) -> OpError {
+    (code, message.into())
+}
+
+impl StateEngine {
+    /// Builds the stores; the built-in `default` store exists unless the
+    /// configuration defines it differently.
+    pub fn new(
+        configs: &BTreeMap<String, StoreConfig>,
+        schemas_dir: &Path,
+        max_key_length: usize,
+    ) -> Result<Self, StoreError> {
+        let mut stores = HashMap::new();
+        if !configs.contains_key(wire::DEFAULT_STORE) {
+            stores.insert(
+                wire::DEFAULT_STORE.to_owned(),
+                Store::new(wire::DEFAULT_STORE, StoreConfig::default(), schemas_dir)?,
+            );
+        }
+        for (name, config) in configs {
+            stores.insert(name.clone(), Store::new(name, config.clone(), schemas_dir)?);
+        }
+        Ok(StateEngine {
+            stores,
+            map: BTreeMap::new(),
+            expiry: BTreeSet::new(),
+            lseqs: HashMap::new(),
+            seq: 0,
+            max_key_length,
+        })
+    }
+
+    /// Takes in what a restart loaded. Keys of stores that no longer exist or
+    /// no longer persist are left out (and returned, so they can be erased).
+    pub fn restore(&mut self, loaded: Loaded) -> Vec<Box<str>> {
+        self.seq = self.seq.max(loaded.seq);
+        self.lseqs = loaded.lseqs;
+        let mut dropped = Vec::new();
+        let mut kept = Vec::with_capacity(loaded.entries.len());
+        for (key, entry) in loaded.entries {
+            let store = parse_key(&key)
+                .ok()
+                .and_then(|k| self.stores.get_mut(k.store))
+                .filter(|s| s.config.persist);
+            match store {
+                Some(s) => {
+                    s.keys += 1;
+                    s.bytes += (key.len() + entry.value.len()) as u64;
+                    if entry.expires_ms != 0 {
+                        self.expiry.insert((entry.expires_ms, key.clone()));
+                    }
+                    kept.push((key, entry));
+                }
+                None => dropped.push(key),
+            }
+        }
+        // Input is sorted: the bulk build is linear.
+        self.map = kept.into_iter().collect();
+        dropped
+    }
+
+    /// The current sequence.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The current update number of a level prefix (0 = never written).
+    pub fn lseq(&self, level: &str) -> u64 {
+        self.lseqs.get(level).copied().unwrap_or(0)
+    }
+
+    /// Keys held, all stores.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Keys starting with `subtree`, after `cursor` (exclusive) when given.
+    pub fn range_after<'a>(
+        &'a self,
+        subtree: &'a str,
+        cursor: Option<&str>,
+    ) -> impl Iterator<Item = (&'a Box<str>, &'a Entry)> + 'a {
+        let start = match cursor {
+            Some(c) => Bound::Excluded(c),
+            None => Bound::Included(subtree),
+        };
+        self.map
+            .range::<str, _>((start, Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(subtree))
+    }
+
+    /// The stores, by name.
+    pub fn stores_info(&self) -> Vec<StoreInfo> {
+        let mut out: Vec<StoreInfo> = self
+            .stores
+            .values()
+            .map(|s| StoreInfo {
+                name: s.name.clone(),
+                keys: s.keys,
+                bytes: s.bytes,
+                persist: s.config.persist,
+                schema: s.config.schema.clone(),
+                default_ttl_ms: s.config.default_ttl_ms,
+                max_keys: s.config.max_keys,
+                max_bytes: s.config.max_bytes,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Sets or deletes one key, assigning the next sequence and level number.
+    fn set(
+        &mut self,
+        key: Box<str>,
+        level_len: usize,
+        value: Option<Box<[u8]>>,
+        expires_ms: u64,
+        store: &str,
+    ) -> Change {
+        self.seq += 1;
+        let seq = self.seq;
+        let lseq = {
+            let slot = self.lseqs.entry(key[..level_len].into()).or_insert(0);
+            *slot += 1;
+            *slot
+        };
+        let persist = self.stores.get(store).is_some_and(|s| s.config.persist);
+        let old = match &value {
+            Some(v) => self.map.insert(
+                key.clone(),
+                Entry {
+                    value: v.clone(),
+                    seq,
+                    expires_ms,
+                },
+            ),
+            None => self.map.remove(&key),
+        };
+        if let Some(old) = &old {
+            if old.expires_ms != 0 {
+                self.expiry.remove(&(old.expires_ms, key.clone()));
+            }
+        }
+        if value.is_some() && expires_ms != 0 {
+            self.expiry.insert((expires_ms, key.clone()));
+        }
+        if let Some(s) = self.stores.get_mut(store) {
+            if let Some(old) = &old {
+                s.keys -= 1;
+                s.bytes -= (key.len() + old.value.len()) as u64;
+            }
+            if let Some(v) = &value {
+                s.keys += 1;
+                s.bytes += (key.len() + v.len()) as u64;
+            }
+        }
+        Change {
+            key,
+            level_len,
+            seq,
+            lseq,
+            value,
+            expires_ms,
+            persist,
+            uuid: None,
+        }
+    }
+
+    /// The live entry of a key (expired counts as absent).
+    fn live(&self, key: &str, now_ms: u64) -> Option<&Entry> {
+        self.map
+            .get(key)
+            .filter(|e| e.expires_ms == 0 || e.expires_ms > now_ms)
+    }
+
+    fn store(&self, name: &str) -> Result<&Store, OpError> {
+        self.stores
+            .get(name)
+            .ok_or_else(|| err(ErrorCode::UnknownStore, format!("no store named {name:?}")))
+    }
+
+    /// Checks schema and limits for `key` taking `value` (MessagePack bytes).
+    fn admit(
+        &self,
+        store: &Store,
+        key: &str,
+        decoded: &rmpv::Value,
+        value: &[u8],
+        now_ms: u64,
+    ) -> Result<(), OpError> {
+        store
+            .validate(decoded)
+            .map_err(|why| err(ErrorCode::SchemaViolation, format!("key {key}: {why}")))?;
+        let (keys, bytes) = match self.live(key, now_ms).or_else(|| self.map.get(key)) {
+            Some(old) => (0, value.len() as i64 - old.value.len() as i64),
+            None => (1, (key.len() + value.len()) as i64),
+        };
+        store
+            .check_limits(keys, bytes)
+            .map_err(|why| err(ErrorCode::LimitReached, format!("key {key}: {why}")))
+    }
+
+    /// Applies an acknowledged write.
+    pub fn write(&mut self, w: &Write, now_ms: u64) -> Result<(Written, Vec<Change>), OpError> {
+        let store = self.store(&w.store)?;
+        let level = Level::parse(&w.level, w.node)
+            .map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
+        let prefix = level.prefix(&w.store);
+        let key = format!("{prefix}{}", w.key);
+        if key.len() > self.max_key_length {
+            return Err(err(
+                ErrorCode::InvalidKey,
+                format!(
+                    "key {key} is longer than max_key_length = {}",
+                    self.max_key_length
+                ),
+            ));
+        }
+        let store_name = store.name.clone();
+        if w.op == OpKind::DeleteSubtree {
+            let doomed: Vec<Box<str>> = self
+                .range_after(&key, None)
+                .map(|(k, _)| k.clone())
+                .collect();
+            let changes: Vec<Change> = doomed
+                .into_iter()
+                .map(|k| self.set(k, prefix.len(), None, 0, &store_name))
+                .collect();
+            return Ok((
+                Written {
+                    id: w.id,
+                    seq: changes.last().map_or(self.seq, |c| c.seq),
+                    value: None,
+                    ttl_ms: 0,
+                    deleted: changes.len() as u64,
+                },
+                changes,
+            ));
+        }
+        check_user_key(&w.key).map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
+        let current = self.live(&key, now_ms);
+        let current_seq = current.map_or(0, |e| e.seq);
+        match w.op {
+            OpKind::PutIfAbsent if current.is_some() => {
+                return Err(err(
+                    ErrorCode::Exists,
+                    format!("key {key} exists (sequence {current_seq})"),
+                ))
+            }
+            OpKind::Cas if w.expected_seq.unwrap_or(0) != current_seq => {
+                return Err(err(
+                    ErrorCode::CasFailed,
+                    format!(
+                        "key {key} has sequence {current_seq}, expected {}",
+                        w.expected_seq.unwrap_or(0)
+                    ),
+                ))
+            }
+            _ => {}
+        }
+        let operand = w.value.as_deref().map(ops::decode).transpose()?;
+        let needs_current = matches!(
+            w.op,
+            OpKind::Incr | OpKind::Decr | OpKind::Append | OpKind::SetInsert | OpKind::SetRemove
+        );
+        let current_value = match (needs_current, current) {
+            (true, Some(e)) => Some(ops::decode(&e.value)?),
+            _ => None,
+        };
+        let next = ops::apply(
+            w.op,
+            &key,
+            current_value.as_ref(),
+            operand.as_ref(),
+            w.by.unwrap_or(1),
+        )?;
+        let Some(next) = next else {
+            // Delete.
+            if self.map.contains_key(key.as_str()) {
+                let change = self.set(key.into(), prefix.len(), None, 0, &store_name);
+                let written = Written {
+                    id: w.id,
+                    seq: change.seq,
+                    value: None,
+                    ttl_ms: 0,
+                    deleted: 1,
+                };
+                return Ok((written, vec![change]));
+            }
+            return Ok((
+                Written {
+                    id: w.id,
+                    seq: self.seq,
+                    value: None,
+                    ttl_ms: 0,
+                    deleted: 0,
+                },
+                vec![],
+            ));
+        };
+        // A plain put keeps the caller's bytes; computed values are re-encoded.
+        let bytes: Box<[u8]> = match (&w.value, w.op) {
+            (Some(v), OpKind::Put | OpKind::PutIfAbsent | OpKind::Cas) => v.clone().into(),
+            _ => ops::encode(&next).into(),
+        };
+        let store = self.store(&store_name)?;
+        self.admit(store, &key, &next, &bytes, now_ms)?;
+        let ttl_ms = w.ttl_ms.unwrap_or(store.config.default_ttl_ms);
+        let expires_ms = if ttl_ms > 0 { now_ms + ttl_ms } else { 0 };
+        let change = self.set(
+            key.into(),
+            prefix.len(),
+            Some(bytes.clone()),
+            expires_ms,
+            &store_name,
+        );
+        let written = Written {
+            id: w.id,
+            seq: change.seq,
+            value: Some(bytes.into()),
+            ttl_ms,
+            deleted: 0,
+        };
+        Ok((written, vec![change]))
+    }
+
+    /// Applies a CHP KVSET (no acknowledgement exists in CHP): a put, or a
+    /// delete when the body is empty, honouring the `ttl` property (seconds).
+    pub fn kvset(&mut self, msg: &KvMsg, now_ms: u64) -> Result<Vec<Change>, OpError> {
+        let key = std::str::from_utf8(&msg.key)
+            .map_err(|_| err(ErrorCode::InvalidKey, "key is not UTF-8"))?;
+        let parsed = parse_key(key).map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
+        if key.len() > self.max_key_length {
+            return Err(err(
+                ErrorCode::InvalidKey,
+                format!("key {key} is longer than max_key_length"),
+            ));
+        }
+        let store = self.store(parsed.store)?;
+        let store_name = store.name.clone();
+        let level_len = parsed.level_len;
+        if msg.body.is_empty() {
+            if !self.map.contains_key(key) {
+                return Ok(vec![]);
+            }
+            let mut change = self.set(key.into(), level_len, None, 0, &store_name);
+            change.uuid = client_uuid(&msg.uuid);
+            return Ok(vec![change]);
+        }
+        let decoded = ops::decode(&msg.body)?;
+        self.admit(store, key, &decoded, &msg.body, now_ms)?;
+        let ttl_ms = match msg.properties.get(wire::PROP_TTL) {
+            Some(t) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite() && *t >= 0.0)
+                .map(|t| (t * 1000.0) as u64)
+                .ok_or_else(|| {
+                    err(
+                        ErrorCode::Malformed,
+                        format!("ttl property {t:?} is not a number of seconds"),
+                    )
+                })?,
+            None => store.config.default_ttl_ms,
+        };
+        let expires_ms = if ttl_ms > 0 { now_ms + ttl_ms } else { 0 };
+        let mut change = self.set(
+            key.into(),
+            level_len,
+            Some(msg.body.clone().into()),
+            expires_ms,
+            &store_name,
+        );
+        change.uuid = client_uuid(&msg.uuid);
+        Ok(vec![change])
+    }
+
+    /// Deletes every key whose deadline has passed.
+    pub fn expire_due(&mut self, now_ms: u64) -> Vec<Change> {
+        let mut out = Vec::new();
+        while let Some((deadline, key)) = self.expiry.first().cloned() {
+            if deadline > now_ms {
+                break;
+            }
+            self.expiry.pop_first();
+            let Ok(parsed) = parse_key(&key) else {
+                continue;
+            };
+            let (store, level_len) = (parsed.store.to_owned(), parsed.level_len);
+            if self.map.get(&key).is_some_and(|e| e.expires_ms == deadline) {
+                out.push(self.set(key, level_len, None, 0, &store));
+            }
+        }
+        out
+    }
+
+    /// The next expiry deadline, unix ms.
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.expiry.first().map(|(d, _)| *d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use canopy_schemas::state::OpKind;
+
+    fn engine() -> StateEngine {
+        StateEngine::new(&BTreeMap::new(), Path::new("."), 1024).unwrap()
+    }
+
+    fn write(op: OpKind, level: &str, key: &str, value: Option<rmpv::Value>) -> Write {
+        Write {
+            id: 1,
+            store: "default".into(),
+            level: level.into(),
+            node: false,
+            key: key.into(),
+            op,
+            value: value.map(|v| ops::encode(&v)),
+            by: None,
+            expected_seq: None,
+            ttl_ms: None,
+        }
+    }
+
+    #[test]
+    fn sequences_levels_and_ops() {
+        let mut e = engine();
+        let (w, c) = e
+            .write(&write(OpKind::Put, "eu", "a", Some(1.into())), 0)
+            .unwrap();
+        assert_eq!((w.seq, c[0].lseq, &*c[0].key), (1, 1, "/default/eu/:a"));
+        let (w, _) = e.write(&write(OpKind::Incr, "eu", "a", None), 0).unwrap();
+        assert_eq!(
+            ops::decode(&w.value.unwrap()).unwrap(),
+            rmpv::Value::from(2)
+        );
+        assert_eq!(e.lseq("/default/eu/:"), 2);
+        assert_eq!(
+            e.write(&write(OpKind::PutIfAbsent, "eu", "a", Some(1.into())), 0)
+                .unwrap_err()
+                .0,
+            ErrorCode::Exists
+        );
+        let mut cas = write(OpKind::Cas, "eu", "a", Some(5.into()));
+        cas.expected_seq = Some(1);
+        assert_eq!(e.write(&cas, 0).unwrap_err().0, ErrorCode::CasFailed);
+        cas.expected_seq = Some(2);
+        assert_eq!(e.write(&cas, 0).unwrap().0.seq, 3);
+        e.write(&write(OpKind::Put, "eu", "b/1", Some(1.into())), 0)
+            .unwrap();
+        e.write(&write(OpKind::Put, "eu", "b/2", Some(1.into())), 0)
+            .unwrap();
+        let (w, c) = e
+            .write(&write(OpKind::DeleteSubtree, "eu", "b/", None), 0)
+            .unwrap();
+        assert_eq!((w.deleted, c.len()), (2, 2));
+        assert_eq!(e.len(), 1);
+        let info = &e.stores_info()[0];
+        assert_eq!(info.keys, 1);
+        let mut bad = write(OpKind::Put, "eu", "a", Some(1.into()));
+        bad.store = "nope".into();
+        assert_eq!(e.write(&bad, 0).unwrap_err().0, ErrorCode::UnknownStore);
+    }
+
+    #[test]
+    fn ttl_expiry_and_kvset() {
+        let mut e = engine();
+        let mut w = write(OpKind::Put, "", "t", Some(1.into()));
+        w.ttl_ms = Some(100);
+        e.write(&w, 1000).unwrap();
+        assert_eq!(e.next_expiry(), Some(1100));
+        assert!(e.expire_due(1099).is_empty());
+        let gone = e.expire_due(1100);
+        assert_eq!(gone.len(), 1);
+        assert!(gone[0].value.is_none());
+        let mut m = KvMsg {
+            key: b"/default/:k".to_vec(),
+            body: ops::encode(&"v".into()),
+            ..Default::default()
+        };
+        m.properties.insert("ttl".into(), "2".into());
+        let c = e.kvset(&m, 0).unwrap();
+        assert_eq!(c[0].expires_ms, 2000);
+        m.body.clear();
+        assert!(e.kvset(&m, 0).unwrap()[0].value.is_none());
+        m.key = b"/nostore/:k".to_vec();
+        m.body = ops::encode(&1.into());
+        assert_eq!(e.kvset(&m, 0).unwrap_err().0, ErrorCode::UnknownStore);
+    }
+}

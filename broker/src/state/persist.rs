@@ -1,0 +1,248 @@
+//! Persistence: changes go to a writer thread that commits them to redb in
+//! batches (group commit), off the broadcast path, and reports the highest
+//! durable sequence back to the broker loop, which only then acknowledges
+//! writes to persistent stores.
+
+use super::{Change, Entry, Loaded};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender};
+use std::thread::JoinHandle;
+
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+const LEVELS: TableDefinition<&str, u64> = TableDefinition::new("levels");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const SEQ: &str = "seq";
+/// Most changes committed in one transaction.
+const MAX_BATCH: usize = 100_000;
+
+/// Why persistence failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    /// redb failed.
+    #[error("state database: {0}")]
+    Db(#[from] redb::Error),
+    /// A stored entry is corrupt.
+    #[error("state database: corrupt entry for key {0:?}")]
+    Corrupt(String),
+}
+
+fn db_err<E: Into<redb::Error>>(e: E) -> PersistError {
+    PersistError::Db(e.into())
+}
+
+/// Entry encoding: sequence (8 bytes BE), expiry ms (8 bytes BE), value.
+fn encode_entry(seq: u64, expires_ms: u64, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + value.len());
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&expires_ms.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn decode_entry(key: &str, bytes: &[u8]) -> Result<Entry, PersistError> {
+    if bytes.len() < 16 {
+        return Err(PersistError::Corrupt(key.to_owned()));
+    }
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&bytes[..8]);
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[8..16]);
+    Ok(Entry {
+        value: bytes[16..].into(),
+        seq: u64::from_be_bytes(a),
+        expires_ms: u64::from_be_bytes(b),
+    })
+}
+
+/// Opens (or creates) the database and loads everything in it.
+pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
+    let db = Database::create(path).map_err(db_err)?;
+    {
+        // Make sure the tables exist so a fresh database reads as empty.
+        let tx = db.begin_write().map_err(db_err)?;
+        tx.open_table(ENTRIES).map_err(db_err)?;
+        tx.open_table(LEVELS).map_err(db_err)?;
+        tx.open_table(META).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    let mut loaded = Loaded::default();
+    let tx = db.begin_read().map_err(db_err)?;
+    let meta = tx.open_table(META).map_err(db_err)?;
+    loaded.seq = meta.get(SEQ).map_err(db_err)?.map_or(0, |v| v.value());
+    let levels = tx.open_table(LEVELS).map_err(db_err)?;
+    for row in levels.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        loaded.lseqs.insert(k.value().into(), v.value());
+    }
+    let entries = tx.open_table(ENTRIES).map_err(db_err)?;
+    loaded
+        .entries
+        .reserve(ReadableTableMetadata::len(&entries).map_err(db_err)? as usize);
+    for row in entries.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        let key = k.value();
+        loaded
+            .entries
+            .push((key.into(), decode_entry(key, v.value())?));
+    }
+    Ok((db, loaded))
+}
+
+/// What the writer thread tells the broker loop after each commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    /// Every change up to this sequence is on disk.
+    Through(u64),
+    /// The batch ending at this sequence failed to commit.
+    Failed(u64),
+}
+
+impl Durable {
+    /// 9-byte wire form for the notification socket.
+    pub fn encode(self) -> [u8; 9] {
+        let (tag, seq) = match self {
+            Durable::Through(s) => (0, s),
+            Durable::Failed(s) => (1, s),
+        };
+        let mut out = [0u8; 9];
+        out[0] = tag;
+        out[1..].copy_from_slice(&seq.to_be_bytes());
+        out
+    }
+
+    /// Parses the wire form.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 9 {
+            return None;
+        }
+        let mut s = [0u8; 8];
+        s.copy_from_slice(&bytes[1..]);
+        let seq = u64::from_be_bytes(s);
+        match bytes[0] {
+            0 => Some(Durable::Through(seq)),
+            1 => Some(Durable::Failed(seq)),
+            _ => None,
+        }
+    }
+}
+
+/// Commits one batch. Keys erased at start-up come as deletions with seq 0.
+fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError> {
+    let tx = db.begin_write().map_err(db_err)?;
+    {
+        let mut entries = tx.open_table(ENTRIES).map_err(db_err)?;
+        let mut levels = tx.open_table(LEVELS).map_err(db_err)?;
+        let mut meta = tx.open_table(META).map_err(db_err)?;
+        let mut max_seq = 0;
+        for c in batch {
+            match &c.value {
+                Some(v) => {
+                    entries
+                        .insert(&*c.key, encode_entry(c.seq, c.expires_ms, v).as_slice())
+                        .map_err(db_err)?;
+                }
+                None => {
+                    entries.remove(&*c.key).map_err(db_err)?;
+                }
+            }
+            if c.lseq > 0 {
+                levels.insert(c.level(), c.lseq).map_err(db_err)?;
+            }
+            max_seq = max_seq.max(c.seq);
+        }
+        if max_seq > 0 {
+            meta.insert(SEQ, max_seq).map_err(db_err)?;
+        }
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(())
+}
+
+/// Starts the writer thread. `notify` is a connected PAIR socket to the loop.
+pub fn spawn(
+    db: Database,
+    notify: zmq::Socket,
+) -> std::io::Result<(Sender<Change>, JoinHandle<()>)> {
+    let (tx, rx): (Sender<Change>, Receiver<Change>) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("canopy-persist".into())
+        .spawn(move || {
+            let mut batch = Vec::new();
+            while let Ok(first) = rx.recv() {
+                batch.clear();
+                batch.push(first);
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(c) => batch.push(c),
+                        Err(_) => break,
+                    }
+                }
+                let last = batch.iter().map(|c| c.seq).max().unwrap_or(0);
+                let status = match commit(&db, &batch) {
+                    Ok(()) => Durable::Through(last),
+                    Err(e) => {
+                        tracing::error!(error = %e, changes = batch.len(), "commit failed");
+                        Durable::Failed(last)
+                    }
+                };
+                if let Err(e) = notify.send(&status.encode()[..], 0) {
+                    tracing::error!(error = %e, "cannot notify the broker loop");
+                }
+            }
+        });
+    Ok((tx, thread?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_and_reload() {
+        let dir = std::env::temp_dir().join(format!("canopy-persist-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.redb");
+        let (db, loaded) = open(&path).unwrap();
+        assert_eq!(loaded.seq, 0);
+        let c = |key: &str, seq, value: Option<&[u8]>| Change {
+            key: key.into(),
+            level_len: 10,
+            seq,
+            lseq: seq,
+            value: value.map(Into::into),
+            expires_ms: 7,
+            persist: true,
+            uuid: None,
+        };
+        commit(
+            &db,
+            &[
+                c("/default/:a", 1, Some(b"\x01")),
+                c("/default/:b", 2, Some(b"\x02")),
+            ],
+        )
+        .unwrap();
+        commit(&db, &[c("/default/:a", 3, None)]).unwrap();
+        drop(db);
+        let (_db, loaded) = open(&path).unwrap();
+        assert_eq!(loaded.seq, 3);
+        assert_eq!(loaded.entries.len(), 1);
+        assert_eq!(&*loaded.entries[0].0, "/default/:b");
+        assert_eq!(
+            loaded.entries[0].1,
+            Entry {
+                value: b"\x02"[..].into(),
+                seq: 2,
+                expires_ms: 7
+            }
+        );
+        assert_eq!(loaded.lseqs.get("/default/:"), Some(&3));
+        assert_eq!(
+            Durable::decode(&Durable::Failed(9).encode()),
+            Some(Durable::Failed(9))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,171 @@
+//! CHP snapshots: `ICANHAZ?` → one `KVSYNC` per key → `KTHXBAI`, streamed in
+//! chunks with per-peer flow control so a snapshot of millions of keys
+//! arrives whole and never stalls the loop.
+//!
+//! The stream walks the live map from a cursor. `KTHXBAI` carries the
+//! sequence at the start: a key changed after the cursor passed it also
+//! arrives as a `KVPUB` above that sequence, which clients apply.
+
+use super::StateEngine;
+use canopy_schemas::state::{KTHXBAI, PROP_ID, PROP_LSEQ, PROP_TTL, PROP_TTL_MS};
+
+/// KVSYNCs sent per job before the loop attends to other sockets.
+pub const CHUNK: usize = 2048;
+
+/// One snapshot being streamed to one peer.
+#[derive(Debug)]
+pub struct SnapshotJob {
+    identity: Vec<u8>,
+    subtree: String,
+    cursor: Option<Box<str>>,
+    seq: u64,
+    lseq: Option<u64>,
+    canopy_id: Option<u64>,
+    /// KVSYNCs sent so far.
+    pub sent: u64,
+}
+
+/// Where a job stands after a pump.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// More to send.
+    More,
+    /// The peer's queue is full: try again later.
+    Blocked,
+    /// KTHXBAI sent.
+    Done,
+    /// The peer is gone.
+    Gone,
+}
+
+/// Remaining TTL properties (`ttl` in whole seconds, rounded up; `ttl_ms`).
+pub fn ttl_properties(expires_ms: u64, now_ms: u64) -> String {
+    if expires_ms == 0 {
+        return String::new();
+    }
+    let ms = expires_ms.saturating_sub(now_ms).max(1);
+    format!("{PROP_TTL}={}\n{PROP_TTL_MS}={ms}\n", ms.div_ceil(1000))
+}
+
+/// 16-byte uuid for an update: 8 bytes of broker id, 8 of sequence.
+pub fn uuid(broker_tag: u64, seq: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&broker_tag.to_be_bytes());
+    out[8..].copy_from_slice(&seq.to_be_bytes());
+    out
+}
+
+fn send_parts(router: &zmq::Socket, parts: [&[u8]; 6]) -> Result<Progress, zmq::Error> {
+    // The first part decides: once it is queued, libzmq takes the rest.
+    match router.send(parts[0], zmq::SNDMORE | zmq::DONTWAIT) {
+        Ok(()) => {}
+        Err(zmq::Error::EAGAIN) => return Ok(Progress::Blocked),
+        Err(zmq::Error::EHOSTUNREACH) => return Ok(Progress::Gone),
+        Err(e) => return Err(e),
+    }
+    for (i, p) in parts[1..].iter().enumerate() {
+        let flags = if i == 4 { 0 } else { zmq::SNDMORE };
+        router.send(*p, flags)?;
+    }
+    Ok(Progress::More)
+}
+
+impl SnapshotJob {
+    /// A job for `subtree`, recording the sequence (and level number, when
+    /// the subtree is exactly one level) it starts from.
+    pub fn new(
+        identity: Vec<u8>,
+        subtree: String,
+        canopy_id: Option<u64>,
+        engine: &StateEngine,
+    ) -> Self {
+        let lseq = canopy_schemas::state::level_prefix(&format!("{subtree}x"))
+            .ok()
+            .filter(|p| *p == subtree)
+            .map(|p| engine.lseq(p));
+        SnapshotJob {
+            identity,
+            subtree,
+            cursor: None,
+            seq: engine.seq(),
+            lseq,
+            canopy_id,
+            sent: 0,
+        }
+    }
+
+    /// Sends up to [`CHUNK`] KVSYNCs, then KTHXBAI when the subtree is done.
+    pub fn pump(
+        &mut self,
+        engine: &StateEngine,
+        router: &zmq::Socket,
+        broker_tag: u64,
+        now_ms: u64,
+    ) -> Result<Progress, zmq::Error> {
+        let mut last: Option<&Box<str>> = None;
+        let mut taken = 0;
+        let mut outcome = None;
+        for (key, entry) in engine.range_after(&self.subtree, self.cursor.as_deref()) {
+            if taken == CHUNK {
+                outcome = Some(Progress::More);
+                break;
+            }
+            taken += 1;
+            if entry.expires_ms != 0 && entry.expires_ms <= now_ms {
+                last = Some(key);
+                continue; // expired; its deletion is on its way
+            }
+            let props = ttl_properties(entry.expires_ms, now_ms);
+            let seq = entry.seq.to_be_bytes();
+            let id = uuid(broker_tag, entry.seq);
+            let parts = [
+                &self.identity[..],
+                key.as_bytes(),
+                &seq[..],
+                &id[..],
+                props.as_bytes(),
+                &entry.value[..],
+            ];
+            match send_parts(router, parts)? {
+                Progress::More => {
+                    self.sent += 1;
+                    last = Some(key);
+                }
+                other => {
+                    outcome = Some(other);
+                    break;
+                }
+            }
+        }
+        if let Some(key) = last {
+            self.cursor = Some(key.clone());
+        }
+        if let Some(o) = outcome {
+            return Ok(o);
+        }
+        // Plain CHP: empty properties, as RFC 12 says. SNAPSHOT: canopy's.
+        let props = match self.canopy_id {
+            None => String::new(),
+            Some(id) => {
+                let lseq = self
+                    .lseq
+                    .map(|l| format!("{PROP_LSEQ}={l}\n"))
+                    .unwrap_or_default();
+                format!("{PROP_ID}={id}\n{lseq}")
+            }
+        };
+        let seq = self.seq.to_be_bytes();
+        let parts = [
+            &self.identity[..],
+            KTHXBAI,
+            &seq[..],
+            &b""[..],
+            props.as_bytes(),
+            self.subtree.as_bytes(),
+        ];
+        Ok(match send_parts(router, parts)? {
+            Progress::More => Progress::Done,
+            other => other,
+        })
+    }
+}

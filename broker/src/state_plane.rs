@@ -1,0 +1,342 @@
+//! The state plane as the broker loop drives it: applies KVSETs and
+//! acknowledged writes through the [`StateEngine`], broadcasts every change
+//! as a CHP `KVPUB`, hands persistent changes to the writer thread, answers
+//! writes once they are durable, streams snapshots, and expires keys.
+
+use crate::control::send_reply;
+use crate::metrics::Counters;
+use crate::state::persist::{self, Durable};
+use crate::state::snapshot::{self, Progress, SnapshotJob};
+use crate::state::{Change, StateEngine};
+use canopy_schemas::state::{KvMsg, SeqsReply, StoresReply, PROP_LSEQ};
+use canopy_schemas::{ErrorCode, Reply, Request};
+use std::collections::VecDeque;
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Most levels one SEQS request may ask about.
+const MAX_SEQS_LEVELS: usize = 256;
+
+/// Unix time in ms.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// State held by the loop for the state plane.
+pub struct StatePlane {
+    /// The master.
+    pub engine: StateEngine,
+    persist: Option<(Sender<Change>, JoinHandle<()>)>,
+    /// Where the writer thread reports durability (PAIR, bound).
+    pub durable: zmq::Socket,
+    pending_acks: VecDeque<(u64, Vec<u8>, Reply)>,
+    jobs: VecDeque<SnapshotJob>,
+    broker_tag: u64,
+}
+
+impl StatePlane {
+    /// Wraps a restored engine and a running writer thread.
+    pub fn new(
+        engine: StateEngine,
+        persist: (Sender<Change>, JoinHandle<()>),
+        durable: zmq::Socket,
+        broker_tag: u64,
+    ) -> Self {
+        StatePlane {
+            engine,
+            persist: Some(persist),
+            durable,
+            pending_acks: VecDeque::new(),
+            jobs: VecDeque::new(),
+            broker_tag,
+        }
+    }
+
+    /// True while snapshots are being streamed (the loop must not sleep).
+    pub fn busy(&self) -> bool {
+        !self.jobs.is_empty()
+    }
+
+    /// Broadcasts changes as KVPUB and queues the persistent ones for disk.
+    pub fn publish(
+        &mut self,
+        changes: Vec<Change>,
+        xpub: &zmq::Socket,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let now = now_ms();
+        for change in changes {
+            let mut props = format!("{PROP_LSEQ}={}\n", change.lseq);
+            if change.value.is_some() {
+                props.push_str(&snapshot::ttl_properties(change.expires_ms, now));
+            }
+            let seq = change.seq.to_be_bytes();
+            let uuid = match &change.uuid {
+                Some(u) => u.to_vec(),
+                None => snapshot::uuid(self.broker_tag, change.seq).to_vec(),
+            };
+            xpub.send(change.key.as_bytes(), zmq::SNDMORE)?;
+            xpub.send(&seq[..], zmq::SNDMORE)?;
+            xpub.send(&uuid[..], zmq::SNDMORE)?;
+            xpub.send(props.as_bytes(), zmq::SNDMORE)?;
+            xpub.send(change.value.as_deref().unwrap_or_default(), 0)?;
+            c.state_updates += 1;
+            if change.persist {
+                if let Some((tx, _)) = &self.persist {
+                    if tx.send(change).is_err() {
+                        c.persist_failures += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Persists deletions of keys a restart left out (no broadcast: no one
+    /// has seen them in this run).
+    pub fn erase(&mut self, keys: Vec<Box<str>>) {
+        if let Some((tx, _)) = &self.persist {
+            for key in keys {
+                let _ = tx.send(Change {
+                    key,
+                    level_len: 0,
+                    seq: 0,
+                    lseq: 0,
+                    value: None,
+                    expires_ms: 0,
+                    persist: true,
+                    uuid: None,
+                });
+            }
+        }
+    }
+
+    /// A CHP KVSET from the XSUB.
+    pub fn kvset(
+        &mut self,
+        msg: KvMsg,
+        xpub: &zmq::Socket,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        match self.engine.kvset(&msg, now_ms()) {
+            Ok(changes) => {
+                c.kvsets += 1;
+                self.publish(changes, xpub, c)
+            }
+            Err((code, why)) => {
+                c.kvset_rejected += 1;
+                count_refusal(code, c);
+                tracing::debug!(code = %code, %why, "KVSET rejected");
+                Ok(())
+            }
+        }
+    }
+
+    /// WRITE, SEQS or STORES from the ROUTER.
+    pub fn request(
+        &mut self,
+        identity: Vec<u8>,
+        request: Request,
+        router: &zmq::Socket,
+        xpub: &zmq::Socket,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let reply = match request {
+            Request::Write(w) => match self.engine.write(&w, now_ms()) {
+                Ok((written, changes)) => {
+                    c.writes += 1;
+                    let durable = changes.iter().any(|ch| ch.persist);
+                    let seq = written.seq;
+                    self.publish(changes, xpub, c)?;
+                    if durable {
+                        self.pending_acks
+                            .push_back((seq, identity, Reply::Written(written)));
+                        return Ok(());
+                    }
+                    Reply::Written(written)
+                }
+                Err((code, why)) => {
+                    c.writes_rejected += 1;
+                    count_refusal(code, c);
+                    Reply::error(w.id, code, why)
+                }
+            },
+            Request::Seqs(q) if q.levels.len() > MAX_SEQS_LEVELS => Reply::error(
+                q.id,
+                ErrorCode::TooLarge,
+                format!(
+                    "SEQS asks for {} levels, at most {MAX_SEQS_LEVELS}",
+                    q.levels.len()
+                ),
+            ),
+            Request::Seqs(q) => {
+                c.seqs_requests += 1;
+                Reply::Seqs(SeqsReply {
+                    id: q.id,
+                    lseqs: q.levels.iter().map(|l| self.engine.lseq(l)).collect(),
+                })
+            }
+            Request::Stores(e) => Reply::Stores(StoresReply {
+                id: e.id,
+                seq: self.engine.seq(),
+                stores: self.engine.stores_info(),
+            }),
+            _ => return Ok(()),
+        };
+        send_reply(router, &identity, &reply, c)
+    }
+
+    /// `ICANHAZ?`: queues a snapshot job. A subtree that is not UTF-8 is
+    /// dropped and counted (CHP has no error reply).
+    pub fn snapshot(
+        &mut self,
+        identity: Vec<u8>,
+        subtree: Vec<u8>,
+        canopy_id: Option<u64>,
+        c: &mut Counters,
+    ) {
+        match String::from_utf8(subtree) {
+            Ok(subtree) => {
+                c.snapshots += 1;
+                self.jobs
+                    .push_back(SnapshotJob::new(identity, subtree, canopy_id, &self.engine));
+            }
+            Err(_) => {
+                c.snapshots_rejected += 1;
+                tracing::debug!("ICANHAZ? with a non-UTF-8 subtree dropped");
+            }
+        }
+    }
+
+    /// Streams one chunk of each pending snapshot.
+    pub fn pump_snapshots(
+        &mut self,
+        router: &zmq::Socket,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let now = now_ms();
+        for _ in 0..self.jobs.len() {
+            let Some(mut job) = self.jobs.pop_front() else {
+                break;
+            };
+            let before = job.sent;
+            let progress = job.pump(&self.engine, router, self.broker_tag, now)?;
+            c.snapshot_keys_sent += job.sent - before;
+            match progress {
+                Progress::More | Progress::Blocked => self.jobs.push_back(job),
+                Progress::Done => {}
+                Progress::Gone => c.snapshots_abandoned += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes expired keys and broadcasts the deletions.
+    pub fn expire(&mut self, xpub: &zmq::Socket, c: &mut Counters) -> Result<(), zmq::Error> {
+        let now = now_ms();
+        if self.engine.next_expiry().is_some_and(|d| d <= now) {
+            let gone = self.engine.expire_due(now);
+            c.keys_expired += gone.len() as u64;
+            self.publish(gone, xpub, c)?;
+        }
+        Ok(())
+    }
+
+    /// The writer thread reported: answer the writes that are now durable.
+    pub fn on_durable(&mut self, router: &zmq::Socket, c: &mut Counters) -> Result<(), zmq::Error> {
+        while let Ok(msg) = self.durable.recv_msg(zmq::DONTWAIT) {
+            let Some(status) = Durable::decode(&msg) else {
+                continue;
+            };
+            let (through, ok) = match status {
+                Durable::Through(s) => (s, true),
+                Durable::Failed(s) => (s, false),
+            };
+            if ok {
+                c.persist_commits += 1;
+            } else {
+                c.persist_failures += 1;
+            }
+            while self
+                .pending_acks
+                .front()
+                .is_some_and(|(s, _, _)| *s <= through)
+            {
+                let Some((_, identity, reply)) = self.pending_acks.pop_front() else {
+                    break;
+                };
+                let reply = if ok {
+                    reply
+                } else {
+                    Reply::error(
+                        reply.id(),
+                        ErrorCode::Storage,
+                        "the write was applied but could not be made durable",
+                    )
+                };
+                send_reply(router, &identity, &reply, c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the writer thread after it has committed everything queued, and
+    /// answers the writes that became durable.
+    pub fn shutdown(&mut self, router: &zmq::Socket, c: &mut Counters) -> Result<(), zmq::Error> {
+        if let Some((tx, thread)) = self.persist.take() {
+            drop(tx);
+            let _ = thread.join();
+        }
+        self.on_durable(router, c)
+    }
+}
+
+fn count_refusal(code: ErrorCode, c: &mut Counters) {
+    match code {
+        ErrorCode::LimitReached => c.store_limit_hits += 1,
+        ErrorCode::SchemaViolation => c.schema_violations += 1,
+        _ => {}
+    }
+}
+
+/// Opens the database under `data_dir`, restores the engine and starts the
+/// writer thread.
+pub fn start(
+    mut engine: StateEngine,
+    data_dir: &std::path::Path,
+    context: &zmq::Context,
+    broker_tag: u64,
+) -> Result<(StatePlane, Vec<Box<str>>), crate::BrokerError> {
+    let path = data_dir.join("state.redb");
+    let (db, loaded) =
+        persist::open(&path).map_err(|e| crate::BrokerError::State(e.to_string()))?;
+    let keys = loaded.entries.len();
+    let dropped = engine.restore(loaded);
+    tracing::info!(keys, seq = engine.seq(), dropped = dropped.len(), path = %path.display(), "state loaded");
+    let endpoint = format!(
+        "inproc://canopy-durable-{broker_tag:016x}-{}",
+        std::process::id()
+    );
+    let durable = context
+        .socket(zmq::PAIR)
+        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
+    durable
+        .bind(&endpoint)
+        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
+    let notify = context
+        .socket(zmq::PAIR)
+        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
+    notify
+        .connect(&endpoint)
+        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
+    let persist =
+        persist::spawn(db, notify).map_err(|e| crate::BrokerError::State(e.to_string()))?;
+    Ok((
+        StatePlane::new(engine, persist, durable, broker_tag),
+        dropped,
+    ))
+}

@@ -1,0 +1,562 @@
+//! The state plane: key layout, CHP (ZeroMQ RFC 12) frames and canopy's
+//! acknowledged write operations.
+//!
+//! A state key is `/STORE/LEVEL` followed by the user key, where LEVEL is a
+//! group level (`eu/fra/` then `:`; the root is just `:`) or a node
+//! (`eu/fra/dc1/s1!`):
+//!
+//! ```text
+//! /default/:threshold              root level of store "default"
+//! /config/eu/fra/:threshold        group level eu/fra
+//! /config/eu/fra/dc1/s1!threshold  node level eu/fra/dc1/s1
+//! ```
+//!
+//! The part up to and including `:` or `!` is the key's *level prefix*: a
+//! replica subscribes to it and asks for it as a CHP subtree, and the broker
+//! numbers the updates of each level (`lseq`) so a replica can tell a gap.
+
+use crate::topic::{GroupPath, NodePath, TopicError, GROUP_END, NODE_END, STATE_MARK};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// CHP snapshot request command.
+pub const ICANHAZ: &[u8] = b"ICANHAZ?";
+/// CHP end-of-snapshot command.
+pub const KTHXBAI: &[u8] = b"KTHXBAI";
+/// Name of the built-in store.
+pub const DEFAULT_STORE: &str = "default";
+/// Longest store name.
+pub const MAX_STORE_NAME: usize = 64;
+
+/// A level of a store: where a key lives in the group hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// A group level (the root group for the empty path).
+    Group(GroupPath),
+    /// One node's own level, the most specific.
+    Node(NodePath),
+}
+
+impl Level {
+    /// The root level.
+    pub fn root() -> Self {
+        Level::Group(GroupPath::root())
+    }
+
+    /// Parses the level names used on the command line and in WRITE:
+    /// a group path, or a node path when `node` is true.
+    pub fn parse(path: &str, node: bool) -> Result<Self, TopicError> {
+        if node {
+            Ok(Level::Node(NodePath::parse(path)?))
+        } else {
+            Ok(Level::Group(GroupPath::parse(path)?))
+        }
+    }
+
+    /// The wire prefix of this level in `store`: `/store/levels:` or `/store/…/name!`.
+    pub fn prefix(&self, store: &str) -> String {
+        let mut out = String::with_capacity(store.len() + 32);
+        out.push(STATE_MARK as char);
+        out.push_str(store);
+        out.push('/');
+        match self {
+            Level::Group(g) => {
+                for s in g.segments() {
+                    out.push_str(s);
+                    out.push('/');
+                }
+                out.push(GROUP_END as char);
+            }
+            Level::Node(n) => {
+                for s in n.group.segments() {
+                    out.push_str(s);
+                    out.push('/');
+                }
+                out.push_str(&n.name);
+                out.push(NODE_END as char);
+            }
+        }
+        out
+    }
+
+    /// The levels a node sees, least specific first: every ancestor group,
+    /// its own group, then itself.
+    pub fn chain(node: &NodePath) -> Vec<Level> {
+        let mut out: Vec<Level> = node.group.ancestors_and_self().map(Level::Group).collect();
+        out.push(Level::Node(node.clone()));
+        out
+    }
+
+    /// Path text (`eu/fra`, or `eu/fra/dc1/s1` for a node).
+    pub fn path(&self) -> String {
+        match self {
+            Level::Group(g) => g.to_string(),
+            Level::Node(n) => n.to_string(),
+        }
+    }
+
+    /// True for a node level.
+    pub fn is_node(&self) -> bool {
+        matches!(self, Level::Node(_))
+    }
+}
+
+/// Why a state key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Not `/STORE/LEVEL` + user key.
+    #[error("state key {0:?} is not /STORE/LEVEL:KEY")]
+    Layout(String),
+    /// The store name has characters outside `[A-Za-z0-9_-]` or is too long.
+    #[error("invalid store name {0:?}")]
+    StoreName(String),
+    /// The level path is invalid.
+    #[error(transparent)]
+    Level(#[from] TopicError),
+    /// The user key is empty or has control characters.
+    #[error("invalid user key {0:?}: it must be non-empty, without control characters")]
+    UserKey(String),
+}
+
+/// Checks a store name.
+pub fn check_store_name(name: &str) -> Result<(), KeyError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_STORE_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(KeyError::StoreName(name.to_owned()))
+    }
+}
+
+/// Checks a user key.
+pub fn check_user_key(key: &str) -> Result<(), KeyError> {
+    if key.is_empty() || key.chars().any(char::is_control) {
+        return Err(KeyError::UserKey(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// A parsed state key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateKey<'a> {
+    /// Store name.
+    pub store: &'a str,
+    /// Length of the level prefix within the full key.
+    pub level_len: usize,
+    /// The user key.
+    pub user_key: &'a str,
+}
+
+/// Splits a full key into store, level prefix and user key, validating each.
+pub fn parse_key(key: &str) -> Result<StateKey<'_>, KeyError> {
+    let layout = || KeyError::Layout(key.to_owned());
+    let rest = key.strip_prefix(STATE_MARK as char).ok_or_else(layout)?;
+    let (store, levels) = rest.split_once('/').ok_or_else(layout)?;
+    check_store_name(store)?;
+    let end = levels
+        .find([GROUP_END as char, NODE_END as char])
+        .ok_or_else(layout)?;
+    let (path, tail) = levels.split_at(end);
+    if tail.as_bytes()[0] == GROUP_END {
+        if !(path.is_empty() || path.ends_with('/')) {
+            return Err(layout());
+        }
+        GroupPath::parse(path)?;
+    } else {
+        if path.is_empty() || path.ends_with('/') {
+            return Err(layout());
+        }
+        NodePath::parse(path)?;
+    }
+    let user_key = &tail[1..];
+    check_user_key(user_key)?;
+    Ok(StateKey {
+        store,
+        level_len: 1 + store.len() + 1 + end + 1,
+        user_key,
+    })
+}
+
+/// The level prefix of a full key (everything up to `:` or `!`).
+pub fn level_prefix(key: &str) -> Result<&str, KeyError> {
+    let k = parse_key(key)?;
+    Ok(&key[..k.level_len])
+}
+
+/// One CHP key-value message: `[key, sequence, uuid, properties, body]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KvMsg {
+    /// Key (or `KTHXBAI`/`HUGZ` for those commands).
+    pub key: Vec<u8>,
+    /// Sequence, 8 bytes big-endian on the wire.
+    pub sequence: u64,
+    /// 16-byte uuid, or empty.
+    pub uuid: Vec<u8>,
+    /// Properties.
+    pub properties: BTreeMap<String, String>,
+    /// Body: MessagePack value; empty means deletion.
+    pub body: Vec<u8>,
+}
+
+/// Why CHP frames were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    /// Not 5 frames.
+    #[error("CHP message must have 5 frames, got {0}")]
+    FrameCount(usize),
+    /// The sequence frame is not 8 bytes.
+    #[error("CHP sequence frame must be 8 bytes, got {0}")]
+    Sequence(usize),
+    /// The properties frame is not `name=value` lines of UTF-8.
+    #[error("malformed CHP properties frame")]
+    Properties,
+}
+
+/// Encodes properties as `name=value` lines, each ending in a newline.
+pub fn encode_properties(props: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut out = String::new();
+    for (k, v) in props {
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// Decodes a properties frame (lines of `name=value`; a last line without a
+/// newline is accepted).
+pub fn decode_properties(frame: &[u8]) -> Result<BTreeMap<String, String>, KvError> {
+    let text = std::str::from_utf8(frame).map_err(|_| KvError::Properties)?;
+    let mut out = BTreeMap::new();
+    for line in text.split('\n').filter(|l| !l.is_empty()) {
+        let (k, v) = line.split_once('=').ok_or(KvError::Properties)?;
+        out.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(out)
+}
+
+impl KvMsg {
+    /// The 5 frames.
+    pub fn encode(&self) -> [Vec<u8>; 5] {
+        [
+            self.key.clone(),
+            self.sequence.to_be_bytes().to_vec(),
+            self.uuid.clone(),
+            encode_properties(&self.properties),
+            self.body.clone(),
+        ]
+    }
+
+    /// Parses 5 frames.
+    pub fn decode<F: AsRef<[u8]>>(frames: &[F]) -> Result<Self, KvError> {
+        let [key, seq, uuid, props, body] = frames else {
+            return Err(KvError::FrameCount(frames.len()));
+        };
+        let seq = seq.as_ref();
+        let sequence =
+            u64::from_be_bytes(seq.try_into().map_err(|_| KvError::Sequence(seq.len()))?);
+        Ok(KvMsg {
+            key: key.as_ref().to_vec(),
+            sequence,
+            uuid: uuid.as_ref().to_vec(),
+            properties: decode_properties(props.as_ref())?,
+            body: body.as_ref().to_vec(),
+        })
+    }
+
+    /// A property parsed as an integer.
+    pub fn prop_u64(&self, name: &str) -> Option<u64> {
+        self.properties.get(name).and_then(|v| v.parse().ok())
+    }
+}
+
+/// Property: remaining time to live in whole seconds (CHP's own).
+pub const PROP_TTL: &str = "ttl";
+/// Property (canopy): remaining time to live in milliseconds, for replicas
+/// that expire keys at the same moment as the broker.
+pub const PROP_TTL_MS: &str = "ttl_ms";
+/// Property (canopy): the update's number within its level.
+pub const PROP_LSEQ: &str = "lseq";
+
+/// An operation the master applies atomically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// Set the value.
+    Put,
+    /// Remove the key.
+    Delete,
+    /// Set only if the key does not exist.
+    PutIfAbsent,
+    /// Set only if the key's sequence equals `expected_seq` (0: absent).
+    Cas,
+    /// Add `by` to an integer (missing = 0).
+    Incr,
+    /// Subtract `by` from an integer (missing = 0).
+    Decr,
+    /// Append to a string, bytes or list.
+    Append,
+    /// Insert `value` into a set (a list without duplicates).
+    SetInsert,
+    /// Remove `value` from a set.
+    SetRemove,
+    /// Delete every key of the level whose user key starts with `key`.
+    DeleteSubtree,
+}
+
+/// WRITE body: one acknowledged write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Write {
+    /// Request id.
+    pub id: u64,
+    /// Store name.
+    pub store: String,
+    /// Level path: a group path, or a node path when `node` is true.
+    pub level: String,
+    /// True when `level` names a node.
+    #[serde(default)]
+    pub node: bool,
+    /// User key (for delete_subtree: the user-key prefix, may be empty).
+    pub key: String,
+    /// The operation.
+    pub op: OpKind,
+    /// MessagePack operand (put, put_if_absent, cas, append, set_insert, set_remove).
+    #[serde(default, with = "serde_bytes_opt")]
+    pub value: Option<Vec<u8>>,
+    /// Increment for incr/decr (default 1).
+    #[serde(default)]
+    pub by: Option<i64>,
+    /// Expected key sequence for cas (0 = must be absent).
+    #[serde(default)]
+    pub expected_seq: Option<u64>,
+    /// Time to live in milliseconds; absent = the store's default; 0 = none.
+    #[serde(default)]
+    pub ttl_ms: Option<u64>,
+}
+
+/// WRITTEN body: the write's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    /// Request id.
+    pub id: u64,
+    /// Sequence assigned (the last one, for delete_subtree).
+    pub seq: u64,
+    /// The key's new value (MessagePack), absent when deleted.
+    #[serde(default, with = "serde_bytes_opt")]
+    pub value: Option<Vec<u8>>,
+    /// Remaining time to live in ms, 0 for none.
+    #[serde(default)]
+    pub ttl_ms: u64,
+    /// Keys deleted (delete_subtree; 1 or 0 for delete).
+    #[serde(default)]
+    pub deleted: u64,
+}
+
+/// SNAPSHOT body: canopy's form of `ICANHAZ?`. The answer is the same
+/// KVSYNC stream, and its KTHXBAI carries the properties `lseq` (the level's
+/// update number the snapshot starts from, when the subtree is one level)
+/// and `id` (this request's id); a plain `ICANHAZ?` gets them empty, as RFC 12
+/// says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SnapshotQuery {
+    /// Request id.
+    pub id: u64,
+    /// Subtree (key prefix); usually one level prefix.
+    pub subtree: String,
+}
+
+/// Property (canopy, KTHXBAI of SNAPSHOT): the request id.
+pub const PROP_ID: &str = "id";
+
+/// SEQS body: a replica's question "how far is each of these levels?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SeqsQuery {
+    /// Request id.
+    pub id: u64,
+    /// Level prefixes.
+    pub levels: Vec<String>,
+}
+
+/// SEQS reply body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqsReply {
+    /// Request id.
+    pub id: u64,
+    /// The broker's current lseq of each level asked, in order (0 = never written).
+    pub lseqs: Vec<u64>,
+}
+
+/// One store as `canopy stores` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreInfo {
+    /// Name.
+    pub name: String,
+    /// Keys held.
+    pub keys: u64,
+    /// Bytes of keys and values held.
+    pub bytes: u64,
+    /// Whether writes are persisted.
+    pub persist: bool,
+    /// Schema file, if any.
+    pub schema: Option<String>,
+    /// Default time to live, ms (0 none).
+    pub default_ttl_ms: u64,
+    /// Key limit (0 none).
+    pub max_keys: u64,
+    /// Byte limit (0 none).
+    pub max_bytes: u64,
+}
+
+/// STORES reply body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoresReply {
+    /// Request id.
+    pub id: u64,
+    /// The broker's current sequence (shared by every store).
+    pub seq: u64,
+    /// Stores, by name.
+    pub stores: Vec<StoreInfo>,
+}
+
+/// `Option<Vec<u8>>` as MessagePack bin rather than an array of integers.
+mod serde_bytes_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_bytes(b),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Bytes {
+            Buf(#[serde(with = "serde_bytes_vec")] Vec<u8>),
+        }
+        Ok(Option::<Bytes>::deserialize(d)?.map(|Bytes::Buf(b)| b))
+    }
+
+    mod serde_bytes_vec {
+        use serde::Deserializer;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Vec<u8>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                    Ok(v.to_vec())
+                }
+                fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                    Ok(v)
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<Vec<u8>, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(b) = seq.next_element::<u8>()? {
+                        out.push(b);
+                    }
+                    Ok(out)
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_prefixes_are_delimiter_terminated() {
+        let eu = Level::Group(GroupPath::parse("eu").unwrap());
+        assert_eq!(eu.prefix("config"), "/config/eu/:");
+        assert_eq!(Level::root().prefix("default"), "/default/:");
+        let n = Level::Node(NodePath::parse("eu/s1").unwrap());
+        assert_eq!(n.prefix("c"), "/c/eu/s1!");
+        // eu/fr never matches eu/fra; a node never matches a longer name.
+        let fr = Level::Group(GroupPath::parse("eu/fr").unwrap()).prefix("c");
+        assert!(!"/c/eu/fra/:k".starts_with(&fr));
+        assert!(!"/c/eu/s10!k".starts_with(&n.prefix("c")));
+        let chain: Vec<String> = Level::chain(&NodePath::parse("a/b/n").unwrap())
+            .iter()
+            .map(|l| l.prefix("s"))
+            .collect();
+        assert_eq!(chain, vec!["/s/:", "/s/a/:", "/s/a/b/:", "/s/a/b/n!"]);
+    }
+
+    #[test]
+    fn keys_parse_and_reject() {
+        let k = parse_key("/config/eu/fra/:a/b:c").unwrap();
+        assert_eq!((k.store, k.user_key), ("config", "a/b:c"));
+        assert_eq!(
+            level_prefix("/config/eu/fra/:x").unwrap(),
+            "/config/eu/fra/:"
+        );
+        assert_eq!(level_prefix("/d/n!x").unwrap(), "/d/n!");
+        for bad in [
+            "config/:x",
+            "/config",
+            "/con fig/:x",
+            "/c/eu:x",
+            "/c/:",
+            "/c/eu/!x",
+            "/c/:\u{1}",
+        ] {
+            assert!(parse_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kvmsg_round_trip() {
+        let mut m = KvMsg {
+            key: b"/d/:k".to_vec(),
+            sequence: 42,
+            uuid: vec![1; 16],
+            body: vec![0xa1, b'x'],
+            ..Default::default()
+        };
+        m.properties.insert("ttl".into(), "5".into());
+        let frames = m.encode();
+        assert_eq!(frames[3], b"ttl=5\n");
+        assert_eq!(KvMsg::decode(&frames).unwrap(), m);
+        assert_eq!(m.prop_u64("ttl"), Some(5));
+        assert!(KvMsg::decode(&frames[..4]).is_err());
+        assert_eq!(
+            KvMsg::decode(&[&b"k"[..], b"123", b"", b"", b""]),
+            Err(KvError::Sequence(3))
+        );
+        assert!(decode_properties(b"noequals").is_err());
+        assert_eq!(decode_properties(b"a=1\nb=2").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn write_round_trips_with_binary_value() {
+        let w = Write {
+            id: 1,
+            store: "s".into(),
+            level: "eu".into(),
+            node: false,
+            key: "k".into(),
+            op: OpKind::Cas,
+            value: Some(vec![0x01, 0x02]),
+            by: None,
+            expected_seq: Some(3),
+            ttl_ms: Some(1000),
+        };
+        let bytes = rmp_serde::to_vec_named(&w).unwrap();
+        assert_eq!(rmp_serde::from_slice::<Write>(&bytes).unwrap(), w);
+    }
+}
