@@ -52,6 +52,10 @@ pub enum ClientError {
         /// The limit.
         limit: u64,
     },
+    /// The request could not be queued: the broker is unreachable or too
+    /// many requests are in flight. Nothing was sent; retry later.
+    #[error("request not sent: the broker is unreachable or too many requests are in flight")]
+    NotSent,
     /// A ZeroMQ call failed.
     #[error("zmq: {0}")]
     Zmq(#[from] zmq::Error),

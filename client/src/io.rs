@@ -3,15 +3,20 @@
 //! and hands events to the async side through a bounded channel.
 
 use crate::event::{Event, NodeEvent};
+use crate::replica::{ReplicaShared, ResyncRequest};
 use crate::subs::SubTable;
 use crate::ClientError;
 use canopy_schemas::control::{Hello, Ping, Welcome};
+use canopy_schemas::state::{KvMsg, SeqsQuery, SnapshotQuery, KTHXBAI, PROP_ID, PROP_LSEQ};
 use canopy_schemas::{topic, ErrorCode, EventHeader, Reply, Request};
 use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+
+/// SEQS requests in flight: id → (replica, levels asked).
+type PendingSeqs = HashMap<u64, (Arc<ReplicaShared>, Vec<String>)>;
 
 /// Gap-tracking entries kept before the table is reset (bounds memory).
 const MAX_TRACKED_STREAMS: usize = 100_000;
@@ -25,6 +30,8 @@ pub(crate) enum Command {
     Subscription(Vec<u8>, bool),
     /// Send a request and route its reply.
     Request(Request, oneshot::Sender<Result<Reply, ClientError>>),
+    /// (Re)synchronise every level of a replica.
+    Resync(Arc<ReplicaShared>),
     /// Say BYE and stop.
     Close,
 }
@@ -51,6 +58,7 @@ pub(crate) struct Io {
     pub hello: Hello,
     pub first_welcome: Option<oneshot::Sender<Result<Welcome, ClientError>>>,
     pub ids: Arc<std::sync::atomic::AtomicU64>,
+    pub replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>>,
 }
 
 struct Link {
@@ -68,16 +76,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Io {
-    fn send_request(&self, request: &Request) {
+    /// Sends without blocking; false when it could not be queued.
+    fn send_request(&self, request: &Request) -> bool {
         let Ok([name, body]) = request.encode() else {
-            return;
+            return false;
         };
         // IMMEDIATE is set: while the broker is away this fails at once, and
         // the heartbeat logic retries.
-        let _ = self
-            .dealer
+        self.dealer
             .send(name, zmq::SNDMORE | zmq::DONTWAIT)
-            .and_then(|()| self.dealer.send(body, zmq::DONTWAIT));
+            .and_then(|()| self.dealer.send(body, 0))
+            .is_ok()
     }
 
     fn say_hello(&self) {
@@ -105,10 +114,11 @@ impl Io {
         };
         let mut pending: HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>> = HashMap::new();
         let mut streams: HashMap<(String, Vec<u8>), u64> = HashMap::new();
+        let mut seqs: PendingSeqs = HashMap::new();
         loop {
             let now = Instant::now();
             if now >= link.next_beat {
-                self.beat(&mut link);
+                self.beat(&mut link, &mut seqs);
             }
             let wait = link.next_beat.saturating_duration_since(Instant::now());
             let mut items = [
@@ -133,7 +143,11 @@ impl Io {
             if ready[1] {
                 while let Some(frames) = recv_all(&self.dealer) {
                     link.last_heard = Instant::now();
-                    self.on_reply(frames, &mut link, &mut pending);
+                    if frames.len() == 5 {
+                        self.on_snapshot_message(&frames);
+                    } else {
+                        self.on_reply(frames, &mut link, &mut pending, &mut seqs);
+                    }
                 }
             }
             if ready[2] {
@@ -155,8 +169,15 @@ impl Io {
                             }
                         }
                         Ok(Command::Request(request, reply)) => {
-                            pending.insert(request.id(), reply);
-                            self.send_request(&request);
+                            if self.send_request(&request) {
+                                pending.insert(request.id(), reply);
+                            } else {
+                                let _ = reply.send(Err(ClientError::NotSent));
+                            }
+                        }
+                        Ok(Command::Resync(replica)) => {
+                            let requests = replica.resync_all(&self.ids);
+                            self.request_snapshots(requests);
                         }
                         Ok(Command::Close) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                             self.send_request(&Request::Bye(Default::default()));
@@ -169,8 +190,73 @@ impl Io {
         }
     }
 
+    fn replicas(&self) -> Vec<Arc<ReplicaShared>> {
+        lock(&self.replicas).clone()
+    }
+
+    /// Asks for snapshots of levels being resynced.
+    fn request_snapshots(&self, requests: Vec<ResyncRequest>) {
+        for (subtree, id) in requests {
+            self.send_request(&Request::Snapshot(SnapshotQuery { id, subtree }));
+        }
+    }
+
+    /// KVSYNC or KTHXBAI on the DEALER.
+    fn on_snapshot_message(&self, frames: &[zmq::Message]) {
+        let refs: Vec<&[u8]> = frames.iter().map(|m| &m[..]).collect();
+        let Ok(msg) = KvMsg::decode(&refs) else {
+            lock(&self.counters).malformed += 1;
+            return;
+        };
+        if msg.key == KTHXBAI {
+            let Ok(subtree) = std::str::from_utf8(&msg.body) else {
+                return;
+            };
+            let (Some(id), lseq) = (msg.prop_u64(PROP_ID), msg.prop_u64(PROP_LSEQ).unwrap_or(0))
+            else {
+                return; // a plain ICANHAZ? answer: not ours
+            };
+            for r in self.replicas() {
+                if let Some(again) = r.on_kthxbai(subtree, id, lseq, &self.ids) {
+                    self.request_snapshots(vec![again]);
+                }
+            }
+            return;
+        }
+        let Ok(key) = std::str::from_utf8(&msg.key) else {
+            return;
+        };
+        for r in self.replicas() {
+            if r.level_index(key).is_some() {
+                r.on_kvsync(&msg);
+            }
+        }
+    }
+
+    /// A KVPUB on the SUB.
+    fn on_state_update(&self, frames: &[zmq::Message]) {
+        let refs: Vec<&[u8]> = frames.iter().map(|m| &m[..]).collect();
+        let Ok(msg) = KvMsg::decode(&refs) else {
+            lock(&self.counters).malformed += 1;
+            return;
+        };
+        let Ok(key) = std::str::from_utf8(&msg.key) else {
+            return;
+        };
+        let wanting: Vec<Arc<ReplicaShared>> = self
+            .replicas()
+            .into_iter()
+            .filter(|r| r.level_index(key).is_some())
+            .collect();
+        for r in wanting {
+            if let Some(resync) = r.on_update(msg.clone(), &self.ids) {
+                self.request_snapshots(vec![resync]);
+            }
+        }
+    }
+
     /// Heartbeat tick: PING when joined, HELLO when not, and notice silence.
-    fn beat(&mut self, link: &mut Link) {
+    fn beat(&mut self, link: &mut Link, seqs: &mut PendingSeqs) {
         link.next_beat = Instant::now() + link.heartbeat;
         if link.joined && link.last_heard.elapsed() > link.timeout {
             link.joined = false;
@@ -187,6 +273,21 @@ impl Io {
             };
             drop(c);
             self.send_request(&Request::Ping(ping));
+            // Replicas: check no level fell behind, and drop expired keys.
+            seqs.clear();
+            for r in self.replicas() {
+                r.sweep();
+                let levels: Vec<String> = r.seqs_query().into_iter().map(|(p, _)| p).collect();
+                if levels.is_empty() {
+                    continue;
+                }
+                let id = self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.send_request(&Request::Seqs(SeqsQuery {
+                    id,
+                    levels: levels.clone(),
+                }));
+                seqs.insert(id, (r, levels));
+            }
         } else {
             self.say_hello();
         }
@@ -197,6 +298,7 @@ impl Io {
         frames: Vec<zmq::Message>,
         link: &mut Link,
         pending: &mut HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>>,
+        seqs: &mut PendingSeqs,
     ) {
         let refs: Vec<&[u8]> = frames.iter().map(|m| &m[..]).collect();
         let reply = match Reply::decode(&refs) {
@@ -208,6 +310,13 @@ impl Io {
         };
         if let Some(waiter) = pending.remove(&reply.id()) {
             let _ = waiter.send(Ok(reply));
+            return;
+        }
+        if let Reply::Seqs(s) = &reply {
+            if let Some((replica, levels)) = seqs.remove(&s.id) {
+                let resyncs = replica.on_seqs(&levels, &s.lseqs, &self.ids);
+                self.request_snapshots(resyncs);
+            }
             return;
         }
         match reply {
@@ -231,6 +340,11 @@ impl Io {
                         epoch: w.epoch,
                         broker_restarted: restarted,
                     });
+                    // Whatever happened while away, replicas start over.
+                    for r in self.replicas() {
+                        let requests = r.resync_all(&self.ids);
+                        self.request_snapshots(requests);
+                    }
                 }
                 link.joined = true;
                 link.lost = false;
@@ -276,6 +390,10 @@ impl Io {
         frames: Vec<zmq::Message>,
         streams: &mut HashMap<(String, Vec<u8>), u64>,
     ) {
+        if frames.len() == 5 && frames[0].first() == Some(&topic::STATE_MARK) {
+            self.on_state_update(&frames);
+            return;
+        }
         let [topic_frame, header, payload] = &frames[..] else {
             return; // HUGZ (5 frames) and anything else: liveness only
         };

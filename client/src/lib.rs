@@ -25,10 +25,16 @@ mod error;
 pub mod event;
 mod io;
 pub mod node;
+mod port;
+mod replica;
+pub mod store;
 mod subs;
 
+pub use canopy_schemas::state::{Level, OpKind};
 pub use canopy_schemas::{Address, EventHeader, GroupPath, NodePath};
 pub use endpoint::BrokerEndpoints;
 pub use error::ClientError;
 pub use event::{Event, NodeEvent};
 pub use node::{Events, Node, NodeOptions};
+pub use replica::{Change, ReplicaEntry};
+pub use store::{Replica, View, Watch, WriteAck, WriteSpec};

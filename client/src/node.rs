@@ -4,6 +4,9 @@
 use crate::endpoint::BrokerEndpoints;
 use crate::event::NodeEvent;
 use crate::io::{Command, Io, LocalCounters};
+use crate::port::{Lifetime, Port};
+use crate::replica::ReplicaShared;
+use crate::store::Replica;
 use crate::subs::SubTable;
 use crate::ClientError;
 use canopy_schemas::control::{Empty, Hello, NodeInfo, NodesQuery, StatsReport, Welcome};
@@ -71,15 +74,14 @@ pub struct Node {
     path: NodePath,
     endpoints: BrokerEndpoints,
     welcome: Welcome,
-    commands: std::sync::mpsc::Sender<Command>,
-    wake: Mutex<zmq::Socket>,
+    port: Port,
     publisher: Mutex<Publisher>,
     subs: Arc<Mutex<SubTable>>,
     counters: Arc<Mutex<LocalCounters>>,
-    ids: Arc<AtomicU64>,
+    replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>>,
     events: Mutex<Option<mpsc::Receiver<NodeEvent>>>,
-    request_timeout: Duration,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    connect_timeout: Duration,
+    life: Arc<Lifetime>,
 }
 
 static WAKE_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -107,6 +109,9 @@ impl Node {
         let dealer = ctx.socket(zmq::DEALER)?;
         tune(&dealer)?;
         dealer.set_immediate(true)?;
+        // Room for many pipelined requests and for snapshot streams.
+        dealer.set_sndhwm(100_000)?;
+        dealer.set_rcvhwm(100_000)?;
         dealer.connect(&endpoints.router)?;
         let sub = ctx.socket(zmq::SUB)?;
         tune(&sub)?;
@@ -137,6 +142,7 @@ impl Node {
         let subs = Arc::new(Mutex::new(SubTable::default()));
         let counters = Arc::new(Mutex::new(LocalCounters::default()));
         let ids = Arc::new(AtomicU64::new(1));
+        let replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>> = Arc::default();
         let io = Io {
             sub,
             dealer,
@@ -154,6 +160,7 @@ impl Node {
             },
             first_welcome: Some(first_tx),
             ids: Arc::clone(&ids),
+            replicas: Arc::clone(&replicas),
         };
         let thread = std::thread::Builder::new()
             .name(format!("canopy-node-{}", path.name))
@@ -187,22 +194,30 @@ impl Node {
             stop(thread);
             return timeout;
         }
+        let router_endpoint = endpoints.router.clone();
+        let port = Port::new(
+            cmd_tx,
+            wake_tx,
+            ids,
+            options.request_timeout,
+            router_endpoint,
+        );
+        let life = Arc::new(Lifetime::new(port.clone(), thread));
         Ok(Node {
             path,
             endpoints,
             welcome,
-            commands: cmd_tx,
-            wake: Mutex::new(wake_tx),
+            port,
             publisher: Mutex::new(Publisher {
                 socket: publisher,
                 sequences: HashMap::new(),
             }),
             subs,
             counters,
-            ids,
+            replicas,
             events: Mutex::new(Some(ev_rx)),
-            request_timeout: options.request_timeout,
-            thread: Mutex::new(Some(thread)),
+            connect_timeout: options.connect_timeout,
+            life,
         })
     }
 
@@ -236,15 +251,6 @@ impl Node {
             .ok_or(ClientError::EventsTaken)
     }
 
-    fn command(&self, command: Command) -> Result<(), ClientError> {
-        self.commands
-            .send(command)
-            .map_err(|_| ClientError::Closed)?;
-        // A failed wake means one is already pending.
-        let _ = lock(&self.wake).send(&b""[..], zmq::DONTWAIT);
-        Ok(())
-    }
-
     fn apply(&self, prefixes: Vec<(Vec<u8>, bool)>, on: bool) -> Result<(), ClientError> {
         let mut subs = lock(&self.subs);
         if on {
@@ -262,7 +268,7 @@ impl Node {
                 subs.remove(&prefix)
             };
             if changed {
-                self.command(Command::Subscription(prefix, on))?;
+                self.port.command(Command::Subscription(prefix, on))?;
             }
         }
         Ok(())
@@ -391,27 +397,55 @@ impl Node {
         Ok(())
     }
 
-    async fn request(&self, make: impl FnOnce(u64) -> Request) -> Result<Reply, ClientError> {
-        let request = make(self.ids.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = oneshot::channel();
-        self.command(Command::Request(request, tx))?;
-        match tokio::time::timeout(self.request_timeout, rx).await {
-            Ok(Ok(Ok(Reply::Error(e)))) => Err(ClientError::Refused {
-                code: e.code,
-                message: e.message,
-            }),
-            Ok(Ok(reply)) => reply,
-            Ok(Err(_)) => Err(ClientError::Closed),
-            Err(_) => Err(ClientError::Timeout {
+    /// Opens a local replica of store `name`: this node's levels (every
+    /// ancestor group, its group, itself), snapshot + live updates, merged
+    /// so the most specific level wins. Returns once every level is synced.
+    pub async fn store(&self, name: &str) -> Result<Replica, ClientError> {
+        canopy_schemas::state::check_store_name(name)
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let shared = Arc::new(ReplicaShared::new(
+            name,
+            canopy_schemas::state::Level::chain(&self.path),
+        ));
+        let prefixes: Vec<(Vec<u8>, bool)> = shared
+            .prefixes()
+            .into_iter()
+            .map(|p| (p.into_bytes(), false))
+            .collect();
+        self.apply(prefixes, true)?;
+        lock(&self.replicas).push(Arc::clone(&shared));
+        let mut ready = shared.subscribe_ready();
+        self.port.command(Command::Resync(Arc::clone(&shared)))?;
+        let synced = tokio::time::timeout(self.connect_timeout, ready.wait_for(|r| *r)).await;
+        if !matches!(synced, Ok(Ok(_))) {
+            return Err(ClientError::Timeout {
                 endpoint: self.endpoints.router.clone(),
-                waited_ms: self.request_timeout.as_millis() as u64,
-            }),
+                waited_ms: self.connect_timeout.as_millis() as u64,
+            });
+        }
+        Ok(Replica::new(
+            shared,
+            self.port.clone(),
+            Arc::clone(&self.life),
+            self.path.clone(),
+        ))
+    }
+
+    /// The stores the broker has, with sizes and the current sequence.
+    pub async fn stores(&self) -> Result<canopy_schemas::state::StoresReply, ClientError> {
+        match self
+            .port
+            .request(|id| Request::Stores(Empty { id }))
+            .await?
+        {
+            Reply::Stores(s) => Ok(s),
+            other => Err(ClientError::Protocol(format!("{other:?}"))),
         }
     }
 
     /// The broker's counters.
     pub async fn stats(&self) -> Result<StatsReport, ClientError> {
-        match self.request(|id| Request::Stats(Empty { id })).await? {
+        match self.port.request(|id| Request::Stats(Empty { id })).await? {
             Reply::Stats(s) => Ok(s.report),
             other => Err(ClientError::Protocol(format!("{other:?}"))),
         }
@@ -421,6 +455,7 @@ impl Node {
     pub async fn nodes(&self, group: Option<&str>) -> Result<Vec<NodeInfo>, ClientError> {
         let group = group.map(str::to_owned);
         match self
+            .port
             .request(|id| Request::Nodes(NodesQuery { id, group }))
             .await?
         {
@@ -432,16 +467,7 @@ impl Node {
     /// Says BYE and stops the I/O thread; pending publishes are flushed for up
     /// to two seconds.
     pub fn close(&self) {
-        if let Some(thread) = lock(&self.thread).take() {
-            let _ = self.command(Command::Close);
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.close();
+        self.life.close();
     }
 }
 

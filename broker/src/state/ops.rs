@@ -87,9 +87,11 @@ pub fn apply(
                     out.push(v.clone());
                     Value::Array(out)
                 }
-                (Some(cur), v) => return Err(mismatch(format!(
+                (Some(cur), v) => {
+                    return Err(mismatch(format!(
                     "{key}: cannot append {v} to {cur} (append works on strings, bytes and lists)"
-                ))),
+                )))
+                }
             })
         }
         OpKind::SetInsert | OpKind::SetRemove => {

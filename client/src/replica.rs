@@ -1,0 +1,533 @@
+//! Local store replicas: a snapshot plus live updates for every level a node
+//! sees (its ancestor groups and itself), merged so the most specific level
+//! wins, read synchronously with no network round trip.
+//!
+//! Never silently stale: each level's updates are numbered (`lseq`); a gap,
+//! a reconnect, a broker restart or a level found behind by the periodic SEQS
+//! check starts a resync of that level (a fresh snapshot, with the updates
+//! that arrive meanwhile buffered and replayed).
+
+use canopy_schemas::state::{self as wire, KvMsg, Level, Written};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch};
+
+/// Unix time in ms.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One key as a replica holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaEntry {
+    /// MessagePack value.
+    pub value: Arc<[u8]>,
+    /// Sequence of the write that set it.
+    pub seq: u64,
+    /// Unix ms at which it expires; 0 = never.
+    pub expires_ms: u64,
+}
+
+impl ReplicaEntry {
+    fn live(&self, now: u64) -> bool {
+        self.expires_ms == 0 || self.expires_ms > now
+    }
+}
+
+/// A change of the merged view, as watchers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// User key.
+    pub key: String,
+    /// New merged value (MessagePack); None = gone at every level.
+    pub value: Option<Arc<[u8]>>,
+    /// Sequence of the update that caused it.
+    pub seq: u64,
+}
+
+enum Sync {
+    /// Waiting for a snapshot: its request id, the keys so far, and the
+    /// live updates that arrived meanwhile.
+    Syncing {
+        id: u64,
+        fresh: BTreeMap<String, ReplicaEntry>,
+        buffer: Vec<KvMsg>,
+    },
+    Live,
+}
+
+struct LevelData {
+    level: Level,
+    prefix: String,
+    entries: BTreeMap<String, ReplicaEntry>,
+    /// Deletions applied from an acknowledgement before their KVPUB arrived.
+    tombstones: HashMap<String, u64>,
+    lseq: u64,
+    /// The broker's lseq at the previous SEQS check.
+    expected: u64,
+    sync: Sync,
+}
+
+struct Watcher {
+    prefix: String,
+    tx: mpsc::Sender<Change>,
+}
+
+/// What a replica shares between the application and the node's I/O thread.
+pub(crate) struct ReplicaShared {
+    pub store: String,
+    levels: RwLock<Vec<LevelData>>,
+    watchers: Mutex<Vec<Watcher>>,
+    ready: watch::Sender<bool>,
+    pub resyncs: AtomicU64,
+    pub watch_overflow: AtomicU64,
+}
+
+/// A resync the I/O thread must start: (level prefix, request id).
+pub(crate) type ResyncRequest = (String, u64);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn entry_from(msg: &KvMsg, now: u64) -> ReplicaEntry {
+    let expires_ms = msg
+        .prop_u64(wire::PROP_TTL_MS)
+        .or_else(|| msg.prop_u64(wire::PROP_TTL).map(|s| s * 1000))
+        .map_or(0, |ttl| now + ttl);
+    ReplicaEntry {
+        value: msg.body.as_slice().into(),
+        seq: msg.sequence,
+        expires_ms,
+    }
+}
+
+impl ReplicaShared {
+    pub fn new(store: &str, levels: Vec<Level>) -> Self {
+        let levels = levels
+            .into_iter()
+            .map(|level| LevelData {
+                prefix: level.prefix(store),
+                level,
+                entries: BTreeMap::new(),
+                tombstones: HashMap::new(),
+                lseq: 0,
+                expected: 0,
+                sync: Sync::Live,
+            })
+            .collect();
+        ReplicaShared {
+            store: store.to_owned(),
+            levels: RwLock::new(levels),
+            watchers: Mutex::new(Vec::new()),
+            ready: watch::channel(false).0,
+            resyncs: AtomicU64::new(0),
+            watch_overflow: AtomicU64::new(0),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<LevelData>> {
+        self.levels.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<LevelData>> {
+        self.levels.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Level prefixes, least specific first.
+    pub fn prefixes(&self) -> Vec<String> {
+        self.read().iter().map(|l| l.prefix.clone()).collect()
+    }
+
+    /// Levels, least specific first.
+    pub fn levels(&self) -> Vec<Level> {
+        self.read().iter().map(|l| l.level.clone()).collect()
+    }
+
+    /// True once every level has completed a snapshot.
+    pub fn subscribe_ready(&self) -> watch::Receiver<bool> {
+        self.ready.subscribe()
+    }
+
+    /// Does this replica hold the level of `key`?
+    pub fn level_index(&self, key: &str) -> Option<usize> {
+        self.read().iter().position(|l| key.starts_with(&l.prefix))
+    }
+
+    /// The merged value of a user key: the most specific level wins.
+    pub fn get(&self, key: &str) -> Option<(ReplicaEntry, Level)> {
+        let now = now_ms();
+        let levels = self.read();
+        levels.iter().rev().find_map(|l| {
+            l.entries
+                .get(key)
+                .filter(|e| e.live(now))
+                .map(|e| (e.clone(), l.level.clone()))
+        })
+    }
+
+    /// The merged view, frozen.
+    pub fn view(&self, prefix: &str) -> BTreeMap<String, ReplicaEntry> {
+        let now = now_ms();
+        let levels = self.read();
+        let mut out = BTreeMap::new();
+        for l in levels.iter() {
+            for (k, e) in l.entries.range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            )) {
+                if !k.starts_with(prefix) {
+                    break;
+                }
+                if e.live(now) {
+                    out.insert(k.clone(), e.clone());
+                } else {
+                    out.remove(k);
+                }
+            }
+        }
+        out
+    }
+
+    /// Registers a watcher of the merged view under `prefix`.
+    pub fn watch(&self, prefix: &str, capacity: usize) -> mpsc::Receiver<Change> {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        lock(&self.watchers).push(Watcher {
+            prefix: prefix.to_owned(),
+            tx,
+        });
+        rx
+    }
+
+    /// The merged value as held (expired entries count until they are
+    /// removed, so that their removal is reported to watchers).
+    fn merged(levels: &[LevelData], key: &str, _now: u64) -> Option<Arc<[u8]>> {
+        levels
+            .iter()
+            .rev()
+            .find_map(|l| l.entries.get(key).map(|e| e.value.clone()))
+    }
+
+    fn notify(&self, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut watchers = lock(&self.watchers);
+        watchers.retain(|w| !w.tx.is_closed());
+        for change in changes {
+            for w in watchers
+                .iter()
+                .filter(|w| change.key.starts_with(&w.prefix))
+            {
+                if w.tx.try_send(change.clone()).is_err() {
+                    self.watch_overflow.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Applies one update to level `i`; returns the merged change if the
+    /// merged view moved.
+    fn apply(
+        levels: &mut [LevelData],
+        i: usize,
+        user_key: &str,
+        entry: Option<ReplicaEntry>,
+        seq: u64,
+        now: u64,
+    ) -> Option<Change> {
+        let before = Self::merged(levels, user_key, now);
+        let level = &mut levels[i];
+        let current = level.entries.get(user_key).map_or(0, |e| e.seq);
+        let tomb = level.tombstones.get(user_key).copied().unwrap_or(0);
+        if seq <= current.max(tomb) {
+            return None; // already have this or newer
+        }
+        level.tombstones.remove(user_key);
+        match entry {
+            Some(e) => {
+                level.entries.insert(user_key.to_owned(), e);
+            }
+            None => {
+                level.entries.remove(user_key);
+            }
+        }
+        let after = Self::merged(levels, user_key, now);
+        (before != after).then(|| Change {
+            key: user_key.to_owned(),
+            value: after,
+            seq,
+        })
+    }
+
+    /// A KVPUB from the SUB socket. Returns a resync to start, if a gap showed.
+    pub fn on_update(&self, msg: KvMsg, next_id: &AtomicU64) -> Option<ResyncRequest> {
+        let now = now_ms();
+        let Ok(key) = std::str::from_utf8(&msg.key) else {
+            return None;
+        };
+        let mut levels = self.write();
+        let i = levels.iter().position(|l| key.starts_with(&l.prefix))?;
+        let lseq = msg.prop_u64(wire::PROP_LSEQ).unwrap_or(0);
+        let level = &mut levels[i];
+        if let Sync::Syncing { buffer, .. } = &mut level.sync {
+            buffer.push(msg);
+            return None;
+        }
+        if lseq > level.lseq + 1 {
+            return Some(self.start_resync(&mut levels[i], next_id));
+        }
+        level.lseq = level.lseq.max(lseq);
+        let user_key = key[level.prefix.len()..].to_owned();
+        let entry = (!msg.body.is_empty()).then(|| entry_from(&msg, now));
+        let change = Self::apply(&mut levels, i, &user_key, entry, msg.sequence, now);
+        drop(levels);
+        self.notify(change.into_iter().collect());
+        None
+    }
+
+    fn start_resync(&self, level: &mut LevelData, next_id: &AtomicU64) -> ResyncRequest {
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        self.resyncs.fetch_add(1, Ordering::Relaxed);
+        level.sync = Sync::Syncing {
+            id,
+            fresh: BTreeMap::new(),
+            buffer: Vec::new(),
+        };
+        (level.prefix.clone(), id)
+    }
+
+    /// Starts a resync of every level (initial sync, reconnect, restart).
+    pub fn resync_all(&self, next_id: &AtomicU64) -> Vec<ResyncRequest> {
+        let mut levels = self.write();
+        levels
+            .iter_mut()
+            .map(|l| self.start_resync(l, next_id))
+            .collect()
+    }
+
+    /// A KVSYNC for a level being synced.
+    pub fn on_kvsync(&self, msg: &KvMsg) {
+        let now = now_ms();
+        let Ok(key) = std::str::from_utf8(&msg.key) else {
+            return;
+        };
+        let mut levels = self.write();
+        let Some(level) = levels.iter_mut().find(|l| key.starts_with(&l.prefix)) else {
+            return;
+        };
+        if let Sync::Syncing { fresh, .. } = &mut level.sync {
+            fresh.insert(key[level.prefix.len()..].to_owned(), entry_from(msg, now));
+        }
+    }
+
+    /// The KTHXBAI of a SNAPSHOT: swap in the fresh contents, replay the
+    /// buffered updates, and tell watchers what changed. Returns a resync to
+    /// start again if the replay showed a gap.
+    pub fn on_kthxbai(
+        &self,
+        subtree: &str,
+        id: u64,
+        lseq: u64,
+        next_id: &AtomicU64,
+    ) -> Option<ResyncRequest> {
+        let now = now_ms();
+        let mut levels = self.write();
+        let i = levels.iter().position(|l| l.prefix == subtree)?;
+        let (fresh, buffer) = match &mut levels[i].sync {
+            Sync::Syncing {
+                id: wanted,
+                fresh,
+                buffer,
+            } if *wanted == id => (std::mem::take(fresh), std::mem::take(buffer)),
+            _ => return None, // an older, superseded snapshot
+        };
+        let old_keys: Vec<String> = levels[i].entries.keys().cloned().collect();
+        let before: HashMap<String, Option<Arc<[u8]>>> = old_keys
+            .iter()
+            .chain(fresh.keys())
+            .map(|k| (k.clone(), Self::merged(&levels, k, now)))
+            .collect();
+        {
+            let level = &mut levels[i];
+            level.entries = fresh;
+            level.tombstones.clear();
+            level.lseq = lseq;
+            level.expected = 0;
+            level.sync = Sync::Live;
+        }
+        let mut changes: Vec<Change> = before
+            .into_iter()
+            .filter_map(|(k, was)| {
+                let now_v = Self::merged(&levels, &k, now);
+                let seq = levels[i].entries.get(&k).map_or(0, |e| e.seq);
+                (was != now_v).then_some(Change {
+                    key: k,
+                    value: now_v,
+                    seq,
+                })
+            })
+            .collect();
+        let mut restart = None;
+        for msg in buffer {
+            let ulseq = msg.prop_u64(wire::PROP_LSEQ).unwrap_or(0);
+            if ulseq <= levels[i].lseq {
+                continue; // already in the snapshot
+            }
+            if ulseq > levels[i].lseq + 1 {
+                restart = Some(self.start_resync(&mut levels[i], next_id));
+                break;
+            }
+            levels[i].lseq = ulseq;
+            let Ok(key) = std::str::from_utf8(&msg.key) else {
+                continue;
+            };
+            let user_key = key[levels[i].prefix.len()..].to_owned();
+            let entry = (!msg.body.is_empty()).then(|| entry_from(&msg, now));
+            changes.extend(Self::apply(
+                &mut levels,
+                i,
+                &user_key,
+                entry,
+                msg.sequence,
+                now,
+            ));
+        }
+        let all_live = levels.iter().all(|l| matches!(l.sync, Sync::Live));
+        drop(levels);
+        changes.sort_by_key(|c| c.seq);
+        self.notify(changes);
+        if all_live {
+            self.ready.send_replace(true);
+        }
+        restart
+    }
+
+    /// Applies an acknowledged write at once (read-your-writes).
+    pub fn on_ack(&self, level_prefix: &str, key: &str, subtree_delete: bool, w: &Written) {
+        let now = now_ms();
+        let mut levels = self.write();
+        let Some(i) = levels.iter().position(|l| l.prefix == level_prefix) else {
+            return;
+        };
+        let mut changes = Vec::new();
+        if subtree_delete {
+            let doomed: Vec<String> = levels[i]
+                .entries
+                .range::<str, _>((std::ops::Bound::Included(key), std::ops::Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(key))
+                .filter(|(_, e)| e.seq < w.seq)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in doomed {
+                levels[i].entries.remove(&k);
+                levels[i].tombstones.insert(k.clone(), w.seq);
+                changes.push(Change {
+                    value: Self::merged(&levels, &k, now),
+                    key: k,
+                    seq: w.seq,
+                });
+            }
+        } else {
+            let entry = w.value.as_ref().map(|v| ReplicaEntry {
+                value: v.as_slice().into(),
+                seq: w.seq,
+                expires_ms: if w.ttl_ms > 0 { now + w.ttl_ms } else { 0 },
+            });
+            if entry.is_none() {
+                let current = levels[i].entries.get(key).map_or(0, |e| e.seq);
+                if current < w.seq {
+                    levels[i].tombstones.insert(key.to_owned(), w.seq);
+                }
+                if let Some(c) = {
+                    let before = Self::merged(&levels, key, now);
+                    let removed = levels[i].entries.get(key).is_some_and(|e| e.seq < w.seq);
+                    if removed {
+                        levels[i].entries.remove(key);
+                    }
+                    let after = Self::merged(&levels, key, now);
+                    (before != after).then(|| Change {
+                        key: key.to_owned(),
+                        value: after,
+                        seq: w.seq,
+                    })
+                } {
+                    changes.push(c);
+                }
+            } else {
+                changes.extend(Self::apply(&mut levels, i, key, entry, w.seq, now));
+            }
+        }
+        drop(levels);
+        self.notify(changes);
+    }
+
+    /// Level prefixes with their lseq, for the SEQS check (live levels only).
+    pub fn seqs_query(&self) -> Vec<(String, u64)> {
+        self.read()
+            .iter()
+            .filter(|l| matches!(l.sync, Sync::Live))
+            .map(|l| (l.prefix.clone(), l.lseq))
+            .collect()
+    }
+
+    /// The broker's lseqs for the levels asked: a level still behind what the
+    /// broker had at the previous check missed updates and is resynced.
+    pub fn on_seqs(
+        &self,
+        asked: &[String],
+        broker: &[u64],
+        next_id: &AtomicU64,
+    ) -> Vec<ResyncRequest> {
+        let mut levels = self.write();
+        let mut out = Vec::new();
+        for (prefix, &theirs) in asked.iter().zip(broker) {
+            let Some(level) = levels.iter_mut().find(|l| &l.prefix == prefix) else {
+                continue;
+            };
+            if !matches!(level.sync, Sync::Live) {
+                continue;
+            }
+            let behind_before = level.lseq < level.expected;
+            let ahead = level.lseq > theirs; // the broker lost updates we saw
+            if behind_before || ahead {
+                out.push(self.start_resync(level, next_id));
+            } else {
+                level.expected = theirs;
+            }
+        }
+        out
+    }
+
+    /// Drops expired entries and tells watchers.
+    pub fn sweep(&self) {
+        let now = now_ms();
+        let mut levels = self.write();
+        let mut expired: Vec<(usize, String)> = Vec::new();
+        for (i, l) in levels.iter().enumerate() {
+            for (k, e) in &l.entries {
+                if !e.live(now) {
+                    expired.push((i, k.clone()));
+                }
+            }
+        }
+        let mut changes = Vec::new();
+        for (i, k) in expired {
+            let seq = levels[i].entries.get(&k).map_or(0, |e| e.seq);
+            levels[i].entries.remove(&k);
+            let after = Self::merged(&levels, &k, now);
+            changes.push(Change {
+                key: k,
+                value: after,
+                seq,
+            });
+        }
+        drop(levels);
+        self.notify(changes);
+    }
+}
