@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::metrics::Counters;
+use crate::outbox::Outbox;
 use crate::presence::{Joined, Presence};
 use canopy_schemas::control::{
     self, Hello, NodesQuery, NodesReply, Ping, Pong, StatsReply, StatsReport, Welcome,
@@ -95,41 +96,12 @@ fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
     }))
 }
 
-/// Sends a reply without ever blocking the loop: a reply to a peer that is
-/// gone, or whose queue is full, is dropped and counted.
-pub fn send_reply(
-    router: &zmq::Socket,
-    identity: &[u8],
-    reply: &Reply,
-    counters: &mut Counters,
-) -> Result<(), zmq::Error> {
-    if matches!(reply, Reply::Error(_)) {
-        counters.control_errors += 1;
-    }
-    let [name, body] = match reply.encode() {
-        Ok(frames) => frames,
-        Err(e) => {
-            tracing::error!(error = %e, "encoding a reply failed");
-            return Ok(());
-        }
-    };
-    match router.send(identity, zmq::SNDMORE | zmq::DONTWAIT) {
-        Ok(()) => {}
-        Err(zmq::Error::EAGAIN | zmq::Error::EHOSTUNREACH) => {
-            counters.replies_dropped += 1;
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    }
-    router.send(name, zmq::SNDMORE)?;
-    router.send(body, 0)
-}
-
 impl Control {
     /// Handles one ROUTER message.
     pub fn handle_one(
         &mut self,
         router: &zmq::Socket,
+        outbox: &mut Outbox,
         config: &Config,
         counters: &mut Counters,
     ) -> Result<Handled, zmq::Error> {
@@ -139,7 +111,7 @@ impl Control {
         counters.control_requests += 1;
         match self.dispatch(msg, config, counters) {
             (identity, Outcome::Reply(reply)) => {
-                send_reply(router, &identity, &reply, counters)?;
+                outbox.send(router, &identity, &reply, counters)?;
                 Ok(Handled::Done)
             }
             (_, Outcome::Deferred(d)) => Ok(Handled::Deferred(d)),

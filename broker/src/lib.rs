@@ -10,6 +10,7 @@ pub mod config;
 pub mod control;
 pub mod events;
 pub mod metrics;
+pub mod outbox;
 pub mod presence;
 pub mod state;
 pub mod state_plane;
@@ -94,6 +95,7 @@ pub struct Broker {
     control: control::Control,
     counters: metrics::Counters,
     state: state_plane::StatePlane,
+    outbox: outbox::Outbox,
     // Keeps the sockets' context alive as long as the broker.
     _context: zmq::Context,
 }
@@ -179,6 +181,7 @@ impl Broker {
         state.erase(dropped);
         Ok(Broker {
             state,
+            outbox: outbox::Outbox::default(),
             control: control::Control {
                 broker_id,
                 epoch,
@@ -229,7 +232,7 @@ impl Broker {
             self.state
                 .expire(&self.xpub, &mut self.counters)
                 .ctx(|| "expiring keys".into())?;
-            let wait = if self.state.busy() {
+            let wait = if self.state.busy() || self.outbox.busy() {
                 0
             } else {
                 let until_expiry = self
@@ -284,7 +287,12 @@ impl Broker {
                 for _ in 0..BATCH {
                     match self
                         .control
-                        .handle_one(&self.router, &self.config, &mut self.counters)
+                        .handle_one(
+                            &self.router,
+                            &mut self.outbox,
+                            &self.config,
+                            &mut self.counters,
+                        )
                         .ctx(|| "control".into())?
                     {
                         control::Handled::Idle => break,
@@ -305,6 +313,7 @@ impl Broker {
                                 identity,
                                 request,
                                 &self.router,
+                                &mut self.outbox,
                                 &self.xpub,
                                 &mut self.counters,
                             )
@@ -314,8 +323,13 @@ impl Broker {
             }
             if ready[3] {
                 self.state
-                    .on_durable(&self.router, &mut self.counters)
+                    .on_durable(&self.router, &mut self.outbox, &mut self.counters)
                     .ctx(|| "durability".into())?;
+            }
+            if self.outbox.busy() {
+                self.outbox
+                    .flush(&self.router, &mut self.counters)
+                    .ctx(|| "replies".into())?;
             }
             if self.state.busy() {
                 self.state
@@ -325,7 +339,7 @@ impl Broker {
         }
         tracing::info!("broker stopping");
         self.state
-            .shutdown(&self.router, &mut self.counters)
+            .shutdown(&self.router, &mut self.outbox, &mut self.counters)
             .ctx(|| "flushing state".into())?;
         Ok(())
     }

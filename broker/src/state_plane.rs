@@ -3,8 +3,8 @@
 //! as a CHP `KVPUB`, hands persistent changes to the writer thread, answers
 //! writes once they are durable, streams snapshots, and expires keys.
 
-use crate::control::send_reply;
 use crate::metrics::Counters;
+use crate::outbox::Outbox;
 use crate::state::persist::{self, Durable};
 use crate::state::snapshot::{self, Progress, SnapshotJob};
 use crate::state::{Change, StateEngine};
@@ -142,6 +142,7 @@ impl StatePlane {
         identity: Vec<u8>,
         request: Request,
         router: &zmq::Socket,
+        outbox: &mut Outbox,
         xpub: &zmq::Socket,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
@@ -187,7 +188,7 @@ impl StatePlane {
             }),
             _ => return Ok(()),
         };
-        send_reply(router, &identity, &reply, c)
+        outbox.send(router, &identity, &reply, c)
     }
 
     /// `ICANHAZ?`: queues a snapshot job. A subtree that is not UTF-8 is
@@ -247,7 +248,12 @@ impl StatePlane {
     }
 
     /// The writer thread reported: answer the writes that are now durable.
-    pub fn on_durable(&mut self, router: &zmq::Socket, c: &mut Counters) -> Result<(), zmq::Error> {
+    pub fn on_durable(
+        &mut self,
+        router: &zmq::Socket,
+        outbox: &mut Outbox,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
         while let Ok(msg) = self.durable.recv_msg(zmq::DONTWAIT) {
             let Some(status) = Durable::decode(&msg) else {
                 continue;
@@ -278,7 +284,7 @@ impl StatePlane {
                         "the write was applied but could not be made durable",
                     )
                 };
-                send_reply(router, &identity, &reply, c)?;
+                outbox.send(router, &identity, &reply, c)?;
             }
         }
         Ok(())
@@ -286,12 +292,18 @@ impl StatePlane {
 
     /// Stops the writer thread after it has committed everything queued, and
     /// answers the writes that became durable.
-    pub fn shutdown(&mut self, router: &zmq::Socket, c: &mut Counters) -> Result<(), zmq::Error> {
+    pub fn shutdown(
+        &mut self,
+        router: &zmq::Socket,
+        outbox: &mut Outbox,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
         if let Some((tx, thread)) = self.persist.take() {
             drop(tx);
             let _ = thread.join();
         }
-        self.on_durable(router, c)
+        self.on_durable(router, outbox, c)?;
+        outbox.flush(router, c)
     }
 }
 

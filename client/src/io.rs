@@ -30,7 +30,7 @@ pub(crate) enum Command {
     Subscription(Vec<u8>, bool),
     /// Send a request and route its reply.
     Request(Request, oneshot::Sender<Result<Reply, ClientError>>),
-    /// (Re)synchronise every level of a replica.
+    /// Synchronise every level of a new replica.
     Resync(Arc<ReplicaShared>),
     /// Say BYE and stop.
     Close,
@@ -176,7 +176,7 @@ impl Io {
                             }
                         }
                         Ok(Command::Resync(replica)) => {
-                            let requests = replica.resync_all(&self.ids);
+                            let requests = replica.initial_sync(&self.ids);
                             self.request_snapshots(requests);
                         }
                         Ok(Command::Close) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {

@@ -294,6 +294,10 @@ impl ReplicaShared {
     fn start_resync(&self, level: &mut LevelData, next_id: &AtomicU64) -> ResyncRequest {
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         self.resyncs.fetch_add(1, Ordering::Relaxed);
+        Self::begin_sync(level, id)
+    }
+
+    fn begin_sync(level: &mut LevelData, id: u64) -> ResyncRequest {
         level.sync = Sync::Syncing {
             id,
             fresh: BTreeMap::new(),
@@ -302,12 +306,21 @@ impl ReplicaShared {
         (level.prefix.clone(), id)
     }
 
-    /// Starts a resync of every level (initial sync, reconnect, restart).
+    /// Starts a resync of every level (reconnect, broker restart).
     pub fn resync_all(&self, next_id: &AtomicU64) -> Vec<ResyncRequest> {
         let mut levels = self.write();
         levels
             .iter_mut()
             .map(|l| self.start_resync(l, next_id))
+            .collect()
+    }
+
+    /// Starts the first sync of every level (not counted as a resync).
+    pub fn initial_sync(&self, next_id: &AtomicU64) -> Vec<ResyncRequest> {
+        let mut levels = self.write();
+        levels
+            .iter_mut()
+            .map(|l| Self::begin_sync(l, next_id.fetch_add(1, Ordering::Relaxed)))
             .collect()
     }
 

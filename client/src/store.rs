@@ -158,7 +158,8 @@ impl Replica {
         }
     }
 
-    /// Resyncs so far (gaps, reconnects, restarts, lagging levels).
+    /// Resyncs so far, per level (gaps, reconnects, restarts, lagging
+    /// levels); the first sync does not count.
     pub fn resyncs(&self) -> u64 {
         self.shared.resyncs.load(Ordering::Relaxed)
     }

@@ -237,7 +237,7 @@ async fn a_replica_the_broker_dropped_updates_for_converges_exactly() {
     })
     .await;
     assert!(
-        slow.resyncs() > 1,
+        slow.resyncs() >= 1,
         "the gap was noticed and resynced ({} resyncs)",
         slow.resyncs()
     );
