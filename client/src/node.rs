@@ -431,6 +431,16 @@ impl Node {
         ))
     }
 
+    /// Sends one acknowledged write to store `name` without keeping a
+    /// replica (a replica's own write methods also apply the result locally).
+    pub async fn write(
+        &self,
+        name: &str,
+        spec: crate::store::WriteSpec,
+    ) -> Result<crate::store::WriteAck, ClientError> {
+        crate::store::send_write(&self.port, name, &spec).await
+    }
+
     /// The stores the broker has, with sizes and the current sequence.
     pub async fn stores(&self) -> Result<canopy_schemas::state::StoresReply, ClientError> {
         match self

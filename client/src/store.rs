@@ -60,6 +60,34 @@ impl WriteSpec {
     }
 }
 
+/// Sends one acknowledged write to the master.
+pub(crate) async fn send_write(
+    port: &Port,
+    store: &str,
+    spec: &WriteSpec,
+) -> Result<WriteAck, ClientError> {
+    let reply = port
+        .request(|id| {
+            Request::Write(Write {
+                id,
+                store: store.to_owned(),
+                level: spec.level.path(),
+                node: spec.level.is_node(),
+                key: spec.key.clone(),
+                op: spec.op,
+                value: spec.value.clone(),
+                by: spec.by,
+                expected_seq: spec.expected_seq,
+                ttl_ms: spec.ttl.map(|t| t.as_millis() as u64),
+            })
+        })
+        .await?;
+    match reply {
+        Reply::Written(w) => Ok(w),
+        other => Err(ClientError::Protocol(format!("{other:?}"))),
+    }
+}
+
 /// A local replica of one store, as seen by one node.
 #[derive(Clone)]
 pub struct Replica {
@@ -171,29 +199,8 @@ impl Replica {
 
     /// Sends any write to the master and applies its result here.
     pub async fn write(&self, spec: WriteSpec) -> Result<WriteAck, ClientError> {
-        let store = self.shared.store.clone();
-        let (level_path, node) = (spec.level.path(), spec.level.is_node());
-        let prefix = spec.level.prefix(&store);
-        let reply = self
-            .port
-            .request(|id| {
-                Request::Write(Write {
-                    id,
-                    store,
-                    level: level_path,
-                    node,
-                    key: spec.key.clone(),
-                    op: spec.op,
-                    value: spec.value.clone(),
-                    by: spec.by,
-                    expected_seq: spec.expected_seq,
-                    ttl_ms: spec.ttl.map(|t| t.as_millis() as u64),
-                })
-            })
-            .await?;
-        let Reply::Written(w) = reply else {
-            return Err(ClientError::Protocol(format!("{reply:?}")));
-        };
+        let prefix = spec.level.prefix(&self.shared.store);
+        let w = send_write(&self.port, &self.shared.store, &spec).await?;
         self.shared
             .on_ack(&prefix, &spec.key, spec.op == OpKind::DeleteSubtree, &w);
         Ok(w)

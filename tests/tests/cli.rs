@@ -253,3 +253,77 @@ fn broker_help_config_file_and_flag_precedence() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"));
 }
+
+#[test]
+fn state_commands_put_get_incr_del_keys_watch_stores() {
+    let broker = BrokerProcess::start(&[]);
+    let b = broker.endpoint();
+    let ok = |args: &[&str]| {
+        let mut full = vec!["--broker", b.as_str()];
+        full.extend_from_slice(args);
+        let out = run_cli(&full);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let seq1: u64 = ok(&["put", "--group", "eu", "threshold", "10"])
+        .parse()
+        .unwrap();
+    let seq2: u64 = ok(&["put", "--group", "eu/fra/dc1", "threshold", r#"{"v": 20}"#])
+        .parse()
+        .unwrap();
+    assert!(seq2 > seq1);
+    assert_eq!(
+        ok(&["get", "--group", "eu/fra/dc1", "threshold"]),
+        r#"{"v":20}"#
+    );
+    assert_eq!(ok(&["get", "--group", "eu/fra/dc2", "threshold"]), "10");
+    // A missing key: exit code 1 and a clear message.
+    let out = run_cli(&["--broker", &b, "get", "--group", "us", "threshold"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+    assert_eq!(ok(&["incr", "hits"]), "1");
+    assert_eq!(ok(&["incr", "hits", "5"]), "6");
+    assert_eq!(ok(&["incr", "hits", "-2"]), "4");
+    // A watcher sees the next change as a JSON line.
+    let mut watcher = Command::new(cli_bin())
+        .args(["--broker", &b, "watch", "--count", "1", "hi"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = watcher.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    assert!(lines.next().unwrap().unwrap().contains("watching"));
+    ok(&["incr", "hits"]);
+    let out = watcher.wait_with_output().unwrap();
+    let change: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (change["key"].as_str(), change["value"].as_i64()),
+        (Some("hits"), Some(5))
+    );
+    // The merged view of eu/fra/dc1 includes the root level.
+    assert_eq!(ok(&["keys", "--group", "eu/fra/dc1"]), "hits\nthreshold");
+    let listed = ok(&["keys"]);
+    assert_eq!(listed, "hits");
+    ok(&["put", "--ttl", "60", "tmp", "\"x\""]);
+    ok(&["del", "hits"]);
+    assert_eq!(ok(&["keys"]), "tmp");
+    let stores: serde_json::Value = serde_json::from_str(&ok(&["stores", "--json"])).unwrap();
+    let default = stores["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "default")
+        .unwrap()
+        .clone();
+    assert_eq!(default["keys"], 3);
+    assert!(stores["seq"].as_u64().unwrap() >= seq2);
+    assert!(ok(&["stores"]).contains("default"));
+    let out = run_cli(&["--broker", &b, "put", "--store", "nope", "k", "1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_store"));
+}

@@ -2,6 +2,7 @@
 
 mod output;
 mod publish;
+mod state;
 mod status;
 mod subscribe;
 
@@ -37,6 +38,20 @@ pub enum Command {
     Nodes(status::NodesArgs),
     /// Show the broker's counters.
     Stats(status::StatsArgs),
+    /// Set a key (prints the assigned sequence).
+    Put(state::PutArgs),
+    /// Print the value a node in --group sees (exit 1 when missing).
+    Get(state::GetArgs),
+    /// Delete a key.
+    Del(state::DelArgs),
+    /// Add to an integer key (prints the new value).
+    Incr(state::IncrArgs),
+    /// List keys of the merged view.
+    Keys(state::KeysArgs),
+    /// Print one JSON line per change of the merged view.
+    Watch(state::WatchArgs),
+    /// List stores with key counts, bytes and the current sequence.
+    Stores(state::StoresArgs),
 }
 
 impl Cli {
@@ -72,6 +87,13 @@ pub fn main() -> i32 {
             Command::Pub(a) => publish::run(&cli, a).await,
             Command::Nodes(a) => status::nodes(&cli, a).await,
             Command::Stats(a) => status::stats(&cli, a).await,
+            Command::Put(a) => state::put(&cli, a).await,
+            Command::Get(a) => state::get(&cli, a).await,
+            Command::Del(a) => state::del(&cli, a).await,
+            Command::Incr(a) => state::incr(&cli, a).await,
+            Command::Keys(a) => state::keys(&cli, a).await,
+            Command::Watch(a) => state::watch(&cli, a).await,
+            Command::Stores(a) => state::stores(&cli, a).await,
         }
     });
     match result {

@@ -3,6 +3,15 @@
 use crate::{Address, Event};
 use serde_json::{json, Value};
 
+/// A MessagePack value as JSON (bytes that are not MessagePack become an
+/// array of byte values).
+pub fn msgpack_json(bytes: &[u8]) -> Value {
+    rmp_serde::from_slice::<rmpv::Value>(bytes)
+        .ok()
+        .and_then(|v| serde_json::to_value(&v).ok())
+        .unwrap_or_else(|| Value::Array(bytes.iter().map(|b| json!(b)).collect()))
+}
+
 /// A payload as JSON: MessagePack decoded, raw bytes as a string when they
 /// are UTF-8, else as an array of byte values.
 pub fn payload_json(event: &Event) -> Value {

@@ -1,0 +1,284 @@
+//! `canopy put/get/del/incr/keys/watch/stores`: the state plane from the shell.
+
+use super::{default_name, output, Cli};
+use crate::{Level, Node, NodeOptions, OpKind, WriteSpec};
+use anyhow::{bail, Context};
+use serde_json::json;
+use std::io::Write as _;
+use std::time::Duration;
+
+/// Where in the store a command looks or writes.
+#[derive(clap::Args, Debug)]
+pub struct Scope {
+    /// Store name.
+    #[arg(long, default_value = canopy_schemas::state::DEFAULT_STORE)]
+    store: String,
+    /// Group level: written to, or the group whose merged view is read [default: the root].
+    #[arg(long, default_value = "")]
+    group: String,
+    /// Write at this node's own level (`group/name`) instead of a group level.
+    #[arg(long, conflicts_with = "group")]
+    node: Option<String>,
+}
+
+impl Scope {
+    fn level(&self) -> anyhow::Result<Level> {
+        Ok(match &self.node {
+            Some(n) => Level::parse(n, true)?,
+            None => Level::parse(&self.group, false)?,
+        })
+    }
+
+    /// The group a reading node joins: the node's group for `--node`.
+    fn reader_group(&self) -> anyhow::Result<String> {
+        Ok(match self.level()? {
+            Level::Group(g) => g.to_string(),
+            Level::Node(n) => n.group.to_string(),
+        })
+    }
+}
+
+/// `canopy put`.
+#[derive(clap::Args, Debug)]
+pub struct PutArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Time to live in seconds (default: the store's).
+    #[arg(long)]
+    ttl: Option<f64>,
+    /// User key.
+    key: String,
+    /// JSON value.
+    json: String,
+}
+
+/// `canopy get`.
+#[derive(clap::Args, Debug)]
+pub struct GetArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// User key.
+    key: String,
+}
+
+/// `canopy del`.
+#[derive(clap::Args, Debug)]
+pub struct DelArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// User key.
+    key: String,
+}
+
+/// `canopy incr`.
+#[derive(clap::Args, Debug)]
+pub struct IncrArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// User key.
+    key: String,
+    /// Amount (negative to decrement).
+    #[arg(default_value_t = 1, allow_negative_numbers = true)]
+    by: i64,
+}
+
+/// `canopy keys`.
+#[derive(clap::Args, Debug)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Print one JSON object per key with its value, sequence and level.
+    #[arg(long)]
+    json: bool,
+    /// Only keys starting with this.
+    #[arg(default_value = "")]
+    prefix: String,
+}
+
+/// `canopy watch`.
+#[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    scope: Scope,
+    /// Exit after this many changes.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Only keys starting with this.
+    #[arg(default_value = "")]
+    prefix: String,
+}
+
+/// `canopy stores`.
+#[derive(clap::Args, Debug)]
+pub struct StoresArgs {
+    /// One JSON object for machines.
+    #[arg(long)]
+    json: bool,
+}
+
+async fn join(cli: &Cli, group: &str) -> anyhow::Result<Node> {
+    let name = default_name("cli");
+    let mut options = NodeOptions::new(&cli.broker, &name, group);
+    options.connect_timeout = cli.timeout();
+    options.request_timeout = cli.timeout();
+    Node::connect(options)
+        .await
+        .with_context(|| format!("joining {} as {name}", cli.broker))
+}
+
+async fn write(cli: &Cli, scope: &Scope, spec: WriteSpec) -> anyhow::Result<crate::WriteAck> {
+    let node = join(cli, "").await?;
+    let ack = node
+        .write(&scope.store, spec)
+        .await
+        .with_context(|| format!("writing to store {}", scope.store))?;
+    node.close();
+    Ok(ack)
+}
+
+/// Runs `canopy put`: prints the assigned sequence.
+pub async fn put(cli: &Cli, a: &PutArgs) -> anyhow::Result<()> {
+    let value: serde_json::Value =
+        serde_json::from_str(&a.json).context("the value is not valid JSON")?;
+    let mut spec = WriteSpec::new(OpKind::Put, &a.scope.level()?, &a.key);
+    spec.value = Some(rmp_serde::to_vec_named(&value)?);
+    if let Some(t) = a.ttl {
+        if !(t.is_finite() && t >= 0.0) {
+            bail!("--ttl must be a number of seconds >= 0");
+        }
+        spec.ttl = Some(Duration::from_secs_f64(t));
+    }
+    println!("{}", write(cli, &a.scope, spec).await?.seq);
+    Ok(())
+}
+
+/// Runs `canopy del`: prints the sequence (and says when nothing was there).
+pub async fn del(cli: &Cli, a: &DelArgs) -> anyhow::Result<()> {
+    let spec = WriteSpec::new(OpKind::Delete, &a.scope.level()?, &a.key);
+    let ack = write(cli, &a.scope, spec).await?;
+    if ack.deleted == 0 {
+        eprintln!("canopy: {} did not exist", a.key);
+    }
+    println!("{}", ack.seq);
+    Ok(())
+}
+
+/// Runs `canopy incr`: prints the new value.
+pub async fn incr(cli: &Cli, a: &IncrArgs) -> anyhow::Result<()> {
+    let mut spec = WriteSpec::new(OpKind::Incr, &a.scope.level()?, &a.key);
+    spec.by = Some(a.by);
+    let ack = write(cli, &a.scope, spec).await?;
+    let value = output::msgpack_json(ack.value.as_deref().unwrap_or_default());
+    println!("{value}");
+    Ok(())
+}
+
+/// Runs `canopy get`: the value a node in the group sees; exit 1 if missing.
+pub async fn get(cli: &Cli, a: &GetArgs) -> anyhow::Result<()> {
+    let node = join(cli, &a.scope.reader_group()?).await?;
+    let replica = node
+        .store(&a.scope.store)
+        .await
+        .context("opening the store")?;
+    let Some(raw) = replica.get_raw(&a.key) else {
+        bail!(
+            "key {:?} not found in store {} as seen from group {:?}",
+            a.key,
+            a.scope.store,
+            a.scope.reader_group()?
+        );
+    };
+    println!("{}", output::msgpack_json(&raw));
+    node.close();
+    Ok(())
+}
+
+/// Runs `canopy keys`.
+pub async fn keys(cli: &Cli, a: &KeysArgs) -> anyhow::Result<()> {
+    let node = join(cli, &a.scope.reader_group()?).await?;
+    let replica = node
+        .store(&a.scope.store)
+        .await
+        .context("opening the store")?;
+    let mut out = std::io::stdout().lock();
+    for (key, entry) in replica.scan(&a.prefix) {
+        if a.json {
+            let level = replica
+                .entry(&key)
+                .map(|(_, l)| l.path())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}",
+                json!({"key": key, "value": output::msgpack_json(&entry.value), "seq": entry.seq, "level": level})
+            )?;
+        } else {
+            writeln!(out, "{key}")?;
+        }
+    }
+    drop(out);
+    node.close();
+    Ok(())
+}
+
+/// Runs `canopy watch`: one JSON line per change of the merged view.
+pub async fn watch(cli: &Cli, a: &WatchArgs) -> anyhow::Result<()> {
+    let node = join(cli, &a.scope.reader_group()?).await?;
+    let replica = node
+        .store(&a.scope.store)
+        .await
+        .context("opening the store")?;
+    let mut changes = replica.watch(&a.prefix);
+    eprintln!(
+        "canopy: watching store {} from {:?}",
+        a.scope.store,
+        a.scope.reader_group()?
+    );
+    let mut seen = 0;
+    let mut stdout = std::io::stdout();
+    while let Some(change) = changes.next().await {
+        let value = change
+            .value
+            .as_deref()
+            .map_or(serde_json::Value::Null, output::msgpack_json);
+        writeln!(
+            stdout,
+            "{}",
+            json!({"key": change.key, "value": value, "deleted": change.value.is_none(), "seq": change.seq})
+        )?;
+        stdout.flush()?;
+        seen += 1;
+        if a.count.is_some_and(|c| seen >= c) {
+            break;
+        }
+    }
+    node.close();
+    Ok(())
+}
+
+/// Runs `canopy stores`.
+pub async fn stores(cli: &Cli, a: &StoresArgs) -> anyhow::Result<()> {
+    let node = join(cli, "").await?;
+    let stores = node.stores().await.context("asking for stores")?;
+    node.close();
+    if a.json {
+        println!("{}", serde_json::to_string(&stores)?);
+        return Ok(());
+    }
+    println!("sequence {}", stores.seq);
+    println!(
+        "{:<24} {:>10} {:>12} {:>8}  SCHEMA",
+        "STORE", "KEYS", "BYTES", "PERSIST"
+    );
+    for s in &stores.stores {
+        println!(
+            "{:<24} {:>10} {:>12} {:>8}  {}",
+            s.name,
+            s.keys,
+            s.bytes,
+            s.persist,
+            s.schema.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
