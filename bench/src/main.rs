@@ -6,6 +6,7 @@
 
 mod forwarding;
 mod latency;
+mod state;
 mod target;
 
 use clap::Parser;
@@ -36,6 +37,16 @@ struct Args {
     /// One JSON object per row instead of a table.
     #[arg(long)]
     json: bool,
+    /// Benchmark the state plane (acknowledged writes, snapshot, memory,
+    /// restart) instead of event forwarding.
+    #[arg(long)]
+    state: bool,
+    /// Keys loaded for the state snapshot, memory and restart figures.
+    #[arg(long, default_value_t = 1_000_000)]
+    keys: u64,
+    /// Acknowledged writes per writer for the write-rate figures.
+    #[arg(long, default_value_t = 200_000)]
+    writes: u64,
 }
 
 /// One row of the forwarding table.
@@ -67,7 +78,14 @@ struct LatencyRow {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The state benchmark runs the broker as a child process of this binary.
+    if std::env::var_os(state::CHILD_ENV).is_some() {
+        return canopy_broker::cli::main();
+    }
     let args = Args::parse();
+    if args.state {
+        return state::run(args.keys, args.writes, args.json);
+    }
     let mut rows = Vec::new();
     if !args.json {
         println!(

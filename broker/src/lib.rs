@@ -145,7 +145,7 @@ impl Broker {
             .set_router_mandatory(true)
             .ctx(|| "router mandatory".into())?;
         router
-            .set_sndhwm(config.send_hwm.max(1000))
+            .set_sndhwm(config.send_hwm.max(100_000))
             .ctx(|| "router sndhwm".into())?;
         // Every subscribe message is seen (and counted), not only the first per prefix.
         xpub.set_xpub_verbose(true).ctx(|| "xpub verbose".into())?;
@@ -223,6 +223,7 @@ impl Broker {
         });
         let mut subscriptions = events::Subscriptions::default();
         let mut next_beat = Instant::now();
+        let mut snapshots_blocked = false;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             if now >= next_beat {
@@ -232,7 +233,9 @@ impl Broker {
             self.state
                 .expire(&self.xpub, &mut self.counters)
                 .ctx(|| "expiring keys".into())?;
-            let wait = if self.state.busy() || self.outbox.busy() {
+            let wait = if snapshots_blocked {
+                1
+            } else if self.state.busy() || self.outbox.busy() {
                 0
             } else {
                 let until_expiry = self
@@ -331,8 +334,10 @@ impl Broker {
                     .flush(&self.router, &mut self.counters)
                     .ctx(|| "replies".into())?;
             }
+            snapshots_blocked = false;
             if self.state.busy() {
-                self.state
+                snapshots_blocked = self
+                    .state
                     .pump_snapshots(&self.router, &mut self.counters)
                     .ctx(|| "snapshot".into())?;
             }

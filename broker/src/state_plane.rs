@@ -213,27 +213,32 @@ impl StatePlane {
         }
     }
 
-    /// Streams one chunk of each pending snapshot.
+    /// Streams one chunk of each pending snapshot. Returns true when every
+    /// job is waiting for its peer to drain (the loop may then sleep briefly).
     pub fn pump_snapshots(
         &mut self,
         router: &zmq::Socket,
         c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
+    ) -> Result<bool, zmq::Error> {
         let now = now_ms();
+        let mut all_blocked = true;
         for _ in 0..self.jobs.len() {
             let Some(mut job) = self.jobs.pop_front() else {
                 break;
             };
             let before = job.sent;
-            let progress = job.pump(&self.engine, router, self.broker_tag, now)?;
+            let progress = job.pump(&self.engine, router, now)?;
             c.snapshot_keys_sent += job.sent - before;
+            if progress != Progress::Blocked || job.sent > before {
+                all_blocked = false;
+            }
             match progress {
                 Progress::More | Progress::Blocked => self.jobs.push_back(job),
                 Progress::Done => {}
                 Progress::Gone => c.snapshots_abandoned += 1,
             }
         }
-        Ok(())
+        Ok(all_blocked && !self.jobs.is_empty())
     }
 
     /// Deletes expired keys and broadcasts the deletions.

@@ -203,6 +203,21 @@ impl Io {
 
     /// KVSYNC or KTHXBAI on the DEALER.
     fn on_snapshot_message(&self, frames: &[zmq::Message]) {
+        if &frames[0][..] != KTHXBAI {
+            // KVSYNC: parsed in place, no copies (snapshots can be millions).
+            let (Ok(key), Ok(seq)) = (
+                std::str::from_utf8(&frames[0]),
+                <[u8; 8]>::try_from(&frames[1][..]),
+            ) else {
+                lock(&self.counters).malformed += 1;
+                return;
+            };
+            let seq = u64::from_be_bytes(seq);
+            for r in lock(&self.replicas).iter() {
+                r.on_kvsync(key, seq, &frames[3], &frames[4]);
+            }
+            return;
+        }
         let refs: Vec<&[u8]> = frames.iter().map(|m| &m[..]).collect();
         let Ok(msg) = KvMsg::decode(&refs) else {
             lock(&self.counters).malformed += 1;
@@ -220,15 +235,6 @@ impl Io {
                 if let Some(again) = r.on_kthxbai(subtree, id, lseq, &self.ids) {
                     self.request_snapshots(vec![again]);
                 }
-            }
-            return;
-        }
-        let Ok(key) = std::str::from_utf8(&msg.key) else {
-            return;
-        };
-        for r in self.replicas() {
-            if r.level_index(key).is_some() {
-                r.on_kvsync(&msg);
             }
         }
     }

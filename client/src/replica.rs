@@ -324,19 +324,35 @@ impl ReplicaShared {
             .collect()
     }
 
-    /// A KVSYNC for a level being synced.
-    pub fn on_kvsync(&self, msg: &KvMsg) {
-        let now = now_ms();
-        let Ok(key) = std::str::from_utf8(&msg.key) else {
-            return;
-        };
+    /// A KVSYNC for a level being synced, straight from its frames (the
+    /// hot path of a large snapshot). Returns false if no level of this
+    /// replica holds the key.
+    pub fn on_kvsync(&self, key: &str, seq: u64, props: &[u8], body: &[u8]) -> bool {
         let mut levels = self.write();
         let Some(level) = levels.iter_mut().find(|l| key.starts_with(&l.prefix)) else {
-            return;
+            return false;
         };
         if let Sync::Syncing { fresh, .. } = &mut level.sync {
-            fresh.insert(key[level.prefix.len()..].to_owned(), entry_from(msg, now));
+            let expires_ms = if props.is_empty() {
+                0
+            } else {
+                wire::decode_properties(props)
+                    .ok()
+                    .and_then(|p| {
+                        let ms = p.get(wire::PROP_TTL_MS).and_then(|v| v.parse::<u64>().ok());
+                        let secs = p.get(wire::PROP_TTL).and_then(|v| v.parse::<u64>().ok());
+                        ms.or(secs.map(|s| s * 1000))
+                    })
+                    .map_or(0, |ttl| now_ms() + ttl)
+            };
+            let entry = ReplicaEntry {
+                value: body.into(),
+                seq,
+                expires_ms,
+            };
+            fresh.insert(key[level.prefix.len()..].to_owned(), entry);
         }
+        true
     }
 
     /// The KTHXBAI of a SNAPSHOT: swap in the fresh contents, replay the
@@ -360,12 +376,19 @@ impl ReplicaShared {
             } if *wanted == id => (std::mem::take(fresh), std::mem::take(buffer)),
             _ => return None, // an older, superseded snapshot
         };
-        let old_keys: Vec<String> = levels[i].entries.keys().cloned().collect();
-        let before: HashMap<String, Option<Arc<[u8]>>> = old_keys
-            .iter()
-            .chain(fresh.keys())
-            .map(|k| (k.clone(), Self::merged(&levels, k, now)))
-            .collect();
+        // What watchers would see change; skipped when no one watches (a
+        // first sync of millions of keys need not diff anything).
+        let watched = !lock(&self.watchers).is_empty();
+        let before: HashMap<String, Option<Arc<[u8]>>> = if watched {
+            levels[i]
+                .entries
+                .keys()
+                .chain(fresh.keys())
+                .map(|k| (k.clone(), Self::merged(&levels, k, now)))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         {
             let level = &mut levels[i];
             level.entries = fresh;

@@ -13,6 +13,8 @@ const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 const LEVELS: TableDefinition<&str, u64> = TableDefinition::new("levels");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SEQ: &str = "seq";
+/// redb page cache size.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Most changes committed in one transaction.
 const MAX_BATCH: usize = 100_000;
 
@@ -57,7 +59,12 @@ fn decode_entry(key: &str, bytes: &[u8]) -> Result<Entry, PersistError> {
 
 /// Opens (or creates) the database and loads everything in it.
 pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
-    let db = Database::create(path).map_err(db_err)?;
+    // The master keeps every key in memory; redb's page cache only needs to
+    // serve commits, so it stays small instead of redb's default of 1 GiB.
+    let db = redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(db_err)?;
     {
         // Make sure the tables exist so a fresh database reads as empty.
         let tx = db.begin_write().map_err(db_err)?;

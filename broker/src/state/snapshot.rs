@@ -99,7 +99,6 @@ impl SnapshotJob {
         &mut self,
         engine: &StateEngine,
         router: &zmq::Socket,
-        broker_tag: u64,
         now_ms: u64,
     ) -> Result<Progress, zmq::Error> {
         let mut last: Option<&Box<str>> = None;
@@ -117,12 +116,12 @@ impl SnapshotJob {
             }
             let props = ttl_properties(entry.expires_ms, now_ms);
             let seq = entry.seq.to_be_bytes();
-            let id = uuid(broker_tag, entry.seq);
+            // RFC 12: a KVSYNC's uuid frame is empty.
             let parts = [
                 &self.identity[..],
                 key.as_bytes(),
                 &seq[..],
-                &id[..],
+                &b""[..],
                 props.as_bytes(),
                 &entry.value[..],
             ];

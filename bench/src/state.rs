@@ -1,0 +1,301 @@
+//! State benchmark: acknowledged writes/s (persistence on and off, 1 and 4
+//! pipelined writers), a new replica's snapshot time, broker memory per key,
+//! and restart-to-ready time, against a broker in a child process.
+
+use anyhow::Context;
+use canopy_client::{Level, Node, NodeOptions, OpKind, WriteSpec};
+use serde::Serialize;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Set in the child's environment: run as `canopy-broker`.
+pub const CHILD_ENV: &str = "CANOPY_BENCH_BROKER_CHILD";
+/// Writes in flight per writer.
+const WINDOW: usize = 2000;
+
+struct BrokerChild {
+    child: Child,
+    port: u16,
+}
+
+impl BrokerChild {
+    /// Starts a broker; returns it and the time to its ready line.
+    fn start(dir: &Path, port: u16) -> anyhow::Result<(BrokerChild, Duration)> {
+        let config = dir.join("canopy.toml");
+        std::fs::write(
+            &config,
+            "log_level = \"warn\"\n[stores.volatile]\npersist = false\n",
+        )?;
+        let started = Instant::now();
+        let mut child = Command::new(std::env::current_exe()?)
+            .env(CHILD_ENV, "1")
+            .args(["--port", &port.to_string(), "--data-dir"])
+            .arg(dir.join("data"))
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting the broker")?;
+        let stdout = child.stdout.take().context("broker stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        anyhow::ensure!(
+            line.starts_with("canopy-broker ready"),
+            "broker did not start: {line:?}"
+        );
+        Ok((BrokerChild { child, port }, started.elapsed()))
+    }
+
+    fn endpoint(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BrokerChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn join(endpoint: &str, name: &str) -> anyhow::Result<Node> {
+    let mut o = NodeOptions::new(endpoint, name, "");
+    o.connect_timeout = Duration::from_secs(60);
+    o.request_timeout = Duration::from_secs(60);
+    Ok(Node::connect(o).await?)
+}
+
+/// A 32-byte full key (`/STORE/:` + user key) and a 100-byte MessagePack value.
+fn key_value(store: &str, i: u64) -> (String, Vec<u8>) {
+    let prefix_len = store.len() + 3;
+    let key = format!("{i:0width$}", width = 32 - prefix_len);
+    let text = format!("{i:098}");
+    let mut value = vec![0xd9, 98];
+    value.extend_from_slice(text.as_bytes());
+    (key, value)
+}
+
+/// Pipelined acknowledged puts of keys `range` into `store` from one node.
+async fn write_range(node: Node, store: String, range: std::ops::Range<u64>) -> anyhow::Result<()> {
+    let node = std::sync::Arc::new(node);
+    let mut inflight = tokio::task::JoinSet::new();
+    for i in range {
+        if inflight.len() >= WINDOW {
+            if let Some(r) = inflight.join_next().await {
+                r??;
+            }
+        }
+        let (key, value) = key_value(&store, i);
+        let mut spec = WriteSpec::new(OpKind::Put, &Level::root(), &key);
+        spec.value = Some(value);
+        let node = std::sync::Arc::clone(&node);
+        let store = store.clone();
+        inflight.spawn(async move { node.write(&store, spec).await.map(|_| ()) });
+    }
+    while let Some(r) = inflight.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+/// Acknowledged writes/s with `writers` pipelined writers of `per_writer` each.
+async fn write_rate(
+    endpoint: &str,
+    store: &str,
+    writers: u64,
+    per_writer: u64,
+    base: u64,
+) -> anyhow::Result<f64> {
+    let mut nodes = Vec::new();
+    for w in 0..writers {
+        nodes.push(join(endpoint, &format!("writer-{base}-{w}")).await?);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, node) in nodes.into_iter().enumerate() {
+        let from = base + w as u64 * per_writer;
+        tasks.push(tokio::spawn(write_range(
+            node,
+            store.to_owned(),
+            from..from + per_writer,
+        )));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok((writers * per_writer) as f64 / started.elapsed().as_secs_f64())
+}
+
+#[derive(Serialize)]
+struct Row {
+    kind: &'static str,
+    metric: String,
+    value: f64,
+    unit: &'static str,
+    target: String,
+}
+
+fn free_base() -> anyhow::Result<u16> {
+    for _ in 0..100 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        if port < 65000
+            && (0..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", port + i)).is_ok())
+        {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free ports")
+}
+
+/// Runs the state benchmark and prints its rows.
+pub fn run(keys: u64, writes: u64, json: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("canopy-state-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let result = runtime.block_on(measure(&dir, keys, writes));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows = result?;
+    for r in rows {
+        if json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!(
+                "{:<52} {:>14.1} {:<8} target {}",
+                r.metric, r.value, r.unit, r.target
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn measure(dir: &Path, keys: u64, writes: u64) -> anyhow::Result<Vec<Row>> {
+    let port = free_base()?;
+    let (broker, _) = BrokerChild::start(dir, port)?;
+    let endpoint = broker.endpoint();
+    let mut rows = Vec::new();
+    let mut row = |metric: String, value: f64, unit: &'static str, target: &str| {
+        rows.push(Row {
+            kind: "state",
+            metric,
+            value,
+            unit,
+            target: target.to_owned(),
+        })
+    };
+    // Write rates; keys of these runs live in their own ranges.
+    let mut base = 10_000_000_000;
+    for (store, persist) in [("volatile", "off"), ("default", "on")] {
+        for writers in [1u64, 4] {
+            let per = writes / writers;
+            let rate = write_rate(&endpoint, store, writers, per, base).await?;
+            base += writes;
+            let target = if persist == "on" { ">= 100000" } else { "-" };
+            row(
+                format!("acked writes/s, persistence {persist}, {writers} writer(s)"),
+                rate,
+                "writes/s",
+                target,
+            );
+        }
+    }
+    // A fresh broker: load `keys` keys into the persistent store, then
+    // measure memory, a new replica's snapshot, and restart.
+    broker.stop();
+    let dir2 = dir.join("load");
+    std::fs::create_dir_all(&dir2)?;
+    let port2 = free_base()?;
+    let (broker, _) = BrokerChild::start(&dir2, port2)?;
+    let endpoint = broker.endpoint();
+    let per = keys / 4;
+    let mut loaders = Vec::new();
+    for w in 0..4u64 {
+        loaders.push(join(&endpoint, &format!("loader-{w}")).await?);
+    }
+    let rss_before = broker.rss_bytes();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, node) in loaders.into_iter().enumerate() {
+        let w = w as u64;
+        tasks.push(tokio::spawn(write_range(
+            node,
+            "default".to_owned(),
+            w * per..(w + 1) * per,
+        )));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let loaded = per * 4;
+    row(
+        format!("load of {loaded} keys, persistence on, 4 writers"),
+        loaded as f64 / started.elapsed().as_secs_f64(),
+        "writes/s",
+        "-",
+    );
+    let rss_after = broker.rss_bytes();
+    row(
+        format!("broker memory per key, {loaded} keys of 32+100 bytes"),
+        rss_after.saturating_sub(rss_before) as f64 / loaded as f64,
+        "bytes",
+        "< 300",
+    );
+    let reader = join(&endpoint, "reader").await?;
+    let started = Instant::now();
+    let replica = reader.store("default").await?;
+    let snap = started.elapsed();
+    let got = replica.view().len() as u64;
+    anyhow::ensure!(got == loaded, "snapshot incomplete: {got} of {loaded} keys");
+    row(
+        format!("snapshot of {loaded} keys to a new replica"),
+        snap.as_secs_f64(),
+        "s",
+        "< 2",
+    );
+    drop(replica);
+    reader.close();
+    broker.stop();
+    let (broker, ready) = BrokerChild::start(&dir2, port2)?;
+    let check = join(&broker.endpoint(), "check").await?;
+    let stores = check.stores().await?;
+    let n = stores
+        .stores
+        .iter()
+        .find(|s| s.name == "default")
+        .map_or(0, |s| s.keys);
+    anyhow::ensure!(n == loaded, "restart lost keys: {n} of {loaded}");
+    row(
+        format!("restart to ready with {loaded} persisted keys"),
+        ready.as_secs_f64(),
+        "s",
+        "< 3",
+    );
+    check.close();
+    broker.stop();
+    Ok(rows)
+}
