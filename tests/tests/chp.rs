@@ -4,10 +4,13 @@
 //! store "default" whose root keys are "/default/:NAME" (subtree "/default/:").
 //!
 //! Wire summary (RFC 12, https://rfc.zeromq.org/spec/12/):
-//! - P   ROUTER  <- DEALER  ["ICANHAZ?", subtree]
-//!                -> DEALER  KVSYNC* then ["KTHXBAI", seq, "", "", subtree]
-//! - P+1 PUB     -> SUB     KVPUB [key, seq, uuid, props, body], HUGZ
-//! - P+2 SUB     <- PUB     KVSET [key, seq, uuid, props, body]
+//!
+//! ```text
+//! P   ROUTER  <- DEALER  ["ICANHAZ?", subtree]
+//!             -> DEALER  KVSYNC* then ["KTHXBAI", seq, "", "", subtree]
+//! P+1 PUB     -> SUB     KVPUB [key, seq, uuid, props, body], HUGZ
+//! P+2 SUB     <- PUB     KVSET [key, seq, uuid, props, body]
+//! ```
 //!
 //! Sequences are 8 bytes big-endian, uuids 16 bytes or empty, properties are
 //! "name=value\n" per property, an empty body means "delete".

@@ -34,7 +34,7 @@ pub fn encode(v: &Value) -> Vec<u8> {
     out
 }
 
-fn operand<'a>(op: OpKind, value: Option<&'a Value>) -> Result<&'a Value, OpError> {
+fn operand(op: OpKind, value: Option<&Value>) -> Result<&Value, OpError> {
     value.ok_or_else(|| mismatch(format!("{op:?} needs a value")))
 }
 

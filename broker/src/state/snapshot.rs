@@ -102,14 +102,13 @@ impl SnapshotJob {
         now_ms: u64,
     ) -> Result<Progress, zmq::Error> {
         let mut last: Option<&Box<str>> = None;
-        let mut taken = 0;
         let mut outcome = None;
-        for (key, entry) in engine.range_after(&self.subtree, self.cursor.as_deref()) {
+        let range = engine.range_after(&self.subtree, self.cursor.as_deref());
+        for (taken, (key, entry)) in range.enumerate() {
             if taken == CHUNK {
                 outcome = Some(Progress::More);
                 break;
             }
-            taken += 1;
             if entry.expires_ms != 0 && entry.expires_ms <= now_ms {
                 last = Some(key);
                 continue; // expired; its deletion is on its way
