@@ -39,7 +39,7 @@ counters! {
     events_rejected_oversize,
     /// Events rejected: empty or over-long topic frame.
     events_rejected_topic,
-    /// Events rejected: topic in a reserved space (state, system, HUGZ).
+    /// Events rejected: topic in a reserved space (system `$`, or HUGZ).
     events_rejected_reserved,
     /// Events rejected: malformed header frame.
     events_rejected_header,
@@ -81,7 +81,8 @@ counters! {
     drops_reported,
     /// HUGZ heartbeats sent.
     heartbeats_sent,
-    /// ROUTER replies dropped because the peer was gone or its queue full.
+    /// ROUTER replies dropped: the peer was gone, or held replies for it
+    /// exceeded 200,000.
     replies_dropped,
     /// CHP KVSETs applied.
     kvsets,
@@ -91,15 +92,15 @@ counters! {
     writes,
     /// Acknowledged writes refused (each with an ERROR reply).
     writes_rejected,
-    /// Writes refused because a store limit was reached.
+    /// Writes and KVSETs refused because a store limit was reached.
     store_limit_hits,
-    /// Writes refused by a store's schema.
+    /// Writes and KVSETs refused by a store's schema.
     schema_violations,
     /// State updates (KVPUB) broadcast.
     state_updates,
     /// Keys deleted because their TTL ran out.
     keys_expired,
-    /// Snapshots requested (ICANHAZ?).
+    /// Snapshots requested (ICANHAZ? or SNAPSHOT).
     snapshots,
     /// Snapshot requests refused as malformed.
     snapshots_rejected,

@@ -119,6 +119,8 @@ impl Io {
             let now = Instant::now();
             if now >= link.next_beat {
                 self.beat(&mut link, &mut seqs);
+                // Requests whose caller gave up (timed out) are forgotten.
+                pending.retain(|_, waiter| !waiter.is_closed());
             }
             let wait = link.next_beat.saturating_duration_since(Instant::now());
             let mut items = [
@@ -283,6 +285,8 @@ impl Io {
             seqs.clear();
             for r in self.replicas() {
                 r.sweep();
+                let stalled = r.restart_stalled(link.timeout * 2, &self.ids);
+                self.request_snapshots(stalled);
                 let levels: Vec<String> = r.seqs_query().into_iter().map(|(p, _)| p).collect();
                 if levels.is_empty() {
                     continue;

@@ -57,6 +57,8 @@ enum Sync {
         id: u64,
         fresh: BTreeMap<String, ReplicaEntry>,
         buffer: Vec<KvMsg>,
+        /// Last sign of progress (request sent or KVSYNC received).
+        progress: std::time::Instant,
     },
     Live,
 }
@@ -302,6 +304,7 @@ impl ReplicaShared {
             id,
             fresh: BTreeMap::new(),
             buffer: Vec::new(),
+            progress: std::time::Instant::now(),
         };
         (level.prefix.clone(), id)
     }
@@ -332,7 +335,11 @@ impl ReplicaShared {
         let Some(level) = levels.iter_mut().find(|l| key.starts_with(&l.prefix)) else {
             return false;
         };
-        if let Sync::Syncing { fresh, .. } = &mut level.sync {
+        if let Sync::Syncing {
+            fresh, progress, ..
+        } = &mut level.sync
+        {
+            *progress = std::time::Instant::now();
             let expires_ms = if props.is_empty() {
                 0
             } else {
@@ -373,6 +380,7 @@ impl ReplicaShared {
                 id: wanted,
                 fresh,
                 buffer,
+                ..
             } if *wanted == id => (std::mem::take(fresh), std::mem::take(buffer)),
             _ => return None, // an older, superseded snapshot
         };
@@ -529,12 +537,30 @@ impl ReplicaShared {
             if !matches!(level.sync, Sync::Live) {
                 continue;
             }
-            let behind_before = level.lseq < level.expected;
-            let ahead = level.lseq > theirs; // the broker lost updates we saw
-            if behind_before || ahead {
+            // Updates sent after the broker answered may already be applied
+            // here, so only "still behind what the broker had last time"
+            // means something was missed.
+            if level.lseq < level.expected {
                 out.push(self.start_resync(level, next_id));
             } else {
                 level.expected = theirs;
+            }
+        }
+        out
+    }
+
+    /// Restarts syncs that made no progress for `limit` (a request that
+    /// could not be sent, or a snapshot the broker abandoned).
+    pub fn restart_stalled(
+        &self,
+        limit: std::time::Duration,
+        next_id: &AtomicU64,
+    ) -> Vec<ResyncRequest> {
+        let mut levels = self.write();
+        let mut out = Vec::new();
+        for level in levels.iter_mut() {
+            if matches!(&level.sync, Sync::Syncing { progress, .. } if progress.elapsed() > limit) {
+                out.push(self.start_resync(level, next_id));
             }
         }
         out

@@ -217,7 +217,8 @@ pub enum ErrorCode {
     /// The operation does not apply to the key's current value (e.g. incr on a string),
     /// or the operand is missing or not MessagePack.
     TypeMismatch,
-    /// The broker could not persist the write; it was not applied.
+    /// The broker applied and published the write but could not make it
+    /// durable: it may be lost if the broker stops.
     Storage,
 }
 

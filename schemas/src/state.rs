@@ -161,16 +161,20 @@ pub fn parse_key(key: &str) -> Result<StateKey<'_>, KeyError> {
         .find([GROUP_END as char, NODE_END as char])
         .ok_or_else(layout)?;
     let (path, tail) = levels.split_at(end);
-    if tail.as_bytes()[0] == GROUP_END {
-        if !(path.is_empty() || path.ends_with('/')) {
-            return Err(layout());
+    // Only the canonical spelling: a key is stored and published as written,
+    // so `/c//eu/:k` would match no replica's subscription.
+    let canonical = if tail.as_bytes()[0] == GROUP_END {
+        let g = GroupPath::parse(path)?;
+        if g.is_root() {
+            String::new()
+        } else {
+            format!("{g}/")
         }
-        GroupPath::parse(path)?;
     } else {
-        if path.is_empty() || path.ends_with('/') {
-            return Err(layout());
-        }
-        NodePath::parse(path)?;
+        NodePath::parse(path)?.to_string()
+    };
+    if canonical != path {
+        return Err(layout());
     }
     let user_key = &tail[1..];
     check_user_key(user_key)?;
@@ -507,6 +511,9 @@ mod tests {
         );
         assert_eq!(level_prefix("/d/n!x").unwrap(), "/d/n!");
         for bad in [
+            "/c//eu/:k",
+            "/c/eu//:k",
+            "/c//n!k",
             "config/:x",
             "/config",
             "/con fig/:x",

@@ -118,7 +118,14 @@ impl StateEngine {
     /// Takes in what a restart loaded. Keys of stores that no longer exist or
     /// no longer persist are left out (and returned, so they can be erased).
     pub fn restore(&mut self, loaded: Loaded) -> Vec<Box<str>> {
-        self.seq = self.seq.max(loaded.seq);
+        // Carry on from the last durable sequence, but never below the clock
+        // in microseconds: sequences used by non-persistent stores (or lost in
+        // a crash) are then never handed out again, so CHP clients, which
+        // drop updates at or below what they have seen, keep receiving.
+        let clock_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        self.seq = self.seq.max(loaded.seq).max(clock_us);
         self.lseqs = loaded.lseqs;
         let mut dropped = Vec::new();
         let mut kept = Vec::with_capacity(loaded.entries.len());
