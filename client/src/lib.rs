@@ -23,6 +23,7 @@ pub mod cli;
 pub mod endpoint;
 mod error;
 pub mod event;
+pub mod ffi;
 mod io;
 pub mod node;
 mod port;

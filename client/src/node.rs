@@ -323,6 +323,16 @@ impl Node {
         self.send_event(address, topic, FLAG_MSGPACK, &payload)
     }
 
+    /// Publishes bytes that already are MessagePack (flagged as such).
+    pub fn publish_msgpack(
+        &self,
+        address: &Address,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<(), ClientError> {
+        self.send_event(address, topic, FLAG_MSGPACK, payload)
+    }
+
     /// Publishes raw bytes.
     pub fn publish_raw(
         &self,

@@ -1,0 +1,151 @@
+//! Status codes, the thread-local last error, and the panic guard.
+
+use crate::ClientError;
+use canopy_schemas::ErrorCode;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Success.
+pub const CANOPY_OK: c_int = 0;
+/// An argument is NULL, not UTF-8, or out of range.
+pub const CANOPY_ERR_INVALID_ARGUMENT: c_int = -1;
+/// Nothing arrived, or no answer came, within the time allowed.
+pub const CANOPY_ERR_TIMEOUT: c_int = -2;
+/// The broker refused the request (see `canopy_last_error`).
+pub const CANOPY_ERR_REFUSED: c_int = -3;
+/// The key does not exist in the merged view.
+pub const CANOPY_ERR_NOT_FOUND: c_int = -4;
+/// The caller's buffer is too small; the needed length was written.
+pub const CANOPY_ERR_BUFFER_TOO_SMALL: c_int = -5;
+/// The node is closed.
+pub const CANOPY_ERR_CLOSED: c_int = -6;
+/// The broker speaks another protocol version.
+pub const CANOPY_ERR_VERSION: c_int = -7;
+/// A payload or value could not be encoded or decoded.
+pub const CANOPY_ERR_PAYLOAD: c_int = -8;
+/// A system or ZeroMQ error.
+pub const CANOPY_ERR_IO: c_int = -9;
+/// The broker answered something unexpected.
+pub const CANOPY_ERR_PROTOCOL: c_int = -10;
+/// A bug: the library panicked (the call had no effect you can rely on).
+pub const CANOPY_ERR_PANIC: c_int = -11;
+/// A write was refused by the store's rules: schema, limit, compare-and-set,
+/// put-if-absent or a type mismatch (see `canopy_last_error`).
+pub const CANOPY_ERR_CONFLICT: c_int = -12;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// An error on its way to a status code.
+pub(crate) struct FfiError {
+    code: c_int,
+    message: String,
+}
+
+impl FfiError {
+    pub fn new(code: c_int, message: impl Into<String>) -> Self {
+        FfiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(CANOPY_ERR_INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<ClientError> for FfiError {
+    fn from(e: ClientError) -> Self {
+        let code = match &e {
+            ClientError::Endpoint(_) | ClientError::Topic(_) => CANOPY_ERR_INVALID_ARGUMENT,
+            ClientError::Timeout { .. } | ClientError::NotSent => CANOPY_ERR_TIMEOUT,
+            ClientError::Refused { code, .. } => match code {
+                ErrorCode::SchemaViolation
+                | ErrorCode::LimitReached
+                | ErrorCode::CasFailed
+                | ErrorCode::Exists
+                | ErrorCode::TypeMismatch => CANOPY_ERR_CONFLICT,
+                ErrorCode::VersionMismatch => CANOPY_ERR_VERSION,
+                _ => CANOPY_ERR_REFUSED,
+            },
+            ClientError::SubscriptionLimit(_) => CANOPY_ERR_REFUSED,
+            ClientError::VersionMismatch(_) => CANOPY_ERR_VERSION,
+            ClientError::Closed | ClientError::EventsTaken => CANOPY_ERR_CLOSED,
+            ClientError::Payload(_) | ClientError::TooLarge { .. } => CANOPY_ERR_PAYLOAD,
+            ClientError::Zmq(_) => CANOPY_ERR_IO,
+            ClientError::Protocol(_) => CANOPY_ERR_PROTOCOL,
+        };
+        FfiError::new(code, e.to_string())
+    }
+}
+
+impl From<canopy_schemas::TopicError> for FfiError {
+    fn from(e: canopy_schemas::TopicError) -> Self {
+        FfiError::invalid(e.to_string())
+    }
+}
+
+fn set_last_error(message: &str) {
+    let c = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = c);
+}
+
+/// Runs `f`, turning its error or panic into a status code and the
+/// thread's last error.
+pub(crate) fn guard(f: impl FnOnce() -> Result<(), FfiError>) -> c_int {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => {
+            set_last_error("");
+            CANOPY_OK
+        }
+        Ok(Err(e)) => {
+            set_last_error(&e.message);
+            e.code
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!("internal error (panic): {what}"));
+            CANOPY_ERR_PANIC
+        }
+    }
+}
+
+/// A string the caller owns, to be freed with `canopy_string_free`.
+pub(crate) fn owned_string(text: String) -> Result<*mut c_char, FfiError> {
+    CString::new(text)
+        .map(CString::into_raw)
+        .map_err(|_| FfiError::new(CANOPY_ERR_PAYLOAD, "text contains a NUL byte"))
+}
+
+/// What went wrong in this thread's last failed call ("" after a success).
+/// Owned by the library and valid until this thread's next canopy call:
+/// copy it if you need it longer. Never NULL.
+#[no_mangle]
+pub extern "C" fn canopy_last_error() -> *const c_char {
+    LAST_ERROR.with(|slot| slot.borrow().as_ptr())
+}
+
+/// Frees a string returned by this library (`*_json` functions). NULL is ignored.
+#[no_mangle]
+pub extern "C" fn canopy_string_free(text: *mut c_char) {
+    if !text.is_null() {
+        // SAFETY: `text` came from CString::into_raw in this library.
+        drop(unsafe { CString::from_raw(text) });
+    }
+}
+
+/// Frees a buffer returned by `canopy_get_alloc` (`len` as returned). NULL is ignored.
+#[no_mangle]
+pub extern "C" fn canopy_buffer_free(data: *mut u8, len: usize) {
+    if !data.is_null() {
+        // SAFETY: `data`/`len` came from a boxed slice leaked by this library.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) });
+    }
+}
