@@ -149,3 +149,67 @@ pub extern "C" fn canopy_buffer_free(data: *mut u8, len: usize) {
         drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last() -> String {
+        // SAFETY: canopy_last_error never returns NULL.
+        unsafe { CStr::from_ptr(canopy_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        let status = guard(|| panic!("boom"));
+        assert_eq!(status, CANOPY_ERR_PANIC);
+        assert!(last().contains("boom"), "{}", last());
+        assert_eq!(guard(|| Ok(())), CANOPY_OK);
+        assert_eq!(last(), "");
+    }
+
+    #[test]
+    fn null_arguments_are_refused_not_dereferenced() {
+        let mut node = std::ptr::null_mut();
+        assert_eq!(
+            crate::ffi::canopy_connect(std::ptr::null(), &mut node),
+            CANOPY_ERR_INVALID_ARGUMENT
+        );
+        assert!(last().contains("options is NULL"));
+        assert!(node.is_null());
+        let mut options = std::mem::MaybeUninit::uninit();
+        assert_eq!(
+            crate::ffi::canopy_options_init(options.as_mut_ptr()),
+            CANOPY_OK
+        );
+        // SAFETY: initialised just above.
+        let options = unsafe { options.assume_init() };
+        assert_eq!(
+            crate::ffi::canopy_connect(&options, &mut node),
+            CANOPY_ERR_INVALID_ARGUMENT
+        );
+        assert!(last().contains("options.name is NULL"), "{}", last());
+        assert_eq!(
+            crate::ffi::canopy_subscribe(std::ptr::null(), c"x".as_ptr()),
+            CANOPY_ERR_INVALID_ARGUMENT
+        );
+        let mut len = 0usize;
+        assert_eq!(
+            crate::ffi::canopy_get(
+                std::ptr::null(),
+                c"k".as_ptr(),
+                std::ptr::null_mut(),
+                0,
+                &mut len
+            ),
+            CANOPY_ERR_INVALID_ARGUMENT
+        );
+        // Freeing NULL is a no-op.
+        canopy_string_free(std::ptr::null_mut());
+        canopy_buffer_free(std::ptr::null_mut(), 0);
+        crate::ffi::canopy_close(std::ptr::null_mut());
+    }
+}
