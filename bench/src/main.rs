@@ -77,6 +77,11 @@ struct LatencyRow {
     canopy_p99_us: f64,
 }
 
+/// The same allocator as `canopy-broker`, since the state benchmark runs the
+/// broker inside this binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     // The state benchmark runs the broker as a child process of this binary.
     if std::env::var_os(state::CHILD_ENV).is_some() {

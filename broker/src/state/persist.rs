@@ -14,7 +14,7 @@ const LEVELS: TableDefinition<&str, u64> = TableDefinition::new("levels");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SEQ: &str = "seq";
 /// redb page cache size.
-const CACHE_BYTES: usize = 16 * 1024 * 1024;
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
 /// Most changes committed in one transaction.
 const MAX_BATCH: usize = 100_000;
 
