@@ -65,6 +65,13 @@ pub struct Args {
     /// Longest state key in bytes [default: 1024].
     #[arg(long)]
     max_key_length: Option<usize>,
+    /// The broker's CURVE key pair (`canopy keygen` .key file); with
+    /// --allow-list turns CURVE on [default: off].
+    #[arg(long)]
+    curve_key_file: Option<PathBuf>,
+    /// Allowed clients, `IDENTITY Z85-PUBLIC-KEY` per line; re-read on SIGHUP.
+    #[arg(long)]
+    allow_list: Option<PathBuf>,
 }
 
 impl Args {
@@ -93,6 +100,13 @@ impl Args {
             schemas_dir,
             max_key_length
         );
+        // Options: set only when given, so the file's value survives.
+        if self.curve_key_file.is_some() {
+            c.curve_key_file = self.curve_key_file;
+        }
+        if self.allow_list.is_some() {
+            c.allow_list = self.allow_list;
+        }
         Ok(c)
     }
 }
@@ -113,16 +127,19 @@ pub fn main() -> anyhow::Result<()> {
             .context("installing signal handler")?;
     }
     let broker = Broker::bind(config).context("starting broker")?;
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, broker.reload_flag())
+        .context("installing SIGHUP handler")?;
     let e = broker.endpoints().clone();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "canopy-broker ready router={} xpub={} xsub={} broker_id={} epoch={}",
+        "canopy-broker ready router={} xpub={} xsub={} broker_id={} epoch={} curve={}",
         e.router,
         e.xpub,
         e.xsub,
         broker.broker_id(),
-        broker.epoch()
+        broker.epoch(),
+        if broker.secured() { "on" } else { "off" }
     )?;
     out.flush()?;
     drop(out);

@@ -39,6 +39,12 @@ pub struct Config {
     pub schemas_dir: PathBuf,
     /// Longest state key (store, level and user key together), in bytes.
     pub max_key_length: usize,
+    /// CURVE key pair of the broker (a `canopy keygen` .key file); with
+    /// `allow_list`, turns CURVE on for all three sockets.
+    pub curve_key_file: Option<PathBuf>,
+    /// Clients admitted under CURVE: `IDENTITY Z85-PUBLIC-KEY` per line,
+    /// re-read on SIGHUP.
+    pub allow_list: Option<PathBuf>,
     /// Stores beyond the built-in `default` (which a `[stores.default]` table
     /// may redefine).
     pub stores: std::collections::BTreeMap<String, crate::state::StoreConfig>,
@@ -63,6 +69,8 @@ impl Default for Config {
             schemas_dir: PathBuf::from("schemas"),
             max_key_length: 1024,
             stores: Default::default(),
+            curve_key_file: None,
+            allow_list: None,
         }
     }
 }

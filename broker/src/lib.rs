@@ -5,6 +5,7 @@
 //! and XSUB. It owns every piece of broker state, so nothing on the hot path
 //! takes a lock.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -59,6 +60,9 @@ pub enum BrokerError {
     /// The state database could not be opened or loaded.
     #[error("state: {0}")]
     State(String),
+    /// CURVE could not be set up.
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
 }
 
 trait ZmqContext<T> {
@@ -96,6 +100,8 @@ pub struct Broker {
     counters: metrics::Counters,
     state: state_plane::StatePlane,
     outbox: outbox::Outbox,
+    zap: Option<auth::Zap>,
+    reload: Arc<AtomicBool>,
     // Keeps the sockets' context alive as long as the broker.
     _context: zmq::Context,
 }
@@ -133,11 +139,28 @@ impl Broker {
             xpub: config.endpoint(PUB_PORT_OFFSET),
             xsub: config.endpoint(SUB_PORT_OFFSET),
         };
+        // CURVE: the ZAP handler must exist before any socket accepts a peer.
+        let (zap, server_secret) = match (&config.curve_key_file, &config.allow_list) {
+            (Some(keys), Some(list)) => {
+                let (_, secret) = auth::load_server_keys(keys)?;
+                (Some(auth::Zap::start(&context, list)?), Some(secret))
+            }
+            (None, None) => {
+                tracing::warn!(
+                    "CURVE is off: the broker admits any connection (set curve_key_file and allow_list)"
+                );
+                (None, None)
+            }
+            _ => return Err(auth::AuthError::Incomplete.into()),
+        };
         let router = context.socket(zmq::ROUTER).ctx(|| "ROUTER socket".into())?;
         let xpub = context.socket(zmq::XPUB).ctx(|| "XPUB socket".into())?;
         let xsub = context.socket(zmq::XSUB).ctx(|| "XSUB socket".into())?;
         for s in [&router, &xpub, &xsub] {
             s.set_linger(0).ctx(|| "set linger".into())?;
+            if let Some(secret) = &server_secret {
+                auth::secure(s, secret).ctx(|| "CURVE server".into())?;
+            }
         }
         // Sends report a full or vanished peer (EAGAIN / EHOSTUNREACH) so
         // snapshots can be paced per peer; replies are sent without blocking.
@@ -180,6 +203,8 @@ impl Broker {
             state_plane::start(engine, &config.data_dir, &context, broker_tag)?;
         state.erase(dropped);
         Ok(Broker {
+            zap,
+            reload: Arc::new(AtomicBool::new(false)),
             state,
             outbox: outbox::Outbox::default(),
             control: control::Control {
@@ -206,6 +231,16 @@ impl Broker {
     /// The stable broker id.
     pub fn broker_id(&self) -> &str {
         &self.control.broker_id
+    }
+
+    /// Set this flag (SIGHUP does) to re-read the CURVE allow-list.
+    pub fn reload_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.reload)
+    }
+
+    /// True when CURVE is on.
+    pub fn secured(&self) -> bool {
+        self.zap.is_some()
     }
 
     /// This run's epoch.
@@ -249,18 +284,33 @@ impl Broker {
                     .min(MAX_POLL_MS as u128)
                     .min(until_expiry as u128) as i64
             };
-            let mut items = [
+            if self.reload.swap(false, Ordering::Relaxed) {
+                if let Some(zap) = &mut self.zap {
+                    zap.reload(&mut self.counters);
+                }
+            }
+            let mut items = vec![
                 self.xsub.as_poll_item(zmq::POLLIN),
                 self.xpub.as_poll_item(zmq::POLLIN),
                 self.router.as_poll_item(zmq::POLLIN),
                 self.state.durable.as_poll_item(zmq::POLLIN),
             ];
+            if let Some(zap) = &self.zap {
+                items.push(zap.socket.as_poll_item(zmq::POLLIN));
+            }
             match zmq::poll(&mut items, wait) {
                 Ok(_) => {}
                 Err(zmq::Error::EINTR) => continue,
                 Err(e) => return Err(e).ctx(|| "poll".into()),
             }
-            let ready: [bool; 4] = std::array::from_fn(|i| items[i].is_readable());
+            let ready: [bool; 5] =
+                std::array::from_fn(|i| items.get(i).is_some_and(|item| item.is_readable()));
+            drop(items);
+            if ready[4] {
+                if let Some(zap) = &mut self.zap {
+                    zap.serve(&mut self.counters).ctx(|| "ZAP".into())?;
+                }
+            }
             if ready[1] {
                 for _ in 0..BATCH {
                     let more = subscriptions

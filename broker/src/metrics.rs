@@ -114,4 +114,12 @@ counters! {
     persist_failures,
     /// SEQS requests answered.
     seqs_requests,
+    /// CURVE clients admitted by the allow-list.
+    auth_allowed,
+    /// CURVE clients refused (unknown key, other mechanism).
+    auth_denied,
+    /// Allow-list reloads (SIGHUP) that took effect.
+    auth_reloads,
+    /// Allow-list reloads that failed (the previous list stays).
+    auth_reload_failures,
 }

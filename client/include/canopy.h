@@ -92,6 +92,9 @@
 // A bug: the library panicked (the call had no effect you can rely on).
 #define CANOPY_ERR_PANIC -11
 
+// The broker refused this client's CURVE credentials.
+#define CANOPY_ERR_AUTH -13
+
 // A write was refused by the store's rules: schema, limit, compare-and-set,
 // put-if-absent or a type mismatch (see `canopy_last_error`).
 #define CANOPY_ERR_CONFLICT -12
@@ -159,6 +162,13 @@ typedef struct {
   uint32_t connect_timeout_ms;
   // How long a request (write, stats) waits for its reply, in ms.
   uint32_t request_timeout_ms;
+  // CURVE: the broker's public key, 40 Z85 characters; NULL when the
+  // broker runs without CURVE. Borrowed for the call.
+  const char *server_key;
+  // CURVE: this client's public key (Z85). Borrowed.
+  const char *public_key;
+  // CURVE: this client's secret key (Z85). Borrowed.
+  const char *secret_key;
 } canopy_options;
 
 // One write for `canopy_write`. Zero-initialise it, then set what the
@@ -202,11 +212,11 @@ extern "C" {
 #endif // __cplusplus
 
 // Fills `options` with defaults: broker `tcp://127.0.0.1:5556`, no name
-// (required), the root group, 5000 ms timeouts.
+// (required), the root group, 5000 ms timeouts, no CURVE.
 int canopy_options_init(canopy_options *options);
 
 // Connects and joins as a node. On success `*out` owns a node handle: free it
-// with `canopy_close`.
+// with `canopy_close`. `CANOPY_ERR_AUTH` when the broker refuses the CURVE keys.
 int canopy_connect(const canopy_options *options,
                    canopy_node **out);
 

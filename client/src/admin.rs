@@ -13,6 +13,17 @@ pub async fn request(
     request: Request,
     timeout: Duration,
 ) -> Result<Reply, ClientError> {
+    request_with(broker, request, timeout, None).await
+}
+
+/// Like [`request`], over CURVE when `curve` is given.
+pub async fn request_with(
+    broker: &str,
+    request: Request,
+    timeout: Duration,
+    curve: Option<&crate::CurveKeys>,
+) -> Result<Reply, ClientError> {
+    let curve = curve.cloned();
     let endpoints = BrokerEndpoints::parse(broker)?;
     let broker = broker.to_owned();
     let work = move || -> Result<Reply, ClientError> {
@@ -20,6 +31,9 @@ pub async fn request(
         let dealer = ctx.socket(zmq::DEALER)?;
         dealer.set_linger(0)?;
         dealer.set_rcvtimeo(timeout.as_millis().min(i32::MAX as u128) as i32)?;
+        if let Some(keys) = &curve {
+            keys.apply(&dealer)?;
+        }
         dealer.connect(&endpoints.router)?;
         let [name, body] = request
             .encode()
@@ -52,7 +66,16 @@ pub async fn request(
 
 /// The broker's counters.
 pub async fn stats(broker: &str, timeout: Duration) -> Result<StatsReport, ClientError> {
-    match request(broker, Request::Stats(Empty { id: 1 }), timeout).await? {
+    stats_with(broker, timeout, None).await
+}
+
+/// The broker's counters, over CURVE when `curve` is given.
+pub async fn stats_with(
+    broker: &str,
+    timeout: Duration,
+    curve: Option<&crate::CurveKeys>,
+) -> Result<StatsReport, ClientError> {
+    match request_with(broker, Request::Stats(Empty { id: 1 }), timeout, curve).await? {
         Reply::Stats(s) => Ok(s.report),
         other => Err(ClientError::Protocol(format!("{other:?}"))),
     }
@@ -64,11 +87,21 @@ pub async fn nodes(
     group: Option<&str>,
     timeout: Duration,
 ) -> Result<Vec<NodeInfo>, ClientError> {
+    nodes_with(broker, group, timeout, None).await
+}
+
+/// Nodes present, over CURVE when `curve` is given.
+pub async fn nodes_with(
+    broker: &str,
+    group: Option<&str>,
+    timeout: Duration,
+    curve: Option<&crate::CurveKeys>,
+) -> Result<Vec<NodeInfo>, ClientError> {
     let query = NodesQuery {
         id: 1,
         group: group.map(str::to_owned),
     };
-    match request(broker, Request::Nodes(query), timeout).await? {
+    match request_with(broker, Request::Nodes(query), timeout, curve).await? {
         Reply::Nodes(n) => Ok(n.nodes),
         other => Err(ClientError::Protocol(format!("{other:?}"))),
     }

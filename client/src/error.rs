@@ -56,6 +56,13 @@ pub enum ClientError {
     /// many requests are in flight. Nothing was sent; retry later.
     #[error("request not sent: the broker is unreachable or too many requests are in flight")]
     NotSent,
+    /// CURVE keys are missing or malformed.
+    #[error("CURVE keys: {0}")]
+    Curve(String),
+    /// The broker's CURVE handshake refused this client (key not allowed,
+    /// or the broker runs without CURVE while keys were given, or the reverse).
+    #[error("the broker at {0} refused the CURVE handshake: is this client's public key in its allow-list?")]
+    AuthRefused(String),
     /// A ZeroMQ call failed.
     #[error("zmq: {0}")]
     Zmq(#[from] zmq::Error),

@@ -59,6 +59,10 @@ pub(crate) struct Io {
     pub first_welcome: Option<oneshot::Sender<Result<Welcome, ClientError>>>,
     pub ids: Arc<std::sync::atomic::AtomicU64>,
     pub replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>>,
+    /// Monitor of the DEALER: CURVE handshake refusals.
+    pub monitor: zmq::Socket,
+    /// The broker endpoint, for error messages.
+    pub endpoint: String,
 }
 
 struct Link {
@@ -127,6 +131,7 @@ impl Io {
                 self.sub.as_poll_item(zmq::POLLIN),
                 self.dealer.as_poll_item(zmq::POLLIN),
                 self.wake.as_poll_item(zmq::POLLIN),
+                self.monitor.as_poll_item(zmq::POLLIN),
             ];
             if zmq::poll(&mut items, wait.as_millis() as i64 + 1).is_err() {
                 continue;
@@ -135,7 +140,16 @@ impl Io {
                 items[0].is_readable(),
                 items[1].is_readable(),
                 items[2].is_readable(),
+                items[3].is_readable(),
             ];
+            if ready[3] {
+                while recv_all(&self.monitor).is_some() {
+                    tracing::warn!(broker = %self.endpoint, "CURVE handshake refused by the broker");
+                    if let Some(first) = self.first_welcome.take() {
+                        let _ = first.send(Err(ClientError::AuthRefused(self.endpoint.clone())));
+                    }
+                }
+            }
             if ready[0] {
                 while let Some(frames) = recv_all(&self.sub) {
                     link.last_heard = Instant::now();

@@ -20,6 +20,7 @@
 
 pub mod admin;
 pub mod cli;
+pub mod curve;
 pub mod endpoint;
 mod error;
 pub mod event;
@@ -33,6 +34,7 @@ mod subs;
 
 pub use canopy_schemas::state::{Level, OpKind};
 pub use canopy_schemas::{Address, EventHeader, GroupPath, NodePath};
+pub use curve::CurveKeys;
 pub use endpoint::BrokerEndpoints;
 pub use error::ClientError;
 pub use event::{Event, NodeEvent};

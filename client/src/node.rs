@@ -42,6 +42,8 @@ pub struct NodeOptions {
     pub event_buffer: usize,
     /// Messages the broker may queue towards this node's SUB socket.
     pub receive_hwm: i32,
+    /// CURVE keys when the broker requires CURVE.
+    pub curve: Option<crate::CurveKeys>,
 }
 
 impl NodeOptions {
@@ -56,6 +58,7 @@ impl NodeOptions {
             request_timeout: Duration::from_secs(5),
             event_buffer: 100_000,
             receive_hwm: 100_000,
+            curve: None,
         }
     }
 }
@@ -93,9 +96,12 @@ fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-fn tune(socket: &zmq::Socket) -> Result<(), zmq::Error> {
+fn tune(socket: &zmq::Socket, curve: Option<&crate::CurveKeys>) -> Result<(), zmq::Error> {
     socket.set_reconnect_ivl(100)?;
     socket.set_reconnect_ivl_max(1000)?;
+    if let Some(keys) = curve {
+        keys.apply(socket)?;
+    }
     socket.set_linger(0)
 }
 
@@ -107,21 +113,34 @@ impl Node {
         let path = NodePath::new(GroupPath::parse(&options.group)?, &options.name)?;
         let ctx = zmq::Context::new();
         let dealer = ctx.socket(zmq::DEALER)?;
-        tune(&dealer)?;
+        tune(&dealer, options.curve.as_ref())?;
         dealer.set_immediate(true)?;
         // Room for many pipelined requests and for snapshot streams.
         dealer.set_sndhwm(100_000)?;
         dealer.set_rcvhwm(100_000)?;
+        // Handshake failures (CURVE refused) are reported by a monitor.
+        let monitor_endpoint = format!(
+            "inproc://canopy-monitor-{}-{}",
+            std::process::id(),
+            WAKE_COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        dealer.monitor(
+            &monitor_endpoint,
+            zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32,
+        )?;
+        let monitor = ctx.socket(zmq::PAIR)?;
+        monitor.set_linger(0)?;
+        monitor.connect(&monitor_endpoint)?;
         dealer.connect(&endpoints.router)?;
         let sub = ctx.socket(zmq::SUB)?;
-        tune(&sub)?;
+        tune(&sub, options.curve.as_ref())?;
         sub.set_rcvhwm(options.receive_hwm)?;
         sub.set_subscribe(canopy_schemas::HUGZ)?;
         sub.connect(&endpoints.xpub)?;
         // An XPUB, not a PUB, so we can see the broker's subscriptions arrive
         // and know when a publish will not be dropped for want of them.
         let publisher = ctx.socket(zmq::XPUB)?;
-        tune(&publisher)?;
+        tune(&publisher, options.curve.as_ref())?;
         publisher.set_linger(2000)?;
         publisher.set_sndhwm(100_000)?;
         publisher.connect(&endpoints.xsub)?;
@@ -161,6 +180,8 @@ impl Node {
             first_welcome: Some(first_tx),
             ids: Arc::clone(&ids),
             replicas: Arc::clone(&replicas),
+            monitor,
+            endpoint: options.broker.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("canopy-node-{}", path.name))

@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod header;
+pub mod keys;
 pub mod state;
 pub mod topic;
 

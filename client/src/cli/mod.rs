@@ -1,5 +1,6 @@
 //! Subcommands of `canopy`. Errors are one line on stderr and a non-zero exit.
 
+mod keygen;
 mod output;
 mod publish;
 mod state;
@@ -23,6 +24,12 @@ pub struct Cli {
     /// Seconds to wait for the broker before giving up.
     #[arg(long, global = true, default_value_t = 5.0)]
     pub timeout: f64,
+    /// CURVE: the broker's public key (Z85 text, or its .pub/.key file).
+    #[arg(long, global = true, env = "CANOPY_SERVER_KEY", requires = "key")]
+    pub server_key: Option<String>,
+    /// CURVE: this client's key pair file (from `canopy keygen`).
+    #[arg(long, global = true, env = "CANOPY_KEY", requires = "server_key")]
+    pub key: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,11 +59,30 @@ pub enum Command {
     Watch(state::WatchArgs),
     /// List stores with key counts, bytes and the current sequence.
     Stores(state::StoresArgs),
+    /// Write a new CURVE key pair: PATH.key (secret) and PATH.pub.
+    Keygen(keygen::KeygenArgs),
 }
 
 impl Cli {
     fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.timeout.max(0.01))
+    }
+
+    /// CURVE keys from --server-key and --key, when given.
+    fn curve(&self) -> anyhow::Result<Option<crate::CurveKeys>> {
+        match (&self.server_key, &self.key) {
+            (Some(server), Some(key)) => Ok(Some(crate::CurveKeys::load(server, key)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Node options with this invocation's broker, timeouts and keys.
+    fn node_options(&self, name: &str, group: &str) -> anyhow::Result<crate::NodeOptions> {
+        let mut options = crate::NodeOptions::new(&self.broker, name, group);
+        options.connect_timeout = self.timeout();
+        options.request_timeout = self.timeout();
+        options.curve = self.curve()?;
+        Ok(options)
     }
 }
 
@@ -94,6 +120,7 @@ pub fn main() -> i32 {
             Command::Keys(a) => state::keys(&cli, a).await,
             Command::Watch(a) => state::watch(&cli, a).await,
             Command::Stores(a) => state::stores(&cli, a).await,
+            Command::Keygen(a) => keygen::run(a),
         }
     });
     match result {

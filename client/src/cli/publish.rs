@@ -1,7 +1,7 @@
 //! `canopy pub`.
 
 use super::{default_name, Cli};
-use crate::{Address, GroupPath, Node, NodeOptions, NodePath};
+use crate::{Address, GroupPath, Node, NodePath};
 use anyhow::Context;
 use std::io::BufRead;
 
@@ -41,8 +41,7 @@ pub async fn run(cli: &Cli, args: &PubArgs) -> anyhow::Result<()> {
         canopy_schemas::topic::check_plain_topic(&args.topic)?;
     }
     let name = args.name.clone().unwrap_or_else(|| default_name("pub"));
-    let mut options = NodeOptions::new(&cli.broker, &name, &args.from_group);
-    options.connect_timeout = cli.timeout();
+    let options = cli.node_options(&name, &args.from_group)?;
     let node = Node::connect(options)
         .await
         .with_context(|| format!("joining {} as {name}", cli.broker))?;

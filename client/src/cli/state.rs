@@ -1,7 +1,7 @@
 //! `canopy put/get/del/incr/keys/watch/stores`: the state plane from the shell.
 
 use super::{default_name, output, Cli};
-use crate::{Level, Node, NodeOptions, OpKind, WriteSpec};
+use crate::{Level, Node, OpKind, WriteSpec};
 use anyhow::{bail, Context};
 use serde_json::json;
 use std::io::Write as _;
@@ -118,9 +118,7 @@ pub struct StoresArgs {
 
 async fn join(cli: &Cli, group: &str) -> anyhow::Result<Node> {
     let name = default_name("cli");
-    let mut options = NodeOptions::new(&cli.broker, &name, group);
-    options.connect_timeout = cli.timeout();
-    options.request_timeout = cli.timeout();
+    let options = cli.node_options(&name, group)?;
     Node::connect(options)
         .await
         .with_context(|| format!("joining {} as {name}", cli.broker))

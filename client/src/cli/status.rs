@@ -25,9 +25,15 @@ pub struct StatsArgs {
 
 /// Runs `canopy nodes`.
 pub async fn nodes(cli: &Cli, args: &NodesArgs) -> anyhow::Result<()> {
-    let nodes = admin::nodes(&cli.broker, args.group.as_deref(), cli.timeout())
-        .await
-        .with_context(|| format!("asking {} for nodes", cli.broker))?;
+    let curve = cli.curve()?;
+    let nodes = admin::nodes_with(
+        &cli.broker,
+        args.group.as_deref(),
+        cli.timeout(),
+        curve.as_ref(),
+    )
+    .await
+    .with_context(|| format!("asking {} for nodes", cli.broker))?;
     if args.json {
         println!("{}", serde_json::to_string(&nodes)?);
         return Ok(());
@@ -47,7 +53,8 @@ pub async fn nodes(cli: &Cli, args: &NodesArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy stats`.
 pub async fn stats(cli: &Cli, args: &StatsArgs) -> anyhow::Result<()> {
-    let report = admin::stats(&cli.broker, cli.timeout())
+    let curve = cli.curve()?;
+    let report = admin::stats_with(&cli.broker, cli.timeout(), curve.as_ref())
         .await
         .with_context(|| format!("asking {} for stats", cli.broker))?;
     if args.json {

@@ -1,7 +1,7 @@
 //! `canopy sub`.
 
 use super::{default_name, output, Cli};
-use crate::{Node, NodeEvent, NodeOptions};
+use crate::{Node, NodeEvent};
 use anyhow::Context;
 use std::io::Write;
 
@@ -28,8 +28,7 @@ pub struct SubArgs {
 /// Runs `canopy sub`.
 pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
     let name = args.name.clone().unwrap_or_else(|| default_name("sub"));
-    let mut options = NodeOptions::new(&cli.broker, &name, &args.group);
-    options.connect_timeout = cli.timeout();
+    let options = cli.node_options(&name, &args.group)?;
     let node = Node::connect(options)
         .await
         .with_context(|| format!("joining {} as {name}", cli.broker))?;

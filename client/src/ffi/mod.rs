@@ -53,6 +53,13 @@ pub struct canopy_options {
     pub connect_timeout_ms: u32,
     /// How long a request (write, stats) waits for its reply, in ms.
     pub request_timeout_ms: u32,
+    /// CURVE: the broker's public key, 40 Z85 characters; NULL when the
+    /// broker runs without CURVE. Borrowed for the call.
+    pub server_key: *const c_char,
+    /// CURVE: this client's public key (Z85). Borrowed.
+    pub public_key: *const c_char,
+    /// CURVE: this client's secret key (Z85). Borrowed.
+    pub secret_key: *const c_char,
 }
 
 /// A connected node. Thread-safe: every function taking a `canopy_node *` may
@@ -114,7 +121,7 @@ pub(crate) fn bytes<'a>(data: *const u8, len: usize, what: &str) -> Result<&'a [
 }
 
 /// Fills `options` with defaults: broker `tcp://127.0.0.1:5556`, no name
-/// (required), the root group, 5000 ms timeouts.
+/// (required), the root group, 5000 ms timeouts, no CURVE.
 #[no_mangle]
 pub extern "C" fn canopy_options_init(options: *mut canopy_options) -> c_int {
     guard(|| {
@@ -126,6 +133,9 @@ pub extern "C" fn canopy_options_init(options: *mut canopy_options) -> c_int {
                 group: std::ptr::null(),
                 connect_timeout_ms: 5000,
                 request_timeout_ms: 5000,
+                server_key: std::ptr::null(),
+                public_key: std::ptr::null(),
+                secret_key: std::ptr::null(),
             },
             "options",
         )
@@ -133,7 +143,7 @@ pub extern "C" fn canopy_options_init(options: *mut canopy_options) -> c_int {
 }
 
 /// Connects and joins as a node. On success `*out` owns a node handle: free it
-/// with `canopy_close`.
+/// with `canopy_close`. `CANOPY_ERR_AUTH` when the broker refuses the CURVE keys.
 #[no_mangle]
 pub extern "C" fn canopy_connect(
     options: *const canopy_options,
@@ -148,6 +158,13 @@ pub extern "C" fn canopy_connect(
         opts.client_version = concat!("canopy-c/", env!("CARGO_PKG_VERSION")).to_owned();
         opts.connect_timeout = Duration::from_millis(o.connect_timeout_ms.max(1).into());
         opts.request_timeout = Duration::from_millis(o.request_timeout_ms.max(1).into());
+        if !o.server_key.is_null() {
+            opts.curve = Some(crate::CurveKeys::from_z85(
+                arg(o.server_key, "options.server_key")?,
+                arg(o.public_key, "options.public_key")?,
+                arg(o.secret_key, "options.secret_key")?,
+            )?);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

@@ -30,6 +30,8 @@ pub const CANOPY_ERR_IO: c_int = -9;
 pub const CANOPY_ERR_PROTOCOL: c_int = -10;
 /// A bug: the library panicked (the call had no effect you can rely on).
 pub const CANOPY_ERR_PANIC: c_int = -11;
+/// The broker refused this client's CURVE credentials.
+pub const CANOPY_ERR_AUTH: c_int = -13;
 /// A write was refused by the store's rules: schema, limit, compare-and-set,
 /// put-if-absent or a type mismatch (see `canopy_last_error`).
 pub const CANOPY_ERR_CONFLICT: c_int = -12;
@@ -60,7 +62,10 @@ impl FfiError {
 impl From<ClientError> for FfiError {
     fn from(e: ClientError) -> Self {
         let code = match &e {
-            ClientError::Endpoint(_) | ClientError::Topic(_) => CANOPY_ERR_INVALID_ARGUMENT,
+            ClientError::Endpoint(_) | ClientError::Topic(_) | ClientError::Curve(_) => {
+                CANOPY_ERR_INVALID_ARGUMENT
+            }
+            ClientError::AuthRefused(_) => CANOPY_ERR_AUTH,
             ClientError::Timeout { .. } | ClientError::NotSent => CANOPY_ERR_TIMEOUT,
             ClientError::Refused { code, .. } => match code {
                 ErrorCode::SchemaViolation

@@ -137,6 +137,18 @@ impl BrokerProcess {
         c.wait().ok()
     }
 
+    /// Sends a signal (e.g. "HUP") to the broker process.
+    pub fn signal(&self, name: &str) {
+        if let Some(c) = &self.child {
+            let status = Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(c.id().to_string())
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill -{name} failed");
+        }
+    }
+
     /// Starts again on the same port and data directory (after kill9/terminate).
     pub fn restart(&mut self) {
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
