@@ -68,17 +68,17 @@ pub fn best_of(kind: Kind, spec: &Spec, repeat: usize) -> anyhow::Result<Outcome
 /// publisher is done and the line went quiet. Returns (count, last arrival).
 pub fn subscriber(
     ctx: &zmq::Context,
-    xpub: &str,
+    target: &Target,
     messages: u64,
     warm: Arc<AtomicUsize>,
     done: Arc<AtomicBool>,
     progress: Arc<AtomicU64>,
 ) -> anyhow::Result<impl FnOnce() -> (u64, Option<Instant>)> {
-    let sub = ctx.socket(zmq::SUB)?;
+    let sub = target.socket(ctx, zmq::SUB)?;
     sub.set_rcvhwm(HWM)?;
     sub.set_subscribe(PREFIX)?;
     sub.set_rcvtimeo(IDLE.as_millis() as i32)?;
-    sub.connect(xpub)?;
+    sub.connect(&target.xpub)?;
     Ok(move || {
         let mut topic = zmq::Message::new();
         let mut rest = zmq::Message::new();
@@ -146,7 +146,7 @@ pub fn run(kind: Kind, spec: &Spec) -> anyhow::Result<Outcome> {
     for p in &progress {
         let work = subscriber(
             &ctx,
-            &target.xpub,
+            &target,
             spec.messages,
             Arc::clone(&warm),
             Arc::clone(&done),
@@ -158,7 +158,7 @@ pub fn run(kind: Kind, spec: &Spec) -> anyhow::Result<Outcome> {
             results.lock().unwrap_or_else(|e| e.into_inner()).push(r);
         }));
     }
-    let publisher = ctx.socket(zmq::PUB)?;
+    let publisher = target.socket(&ctx, zmq::PUB)?;
     publisher.set_sndhwm(HWM)?;
     publisher.set_linger(0)?;
     publisher.connect(&target.xsub)?;

@@ -22,7 +22,7 @@ pub fn measure(kind: Kind, rate: u64, seconds: f64) -> anyhow::Result<Latency> {
     let target = Target::start(kind)?;
     let ctx = zmq::Context::new();
     let base = Instant::now();
-    let sub = ctx.socket(zmq::SUB)?;
+    let sub = target.socket(&ctx, zmq::SUB)?;
     sub.set_rcvhwm(HWM)?;
     sub.set_subscribe(b"@bench/:")?;
     sub.set_rcvtimeo(500)?;
@@ -51,7 +51,7 @@ pub fn measure(kind: Kind, rate: u64, seconds: f64) -> anyhow::Result<Latency> {
         }
         samples
     });
-    let publisher = ctx.socket(zmq::PUB)?;
+    let publisher = target.socket(&ctx, zmq::PUB)?;
     publisher.set_sndhwm(HWM)?;
     publisher.set_linger(0)?;
     publisher.connect(&target.xsub)?;

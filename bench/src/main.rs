@@ -47,6 +47,10 @@ struct Args {
     /// Acknowledged writes per writer for the write-rate figures.
     #[arg(long, default_value_t = 200_000)]
     writes: u64,
+    /// Also measure canopy with CURVE on against CURVE off (one row per
+    /// subscriber count and payload).
+    #[arg(long)]
+    curve: bool,
 }
 
 /// One row of the forwarding table.
@@ -149,6 +153,9 @@ fn main() -> anyhow::Result<()> {
             rows.push(row);
         }
     }
+    if args.curve {
+        curve_rows(&args)?;
+    }
     let proxy = latency::measure(target::Kind::Proxy, args.latency_rate, args.latency_seconds)?;
     let canopy = latency::measure(
         target::Kind::Canopy,
@@ -172,6 +179,63 @@ fn main() -> anyhow::Result<()> {
             "latency at {} msg/s, 1 subscriber, {} samples: proxy p50 {:.0} us p99 {:.0} us | canopy p50 {:.0} us p99 {:.0} us",
             row.rate_msgs_per_s, row.samples, row.proxy_p50_us, row.proxy_p99_us, row.canopy_p50_us, row.canopy_p99_us
         );
+    }
+    Ok(())
+}
+
+/// One CURVE row.
+#[derive(Debug, Serialize)]
+struct CurveRow {
+    kind: &'static str,
+    subscribers: usize,
+    payload_bytes: usize,
+    curve_off_msgs_per_s: f64,
+    curve_on_msgs_per_s: f64,
+    curve_on_lost: u64,
+    ratio: f64,
+}
+
+/// canopy with CURVE on as a ratio of CURVE off, same run.
+fn curve_rows(args: &Args) -> anyhow::Result<()> {
+    if !args.json {
+        println!();
+        println!(
+            "{:>4} {:>7} | {:>14} | {:>14} {:>7} | {:>6}",
+            "subs", "payload", "curve off msg/s", "curve on msg/s", "lost", "ratio"
+        );
+    }
+    for &payload in &args.payloads {
+        for &subs in &args.subscribers {
+            let spec = forwarding::Spec {
+                subscribers: subs,
+                payload,
+                messages: args.messages,
+            };
+            let off = forwarding::best_of(target::Kind::Canopy, &spec, args.repeat)?;
+            let on = forwarding::best_of(target::Kind::CanopyCurve, &spec, args.repeat)?;
+            let row = CurveRow {
+                kind: "curve",
+                subscribers: subs,
+                payload_bytes: payload,
+                curve_off_msgs_per_s: off.msgs_per_s,
+                curve_on_msgs_per_s: on.msgs_per_s,
+                curve_on_lost: on.lost,
+                ratio: on.msgs_per_s / off.msgs_per_s.max(1.0),
+            };
+            if args.json {
+                println!("{}", serde_json::to_string(&row)?);
+            } else {
+                println!(
+                    "{:>4} {:>7} | {:>14.0} | {:>14.0} {:>7} | {:>5.2}x",
+                    subs,
+                    payload,
+                    row.curve_off_msgs_per_s,
+                    row.curve_on_msgs_per_s,
+                    row.curve_on_lost,
+                    row.ratio
+                );
+            }
+        }
     }
     Ok(())
 }

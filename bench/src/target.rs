@@ -17,6 +17,9 @@ pub enum Kind {
     Proxy,
     /// `canopy_broker::Broker`.
     Canopy,
+    /// `canopy_broker::Broker` with CURVE on (every benchmark socket is a
+    /// CURVE client with an allow-listed key).
+    CanopyCurve,
 }
 
 /// A running forwarder.
@@ -25,8 +28,47 @@ pub struct Target {
     pub xpub: String,
     /// Where publishers connect.
     pub xsub: String,
+    /// Keys every benchmark socket must use (CURVE runs).
+    pub keys: Option<canopy_client::CurveKeys>,
     stop: Box<dyn FnOnce() + Send>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl Target {
+    /// A socket of `kind` for this target (CURVE client when needed).
+    pub fn socket(&self, ctx: &zmq::Context, kind: zmq::SocketType) -> anyhow::Result<zmq::Socket> {
+        let s = ctx.socket(kind)?;
+        if let Some(k) = &self.keys {
+            k.apply(&s)?;
+        }
+        Ok(s)
+    }
+}
+
+/// Writes a broker key file and an allow-list with one client; returns the
+/// client's keys.
+fn curve_setup(
+    dir: &std::path::Path,
+    config: &mut canopy_broker::Config,
+) -> anyhow::Result<canopy_client::CurveKeys> {
+    use canopy_schemas::keys::format_key_file;
+    std::fs::create_dir_all(dir)?;
+    let (server_pub, server_secret) = canopy_client::CurveKeys::generate()?;
+    let (client_pub, client_secret) = canopy_client::CurveKeys::generate()?;
+    let key_file = dir.join("broker.key");
+    std::fs::write(
+        &key_file,
+        format_key_file(&server_pub, Some(&server_secret)),
+    )?;
+    let allow = dir.join("allow.txt");
+    std::fs::write(&allow, format!("bench {client_pub}\n"))?;
+    config.curve_key_file = Some(key_file);
+    config.allow_list = Some(allow);
+    Ok(canopy_client::CurveKeys::from_z85(
+        &server_pub,
+        &client_pub,
+        &client_secret,
+    )?)
 }
 
 fn free_base() -> anyhow::Result<u16> {
@@ -44,15 +86,19 @@ impl Target {
     pub fn start(kind: Kind) -> anyhow::Result<Target> {
         let base = free_base()?;
         match kind {
-            Kind::Canopy => {
+            Kind::Canopy | Kind::CanopyCurve => {
                 let dir = std::env::temp_dir()
                     .join(format!("canopy-bench-{}-{base}", std::process::id()));
-                let config = canopy_broker::Config {
+                let mut config = canopy_broker::Config {
                     port: base,
                     data_dir: dir.clone(),
                     send_hwm: HWM,
                     receive_hwm: HWM,
                     ..Default::default()
+                };
+                let keys = match kind {
+                    Kind::CanopyCurve => Some(curve_setup(&dir, &mut config)?),
+                    _ => None,
                 };
                 let broker =
                     canopy_broker::Broker::bind(config).context("binding canopy broker")?;
@@ -69,6 +115,7 @@ impl Target {
                 Ok(Target {
                     xpub,
                     xsub,
+                    keys,
                     stop: Box::new(move || stop.store(true, Ordering::Relaxed)),
                     thread: Some(thread),
                 })
@@ -92,6 +139,7 @@ impl Target {
                 Ok(Target {
                     xpub: xpub_ep,
                     xsub: xsub_ep,
+                    keys: None,
                     stop: Box::new(move || {
                         let mut ctx = ctx;
                         let _ = ctx.destroy();
