@@ -45,6 +45,9 @@ pub struct Config {
     /// Clients admitted under CURVE: `IDENTITY Z85-PUBLIC-KEY` per line,
     /// re-read on SIGHUP.
     pub allow_list: Option<PathBuf>,
+    /// Per-identity rules (`[acl.IDENTITY]`); needs CURVE. Empty: every
+    /// admitted client may do everything.
+    pub acl: std::collections::BTreeMap<String, crate::acl::AclConfig>,
     /// Stores beyond the built-in `default` (which a `[stores.default]` table
     /// may redefine).
     pub stores: std::collections::BTreeMap<String, crate::state::StoreConfig>,
@@ -71,6 +74,7 @@ impl Default for Config {
             stores: Default::default(),
             curve_key_file: None,
             allow_list: None,
+            acl: Default::default(),
         }
     }
 }
@@ -123,6 +127,11 @@ impl Config {
         }
         if self.heartbeat_ms == 0 || self.node_timeout_ms <= self.heartbeat_ms {
             return bad("heartbeat_ms must be positive and node_timeout_ms larger than it");
+        }
+        if !self.acl.is_empty() && (self.curve_key_file.is_none() || self.allow_list.is_none()) {
+            return bad(
+                "acl rules need CURVE (curve_key_file and allow_list): identities come from it",
+            );
         }
         if self.send_hwm < 0 || self.receive_hwm < 0 {
             return bad("high-water marks must not be negative");

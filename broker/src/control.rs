@@ -15,6 +15,8 @@ const MAX_CONTROL_FRAMES: usize = 8;
 
 /// What the control plane knows about the broker itself.
 pub struct Control {
+    /// Per-identity rules, when configured.
+    pub acls: Option<std::sync::Arc<crate::acl::Acls>>,
     /// Stable broker id.
     pub broker_id: String,
     /// This run's epoch.
@@ -32,6 +34,8 @@ pub enum Deferred {
     Snapshot {
         /// The requester's routing id.
         identity: Vec<u8>,
+        /// The CURVE identity of the connection.
+        user: Option<String>,
         /// The subtree frame, as received.
         subtree: Vec<u8>,
         /// SNAPSHOT's request id: KTHXBAI then carries canopy's properties.
@@ -41,6 +45,8 @@ pub enum Deferred {
     State {
         /// The requester's routing id.
         identity: Vec<u8>,
+        /// The CURVE identity of the connection.
+        user: Option<String>,
         /// The decoded request.
         request: Request,
     },
@@ -63,17 +69,31 @@ enum Outcome {
     Silent,
 }
 
+/// An ACL refusal, logged with the identity.
+pub fn denied(id: u64, user: Option<&str>, what: &str) -> Reply {
+    tracing::warn!(identity = user.unwrap_or("-"), what, "denied by ACL");
+    Reply::error(
+        id,
+        ErrorCode::AclDenied,
+        format!("identity {} may not use {what}", user.unwrap_or("-")),
+    )
+}
+
 /// One message read from the ROUTER.
 struct Incoming {
     identity: Vec<u8>,
+    user: Option<String>,
     frames: Vec<zmq::Message>,
     total: usize,
     frame_count: usize,
 }
 
 fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
-    let identity = match router.recv_msg(zmq::DONTWAIT) {
-        Ok(m) => m.to_vec(),
+    let (identity, user) = match router.recv_msg(zmq::DONTWAIT) {
+        Ok(mut m) => {
+            let user = m.gets("User-Id").map(str::to_owned);
+            (m.to_vec(), user)
+        }
         Err(zmq::Error::EAGAIN) => return Ok(None),
         Err(e) => return Err(e),
     };
@@ -90,6 +110,7 @@ fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
     }
     Ok(Some(Incoming {
         identity,
+        user,
         frames,
         total,
         frame_count,
@@ -157,6 +178,7 @@ impl Control {
         if frames[0] == canopy_schemas::state::ICANHAZ {
             return Outcome::Deferred(Deferred::Snapshot {
                 identity: msg.identity.clone(),
+                user: msg.user.clone(),
                 subtree: frames[1].to_vec(),
                 canopy_id: None,
             });
@@ -189,7 +211,18 @@ impl Control {
             }
         };
         match request {
-            Request::Hello(h) => Outcome::Reply(self.hello(&msg.identity, h, config, c)),
+            Request::Hello(h) => {
+                Outcome::Reply(self.hello(&msg.identity, msg.user.as_deref(), h, config, c))
+            }
+            Request::Stats(e) if !self.admin(msg.user.as_deref(), c) => {
+                Outcome::Reply(denied(e.id, msg.user.as_deref(), "STATS"))
+            }
+            Request::Nodes(q) if !self.admin(msg.user.as_deref(), c) => {
+                Outcome::Reply(denied(q.id, msg.user.as_deref(), "NODES"))
+            }
+            Request::Stores(e) if !self.admin(msg.user.as_deref(), c) => {
+                Outcome::Reply(denied(e.id, msg.user.as_deref(), "STORES"))
+            }
             Request::Ping(p) => Outcome::Reply(self.ping(&msg.identity, p, config, c)),
             Request::Stats(e) => {
                 self.presence.touch(&msg.identity);
@@ -211,6 +244,7 @@ impl Control {
             }
             Request::Snapshot(q) => Outcome::Deferred(Deferred::Snapshot {
                 identity: msg.identity.clone(),
+                user: msg.user.clone(),
                 subtree: q.subtree.into_bytes(),
                 canopy_id: Some(q.id),
             }),
@@ -218,13 +252,31 @@ impl Control {
                 self.presence.touch(&msg.identity);
                 Outcome::Deferred(Deferred::State {
                     identity: msg.identity.clone(),
+                    user: msg.user.clone(),
                     request,
                 })
             }
         }
     }
 
-    fn hello(&mut self, identity: &[u8], h: Hello, config: &Config, c: &mut Counters) -> Reply {
+    /// May this identity use admin commands? Counts a refusal.
+    fn admin(&self, user: Option<&str>, c: &mut Counters) -> bool {
+        let Some(acls) = &self.acls else { return true };
+        let ok = acls.of(user).admin;
+        if !ok {
+            c.acl_admin_denied += 1;
+        }
+        ok
+    }
+
+    fn hello(
+        &mut self,
+        identity: &[u8],
+        user: Option<&str>,
+        h: Hello,
+        config: &Config,
+        c: &mut Counters,
+    ) -> Reply {
         let path = match GroupPath::parse(&h.group).and_then(|g| NodePath::new(g, &h.name)) {
             Ok(p) => p,
             Err(e) => {
@@ -232,6 +284,17 @@ impl Control {
                 return Reply::error(h.id, ErrorCode::InvalidName, e.to_string());
             }
         };
+        if let Some(acls) = &self.acls {
+            if !acls.of(user).may_join(&path.to_string()) {
+                c.acl_join_denied += 1;
+                tracing::warn!(identity = user.unwrap_or("-"), node = %path, "HELLO denied by ACL");
+                return Reply::error(
+                    h.id,
+                    ErrorCode::AclDenied,
+                    format!("identity {} may not join as {path}", user.unwrap_or("-")),
+                );
+            }
+        }
         if !self.presence.knows(identity, &path) && self.presence.len() >= config.max_nodes {
             c.nodes_limit_hits += 1;
             tracing::warn!(node = %path, max_nodes = config.max_nodes, "node refused: max_nodes reached");

@@ -4,10 +4,12 @@
 //! only thing built per message is the 20-byte header for plain publishers,
 //! which fits in a ZeroMQ very-small-message (no heap).
 
+use crate::acl::Acls;
 use crate::metrics::Counters;
 use canopy_schemas::header;
 use canopy_schemas::topic::{STATE_MARK, SYSTEM_MARK};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Why an inbound event was refused; each has its own counter.
@@ -44,14 +46,15 @@ pub enum Inbound {
     Idle,
     /// An event was forwarded or rejected.
     Handled,
-    /// A CHP KVSET for the state master.
-    Kvset(canopy_schemas::state::KvMsg),
+    /// A CHP KVSET for the state master, with the sender's identity (CURVE).
+    Kvset(canopy_schemas::state::KvMsg, Option<String>),
 }
 
 /// Forwards events, reusing its frame buffers from one message to the next.
 pub struct Forwarder {
     frames: [zmq::Message; KEPT_FRAMES],
     limits: EventLimits,
+    acls: Option<Arc<Acls>>,
 }
 
 fn now_ns() -> u64 {
@@ -63,10 +66,11 @@ fn now_ns() -> u64 {
 
 impl Forwarder {
     /// A forwarder enforcing `limits`.
-    pub fn new(limits: EventLimits) -> Self {
+    pub fn new(limits: EventLimits, acls: Option<Arc<Acls>>) -> Self {
         Forwarder {
             frames: std::array::from_fn(|_| zmq::Message::new()),
             limits,
+            acls,
         }
     }
 
@@ -118,7 +122,13 @@ impl Forwarder {
     }
 
     /// A state message: a CHP KVSET of exactly 5 frames within the size limit.
-    fn state(&self, count: usize, total: u64, counters: &mut Counters) -> Inbound {
+    fn state(
+        &self,
+        count: usize,
+        total: u64,
+        identity: Option<String>,
+        counters: &mut Counters,
+    ) -> Inbound {
         if count != KEPT_FRAMES || total > self.limits.max_message_size {
             counters.kvset_rejected += 1;
             tracing::debug!(
@@ -130,7 +140,7 @@ impl Forwarder {
         }
         let frames: [&[u8]; KEPT_FRAMES] = std::array::from_fn(|i| &self.frames[i][..]);
         match canopy_schemas::state::KvMsg::decode(&frames) {
-            Ok(msg) => Inbound::Kvset(msg),
+            Ok(msg) => Inbound::Kvset(msg, identity),
             Err(e) => {
                 counters.kvset_rejected += 1;
                 tracing::debug!(error = %e, "KVSET rejected");
@@ -150,8 +160,23 @@ impl Forwarder {
         let Some((count, total)) = self.receive(xsub)? else {
             return Ok(Inbound::Idle);
         };
+        // The CURVE identity the ZAP handler gave this connection.
+        let identity = match self.acls {
+            Some(_) => self.frames[0].gets("User-Id").map(str::to_owned),
+            None => None,
+        };
         if self.frames[0].first() == Some(&STATE_MARK) {
-            return Ok(self.state(count, total, counters));
+            return Ok(self.state(count, total, identity, counters));
+        }
+        if let Some(acls) = &self.acls {
+            if !acls.of(identity.as_deref()).may_publish(&self.frames[0]) {
+                counters.acl_publish_denied += 1;
+                tracing::debug!(
+                    identity = identity.as_deref().unwrap_or("-"),
+                    "publish denied by ACL"
+                );
+                return Ok(Inbound::Handled);
+            }
         }
         if let Err(why) = self.check(count, total) {
             count_rejection(why, counters);
@@ -210,9 +235,128 @@ fn count_rejection(why: Rejection, c: &mut Counters) {
 #[derive(Debug, Default)]
 pub struct Subscriptions {
     active: HashSet<Vec<u8>>,
+    acl: Option<AclSubscriptions>,
+}
+
+/// Subscriptions under ACLs: the XPUB is in manual mode, so a subscription
+/// is applied to its connection only when the identity may hold it.
+#[derive(Debug)]
+struct AclSubscriptions {
+    acls: Arc<Acls>,
+    /// Connections holding each prefix (it goes upstream while > 0).
+    accepted: HashMap<Vec<u8>, u32>,
+    /// Refused subscriptions still asked for, per prefix.
+    denied: HashMap<Vec<u8>, u32>,
+}
+
+/// Turns on ZMQ_XPUB_MANUAL, which zmq 0.9 has no setter for.
+pub fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
+    let on: std::ffi::c_int = 1;
+    // SAFETY: a live socket, and ZMQ_XPUB_MANUAL takes an int by pointer.
+    let rc = unsafe {
+        zmq_sys::zmq_setsockopt(
+            socket.as_mut_ptr(),
+            zmq_sys::ZMQ_XPUB_MANUAL as std::ffi::c_int,
+            (&on as *const std::ffi::c_int).cast(),
+            std::mem::size_of::<std::ffi::c_int>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        // SAFETY: reads the calling thread's errno as libzmq set it.
+        Err(zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }))
+    }
+}
+
+fn decrement(map: &mut HashMap<Vec<u8>, u32>, key: &[u8]) -> Option<u32> {
+    let n = map.get_mut(key)?;
+    *n -= 1;
+    let left = *n;
+    if left == 0 {
+        map.remove(key);
+    }
+    Some(left)
 }
 
 impl Subscriptions {
+    /// Tracks subscriptions; with `acls`, the XPUB must be in manual mode.
+    pub fn new(acls: Option<Arc<Acls>>) -> Self {
+        Subscriptions {
+            active: HashSet::new(),
+            acl: acls.map(|acls| AclSubscriptions {
+                acls,
+                accepted: HashMap::new(),
+                denied: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Manual mode: apply what the identity may hold; pass each prefix
+    /// upstream while at least one connection holds it. An unsubscribe with
+    /// no identity comes from a closed connection; it is taken from the
+    /// refused ones first, so a mistake can only leave an extra upstream
+    /// subscription, never drop a wanted one.
+    fn under_acl(
+        acl: &mut AclSubscriptions,
+        mut msg: zmq::Message,
+        xpub: &zmq::Socket,
+        xsub: &zmq::Socket,
+        counters: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let identity = msg.gets("User-Id").map(str::to_owned);
+        let (op, prefix) = (msg[0], msg[1..].to_vec());
+        let allowed = identity
+            .as_deref()
+            .map(|id| acl.acls.of(Some(id)).may_subscribe(&prefix));
+        let upstream = |on: bool| {
+            let mut frame = Vec::with_capacity(prefix.len() + 1);
+            frame.push(on as u8);
+            frame.extend_from_slice(&prefix);
+            xsub.send(frame, 0)
+        };
+        match (op, allowed) {
+            (1, Some(true)) => {
+                counters.subscribes += 1;
+                xpub.set_subscribe(&prefix)?;
+                let n = acl.accepted.entry(prefix.clone()).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    upstream(true)?;
+                }
+            }
+            (1, _) => {
+                counters.acl_subscribe_denied += 1;
+                *acl.denied.entry(prefix.clone()).or_insert(0) += 1;
+                tracing::warn!(
+                    identity = identity.as_deref().unwrap_or("-"),
+                    prefix = %String::from_utf8_lossy(&prefix),
+                    "subscription denied by ACL"
+                );
+            }
+            (_, Some(true)) => {
+                counters.unsubscribes += 1;
+                xpub.set_unsubscribe(&prefix)?;
+                if decrement(&mut acl.accepted, &prefix) == Some(0) {
+                    upstream(false)?;
+                }
+            }
+            (_, Some(false)) => {
+                decrement(&mut acl.denied, &prefix);
+            }
+            (_, None) => {
+                counters.unsubscribes += 1;
+                if decrement(&mut acl.denied, &prefix).is_none()
+                    && decrement(&mut acl.accepted, &prefix) == Some(0)
+                {
+                    upstream(false)?;
+                }
+            }
+        }
+        counters.subscriptions_active = acl.accepted.len() as u64;
+        Ok(())
+    }
+
     /// Handles one message from the XPUB. Returns false when nothing was waiting.
     pub fn forward_one(
         &mut self,
@@ -236,6 +380,14 @@ impl Subscriptions {
         // The XPUB is verbose: every subscribe arrives (and is counted), but
         // only the last unsubscribe of a prefix does. The XSUB reference-counts
         // what it is sent, so it gets each prefix once, and that one unsubscribe.
+        if let Some(acl) = &mut self.acl {
+            if msg.first().is_some_and(|b| *b <= 1) && !msg.is_empty() {
+                Self::under_acl(acl, msg, xpub, xsub, counters)?;
+            } else {
+                counters.subscriptions_rejected += 1;
+            }
+            return Ok(true);
+        }
         let pass_up = match msg.first() {
             Some(1) => {
                 counters.subscribes += 1;

@@ -5,6 +5,7 @@
 //! and XSUB. It owns every piece of broker state, so nothing on the hot path
 //! takes a lock.
 
+pub mod acl;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -101,6 +102,7 @@ pub struct Broker {
     state: state_plane::StatePlane,
     outbox: outbox::Outbox,
     zap: Option<auth::Zap>,
+    acls: Option<Arc<acl::Acls>>,
     reload: Arc<AtomicBool>,
     // Keeps the sockets' context alive as long as the broker.
     _context: zmq::Context,
@@ -154,7 +156,13 @@ impl Broker {
             _ => return Err(auth::AuthError::Incomplete.into()),
         };
         let router = context.socket(zmq::ROUTER).ctx(|| "ROUTER socket".into())?;
-        let xpub = context.socket(zmq::XPUB).ctx(|| "XPUB socket".into())?;
+        let mut xpub = context.socket(zmq::XPUB).ctx(|| "XPUB socket".into())?;
+        let acls = acl::Acls::new(&config.acl).map(Arc::new);
+        if acls.is_some() {
+            // Each subscription is applied by the broker only if the
+            // subscriber's identity may hold it.
+            events::set_xpub_manual(&mut xpub).ctx(|| "xpub manual".into())?;
+        }
         let xsub = context.socket(zmq::XSUB).ctx(|| "XSUB socket".into())?;
         for s in [&router, &xpub, &xsub] {
             s.set_linger(0).ctx(|| "set linger".into())?;
@@ -207,7 +215,9 @@ impl Broker {
             reload: Arc::new(AtomicBool::new(false)),
             state,
             outbox: outbox::Outbox::default(),
+            acls: acls.clone(),
             control: control::Control {
+                acls: acls.clone(),
                 broker_id,
                 epoch,
                 started: Instant::now(),
@@ -252,11 +262,15 @@ impl Broker {
     pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<(), BrokerError> {
         let heartbeat = Duration::from_millis(self.config.heartbeat_ms);
         let node_timeout = Duration::from_millis(self.config.node_timeout_ms);
-        let mut forwarder = events::Forwarder::new(events::EventLimits {
-            max_message_size: self.config.max_message_size,
-            max_topic_length: self.config.max_topic_length,
-        });
-        let mut subscriptions = events::Subscriptions::default();
+        let mut forwarder = events::Forwarder::new(
+            events::EventLimits {
+                max_message_size: self.config.max_message_size,
+                max_topic_length: self.config.max_topic_length,
+            },
+            self.acls.clone(),
+        );
+        let mut subscriptions = events::Subscriptions::new(self.acls.clone());
+        self.state.acls = self.acls.clone();
         let mut next_beat = Instant::now();
         let mut snapshots_blocked = false;
         while !stop.load(Ordering::Relaxed) {
@@ -329,9 +343,9 @@ impl Broker {
                     {
                         events::Inbound::Idle => break,
                         events::Inbound::Handled => {}
-                        events::Inbound::Kvset(msg) => self
+                        events::Inbound::Kvset(msg, identity) => self
                             .state
-                            .kvset(msg, &self.xpub, &mut self.counters)
+                            .kvset(msg, identity, &self.xpub, &mut self.counters)
                             .ctx(|| "KVSET".into())?,
                     }
                 }
@@ -352,18 +366,25 @@ impl Broker {
                         control::Handled::Done => {}
                         control::Handled::Deferred(control::Deferred::Snapshot {
                             identity,
+                            user,
                             subtree,
                             canopy_id,
-                        }) => self
-                            .state
-                            .snapshot(identity, subtree, canopy_id, &mut self.counters),
+                        }) => self.state.snapshot(
+                            identity,
+                            user,
+                            subtree,
+                            canopy_id,
+                            &mut self.counters,
+                        ),
                         control::Handled::Deferred(control::Deferred::State {
                             identity,
+                            user,
                             request,
                         }) => self
                             .state
                             .request(
                                 identity,
+                                user,
                                 request,
                                 &self.router,
                                 &mut self.outbox,

@@ -122,4 +122,16 @@ counters! {
     auth_reloads,
     /// Allow-list reloads that failed (the previous list stays).
     auth_reload_failures,
+    /// Events refused by the publisher's ACL.
+    acl_publish_denied,
+    /// Subscriptions never applied because of the subscriber's ACL.
+    acl_subscribe_denied,
+    /// Snapshots answered empty because of the reader's ACL.
+    acl_read_denied,
+    /// WRITEs and KVSETs refused by the writer's ACL.
+    acl_write_denied,
+    /// STATS, NODES or STORES refused (no admin right).
+    acl_admin_denied,
+    /// HELLOs refused: node path not allowed for the identity.
+    acl_join_denied,
 }

@@ -36,6 +36,8 @@ pub struct StatePlane {
     pending_acks: VecDeque<(u64, Vec<u8>, Reply)>,
     jobs: VecDeque<SnapshotJob>,
     broker_tag: u64,
+    /// Per-identity rules, when configured.
+    pub acls: Option<std::sync::Arc<crate::acl::Acls>>,
 }
 
 impl StatePlane {
@@ -53,6 +55,7 @@ impl StatePlane {
             pending_acks: VecDeque::new(),
             jobs: VecDeque::new(),
             broker_tag,
+            acls: None,
         }
     }
 
@@ -115,13 +118,30 @@ impl StatePlane {
         }
     }
 
+    /// May `user` write `key`? Counts and logs a refusal.
+    fn may_write(&self, user: Option<&str>, key: &str, c: &mut Counters) -> bool {
+        let Some(acls) = &self.acls else { return true };
+        let ok = acls.of(user).may_write(key);
+        if !ok {
+            c.acl_write_denied += 1;
+            tracing::warn!(identity = user.unwrap_or("-"), key, "write denied by ACL");
+        }
+        ok
+    }
+
     /// A CHP KVSET from the XSUB.
     pub fn kvset(
         &mut self,
         msg: KvMsg,
+        user: Option<String>,
         xpub: &zmq::Socket,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
+        let key = String::from_utf8_lossy(&msg.key).into_owned();
+        if !self.may_write(user.as_deref(), &key, c) {
+            c.kvset_rejected += 1;
+            return Ok(());
+        }
         match self.engine.kvset(&msg, now_ms()) {
             Ok(changes) => {
                 c.kvsets += 1;
@@ -140,6 +160,7 @@ impl StatePlane {
     pub fn request(
         &mut self,
         identity: Vec<u8>,
+        user: Option<String>,
         request: Request,
         router: &zmq::Socket,
         outbox: &mut Outbox,
@@ -147,6 +168,28 @@ impl StatePlane {
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         let reply = match request {
+            Request::Write(w)
+                if !self.may_write(
+                    user.as_deref(),
+                    &canopy_schemas::state::Level::parse(&w.level, w.node)
+                        .map(|l| format!("{}{}", l.prefix(&w.store), w.key))
+                        .unwrap_or_default(),
+                    c,
+                ) =>
+            {
+                c.writes_rejected += 1;
+                Reply::error(
+                    w.id,
+                    ErrorCode::AclDenied,
+                    format!(
+                        "identity {} may not write {} at {:?} in store {}",
+                        user.as_deref().unwrap_or("-"),
+                        w.key,
+                        w.level,
+                        w.store
+                    ),
+                )
+            }
             Request::Write(w) => match self.engine.write(&w, now_ms()) {
                 Ok((written, changes)) => {
                     c.writes += 1;
@@ -196,6 +239,7 @@ impl StatePlane {
     pub fn snapshot(
         &mut self,
         identity: Vec<u8>,
+        user: Option<String>,
         subtree: Vec<u8>,
         canopy_id: Option<u64>,
         c: &mut Counters,
@@ -203,8 +247,20 @@ impl StatePlane {
         match String::from_utf8(subtree) {
             Ok(subtree) => {
                 c.snapshots += 1;
-                self.jobs
-                    .push_back(SnapshotJob::new(identity, subtree, canopy_id, &self.engine));
+                let mut job = SnapshotJob::new(identity, subtree, canopy_id, &self.engine);
+                if let Some(acls) = &self.acls {
+                    if !acls.of(user.as_deref()).may_read(job.subtree()) {
+                        // Answered as an empty subtree: nothing readable there.
+                        c.acl_read_denied += 1;
+                        tracing::warn!(
+                            identity = user.as_deref().unwrap_or("-"),
+                            subtree = job.subtree(),
+                            "snapshot denied by ACL"
+                        );
+                        job.make_empty();
+                    }
+                }
+                self.jobs.push_back(job);
             }
             Err(_) => {
                 c.snapshots_rejected += 1;

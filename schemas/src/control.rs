@@ -220,6 +220,8 @@ pub enum ErrorCode {
     /// The broker applied and published the write but could not make it
     /// durable: it may be lost if the broker stops.
     Storage,
+    /// The connection's identity may not do this (ACL).
+    AclDenied,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -241,6 +243,7 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::Exists => "exists",
             ErrorCode::TypeMismatch => "type_mismatch",
             ErrorCode::Storage => "storage",
+            ErrorCode::AclDenied => "acl_denied",
         };
         f.write_str(name)
     }
@@ -470,6 +473,7 @@ mod tests {
             ErrorCode::Exists,
             ErrorCode::TypeMismatch,
             ErrorCode::Storage,
+            ErrorCode::AclDenied,
         ] {
             let wire: String = rmp_serde::from_slice(&rmp_serde::to_vec(&code).unwrap()).unwrap();
             assert_eq!(wire, code.to_string());

@@ -21,6 +21,8 @@ pub struct SnapshotJob {
     seq: u64,
     lseq: Option<u64>,
     canopy_id: Option<u64>,
+    /// Send no keys, only KTHXBAI (the reader may not see this subtree).
+    empty: bool,
     /// KVSYNCs sent so far.
     pub sent: u64,
 }
@@ -90,8 +92,20 @@ impl SnapshotJob {
             seq: engine.seq(),
             lseq,
             canopy_id,
+            empty: false,
             sent: 0,
         }
+    }
+
+    /// The subtree asked for.
+    pub fn subtree(&self) -> &str {
+        &self.subtree
+    }
+
+    /// Answers with KTHXBAI only.
+    pub fn make_empty(&mut self) {
+        self.empty = true;
+        self.lseq = None;
     }
 
     /// Sends up to [`CHUNK`] KVSYNCs, then KTHXBAI when the subtree is done.
@@ -103,7 +117,9 @@ impl SnapshotJob {
     ) -> Result<Progress, zmq::Error> {
         let mut last: Option<&Box<str>> = None;
         let mut outcome = None;
-        let range = engine.range_after(&self.subtree, self.cursor.as_deref());
+        let range = engine
+            .range_after(&self.subtree, self.cursor.as_deref())
+            .take(if self.empty { 0 } else { usize::MAX });
         for (taken, (key, entry)) in range.enumerate() {
             if taken == CHUNK {
                 outcome = Some(Progress::More);
