@@ -27,15 +27,22 @@ pub struct Control {
     pub presence: Presence,
 }
 
+/// Who sent a ROUTER message.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The ROUTER routing id (where replies go).
+    pub identity: Vec<u8>,
+    /// The CURVE identity of the connection, if any.
+    pub user: Option<String>,
+}
+
 /// A request the control plane hands to the state plane.
 #[derive(Debug)]
 pub enum Deferred {
     /// CHP `ICANHAZ?` with its subtree frame, or canopy's SNAPSHOT.
     Snapshot {
-        /// The requester's routing id.
-        identity: Vec<u8>,
-        /// The CURVE identity of the connection.
-        user: Option<String>,
+        /// Who asked.
+        peer: Peer,
         /// The subtree frame, as received.
         subtree: Vec<u8>,
         /// SNAPSHOT's request id: KTHXBAI then carries canopy's properties.
@@ -43,10 +50,8 @@ pub enum Deferred {
     },
     /// WRITE, SEQS or STORES.
     State {
-        /// The requester's routing id.
-        identity: Vec<u8>,
-        /// The CURVE identity of the connection.
-        user: Option<String>,
+        /// Who asked.
+        peer: Peer,
         /// The decoded request.
         request: Request,
     },
@@ -60,7 +65,7 @@ pub enum Handled {
     /// Answered (or dropped) here.
     Done,
     /// For the state plane.
-    Deferred(Deferred),
+    Deferred(Box<Deferred>),
 }
 
 enum Outcome {
@@ -88,20 +93,32 @@ struct Incoming {
     frame_count: usize,
 }
 
-fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
-    let (identity, user) = match router.recv_msg(zmq::DONTWAIT) {
-        Ok(mut m) => {
-            let user = m.gets("User-Id").map(str::to_owned);
-            (m.to_vec(), user)
+impl Incoming {
+    fn peer(&self) -> Peer {
+        Peer {
+            identity: self.identity.clone(),
+            user: self.user.clone(),
         }
+    }
+}
+
+fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
+    let identity = match router.recv_msg(zmq::DONTWAIT) {
+        Ok(m) => m.to_vec(),
         Err(zmq::Error::EAGAIN) => return Ok(None),
         Err(e) => return Err(e),
     };
     let mut frames = Vec::new();
     let mut total = 0;
     let mut frame_count = 0;
+    // The CURVE identity rides on the peer's frames (the routing-id frame
+    // is made by the ROUTER itself and carries none).
+    let mut user = None;
     while router.get_rcvmore()? {
-        let m = router.recv_msg(0)?;
+        let mut m = router.recv_msg(0)?;
+        if frame_count == 0 {
+            user = m.gets("User-Id").map(str::to_owned);
+        }
         total += m.len();
         frame_count += 1;
         if frames.len() < MAX_CONTROL_FRAMES {
@@ -135,7 +152,7 @@ impl Control {
                 outbox.send(router, &identity, &reply, counters)?;
                 Ok(Handled::Done)
             }
-            (_, Outcome::Deferred(d)) => Ok(Handled::Deferred(d)),
+            (_, Outcome::Deferred(d)) => Ok(Handled::Deferred(Box::new(d))),
             (_, Outcome::Silent) => Ok(Handled::Done),
         }
     }
@@ -177,8 +194,7 @@ impl Control {
         let frames: Vec<&[u8]> = msg.frames.iter().map(|m| &m[..]).collect();
         if frames[0] == canopy_schemas::state::ICANHAZ {
             return Outcome::Deferred(Deferred::Snapshot {
-                identity: msg.identity.clone(),
-                user: msg.user.clone(),
+                peer: msg.peer(),
                 subtree: frames[1].to_vec(),
                 canopy_id: None,
             });
@@ -243,16 +259,14 @@ impl Control {
                 Outcome::Silent
             }
             Request::Snapshot(q) => Outcome::Deferred(Deferred::Snapshot {
-                identity: msg.identity.clone(),
-                user: msg.user.clone(),
+                peer: msg.peer(),
                 subtree: q.subtree.into_bytes(),
                 canopy_id: Some(q.id),
             }),
             request @ (Request::Write(_) | Request::Seqs(_) | Request::Stores(_)) => {
                 self.presence.touch(&msg.identity);
                 Outcome::Deferred(Deferred::State {
-                    identity: msg.identity.clone(),
-                    user: msg.user.clone(),
+                    peer: msg.peer(),
                     request,
                 })
             }

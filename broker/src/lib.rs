@@ -364,34 +364,26 @@ impl Broker {
                     {
                         control::Handled::Idle => break,
                         control::Handled::Done => {}
-                        control::Handled::Deferred(control::Deferred::Snapshot {
-                            identity,
-                            user,
-                            subtree,
-                            canopy_id,
-                        }) => self.state.snapshot(
-                            identity,
-                            user,
-                            subtree,
-                            canopy_id,
-                            &mut self.counters,
-                        ),
-                        control::Handled::Deferred(control::Deferred::State {
-                            identity,
-                            user,
-                            request,
-                        }) => self
-                            .state
-                            .request(
-                                identity,
-                                user,
-                                request,
-                                &self.router,
-                                &mut self.outbox,
-                                &self.xpub,
-                                &mut self.counters,
-                            )
-                            .ctx(|| "state request".into())?,
+                        control::Handled::Deferred(deferred) => match *deferred {
+                            control::Deferred::Snapshot {
+                                peer,
+                                subtree,
+                                canopy_id,
+                            } => self
+                                .state
+                                .snapshot(peer, subtree, canopy_id, &mut self.counters),
+                            control::Deferred::State { peer, request } => self
+                                .state
+                                .request(
+                                    peer,
+                                    request,
+                                    &self.router,
+                                    &mut self.outbox,
+                                    &self.xpub,
+                                    &mut self.counters,
+                                )
+                                .ctx(|| "state request".into())?,
+                        },
                     }
                 }
             }

@@ -159,14 +159,14 @@ impl StatePlane {
     /// WRITE, SEQS or STORES from the ROUTER.
     pub fn request(
         &mut self,
-        identity: Vec<u8>,
-        user: Option<String>,
+        peer: crate::control::Peer,
         request: Request,
         router: &zmq::Socket,
         outbox: &mut Outbox,
         xpub: &zmq::Socket,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
+        let crate::control::Peer { identity, user } = peer;
         let reply = match request {
             Request::Write(w)
                 if !self.may_write(
@@ -238,8 +238,7 @@ impl StatePlane {
     /// dropped and counted (CHP has no error reply).
     pub fn snapshot(
         &mut self,
-        identity: Vec<u8>,
-        user: Option<String>,
+        peer: crate::control::Peer,
         subtree: Vec<u8>,
         canopy_id: Option<u64>,
         c: &mut Counters,
@@ -247,7 +246,8 @@ impl StatePlane {
         match String::from_utf8(subtree) {
             Ok(subtree) => {
                 c.snapshots += 1;
-                let mut job = SnapshotJob::new(identity, subtree, canopy_id, &self.engine);
+                let user = peer.user;
+                let mut job = SnapshotJob::new(peer.identity, subtree, canopy_id, &self.engine);
                 if let Some(acls) = &self.acls {
                     if !acls.of(user.as_deref()).may_read(job.subtree()) {
                         // Answered as an empty subtree: nothing readable there.

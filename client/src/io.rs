@@ -386,7 +386,10 @@ impl Io {
                     link.joined = false;
                     self.say_hello();
                 }
-                ErrorCode::VersionMismatch | ErrorCode::InvalidName | ErrorCode::TooManyNodes => {
+                ErrorCode::VersionMismatch
+                | ErrorCode::InvalidName
+                | ErrorCode::TooManyNodes
+                | ErrorCode::AclDenied => {
                     let err = if e.code == ErrorCode::VersionMismatch {
                         ClientError::VersionMismatch(e.message)
                     } else {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use canopy_client::{ClientError, CurveKeys, Node, NodeEvent, NodeOptions};
+use canopy_client::{ClientError, CurveKeys, Level, Node, NodeEvent, NodeOptions};
 use common::*;
 use std::path::Path;
 use std::process::Command;
@@ -198,4 +198,233 @@ fn an_open_broker_says_so_and_bad_curve_config_is_a_clear_error() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&only_pub.stderr).contains("needs both public and secret"));
+}
+
+/// A broker with CURVE and ACLs for alice (eu, admin) and bob (us only).
+struct AclSetup {
+    _dir: tempfile::TempDir,
+    broker: BrokerProcess,
+    alice: CurveKeys,
+    bob: CurveKeys,
+}
+
+fn acl_setup() -> AclSetup {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    keygen(&d.join("broker"));
+    let alice_pub = keygen(&d.join("alice"));
+    let bob_pub = keygen(&d.join("bob"));
+    std::fs::write(
+        d.join("allow.txt"),
+        format!("alice {alice_pub}\nbob {bob_pub}\n"),
+    )
+    .unwrap();
+    let config = d.join("canopy.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"curve_key_file = {key:?}
+allow_list = {allow:?}
+[acl.alice]
+publish = ["@eu/"]
+subscribe = ["@eu/"]
+read = ["/default/eu/", "/default/:"]
+write = ["/default/eu/"]
+nodes = ["eu/"]
+admin = true
+[acl.bob]
+publish = ["@us/"]
+subscribe = ["@us/", "@eu/:public"]
+read = ["/default/us/"]
+write = ["/default/us/"]
+nodes = ["us/"]
+"#,
+            key = d.join("broker.key").display().to_string(),
+            allow = d.join("allow.txt").display().to_string()
+        ),
+    )
+    .unwrap();
+    let broker = BrokerProcess::start(&["--config", config.to_str().unwrap()]);
+    let server = d.join("broker.pub");
+    let load = |name: &str| {
+        CurveKeys::load(server.to_str().unwrap(), &d.join(format!("{name}.key"))).unwrap()
+    };
+    AclSetup {
+        alice: load("alice"),
+        bob: load("bob"),
+        broker,
+        _dir: dir,
+    }
+}
+
+fn acl_node(s: &AclSetup, keys: &CurveKeys, name: &str, group: &str) -> NodeOptions {
+    let mut o = NodeOptions::new(&s.broker.endpoint(), name, group);
+    o.connect_timeout = DEADLINE;
+    o.curve = Some(keys.clone());
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acls_confine_each_identity_to_its_prefixes() {
+    let s = acl_setup();
+    // HELLO: bob may not join under eu/.
+    let err = Node::connect(acl_node(&s, &s.bob, "b", "eu"))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            err,
+            ClientError::Refused {
+                code: canopy_schemas::ErrorCode::AclDenied,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let alice = Node::connect(acl_node(&s, &s.alice, "a", "eu"))
+        .await
+        .unwrap();
+    let bob = Node::connect(acl_node(&s, &s.bob, "b", "us"))
+        .await
+        .unwrap();
+
+    // Subscriptions: bob asks for all of eu at the wire level; it is never
+    // applied. His allowed "@eu/:public" prefix still works.
+    let ctx = zmq::Context::new();
+    let spy = ctx.socket(zmq::SUB).unwrap();
+    s.bob.apply(&spy).unwrap();
+    spy.set_subscribe(b"@eu/").unwrap();
+    spy.set_subscribe(b"@eu/:public").unwrap();
+    spy.set_subscribe(b"HUGZ").unwrap();
+    spy.set_rcvtimeo(200).unwrap();
+    spy.connect(&s.broker.endpoint_at(1)).unwrap();
+    alice.subscribe("").unwrap();
+    let mut alice_events = alice.events().unwrap();
+    // Wait until alice's own subscription reached her publisher.
+    loop {
+        alice.publish_group("eu", "secret", &"x").unwrap();
+        if let Ok(Some(NodeEvent::Event(_))) =
+            tokio::time::timeout(Duration::from_millis(100), alice_events.next()).await
+        {
+            break;
+        }
+    }
+    // Publish secrets and public notes until the spy sees a public one; by then
+    // any secret sent before it would have arrived first (same publisher, in order).
+    let mut saw_public = false;
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !saw_public {
+        alice.publish_group("eu", "secret", &"classified").unwrap();
+        alice.publish_group("eu", "public", &"hello").unwrap();
+        while let Ok(frames) = spy.recv_multipart(0) {
+            assert_ne!(
+                frames[0], b"@eu/:secret",
+                "bob received a topic his ACL forbids"
+            );
+            if frames[0] == b"@eu/:public" {
+                saw_public = true;
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob never got the allowed topic"
+        );
+    }
+
+    // Publishing: bob may not publish to eu; alice never sees it.
+    for _ in 0..20 {
+        bob.publish_group("eu", "fake", &"from bob").unwrap();
+    }
+    alice.publish_group("eu", "sentinel", &1).unwrap();
+    loop {
+        let e = next_event(&mut alice_events).await;
+        assert_ne!(
+            e.topic, "fake",
+            "alice received an event bob may not publish"
+        );
+        if e.topic == "sentinel" {
+            break;
+        }
+    }
+
+    // State: alice writes in eu; bob's snapshot of eu is empty and his write refused.
+    let alice_store = alice.store("default").await.unwrap();
+    alice_store
+        .put(&Level::parse("eu", false).unwrap(), "plan", &"secret")
+        .await
+        .unwrap();
+    let bob_store = bob.store("default").await.unwrap();
+    bob_store
+        .put(&Level::parse("us", false).unwrap(), "mine", &1)
+        .await
+        .unwrap();
+    let err = bob_store
+        .put(&Level::parse("eu", false).unwrap(), "plan", &"overwritten")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Refused { code: canopy_schemas::ErrorCode::AclDenied, ref message } if message.contains("bob")),
+        "{err}"
+    );
+    let raw = ctx.socket(zmq::DEALER).unwrap();
+    s.bob.apply(&raw).unwrap();
+    raw.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+    raw.connect(&s.broker.endpoint()).unwrap();
+    raw.send_multipart([&b"ICANHAZ?"[..], b"/default/eu/:"], 0)
+        .unwrap();
+    let first = raw.recv_multipart(0).unwrap();
+    assert_eq!(first[0], b"KTHXBAI", "bob's snapshot of eu must be empty");
+    assert_eq!(
+        alice_store.get::<String>("plan").unwrap().as_deref(),
+        Some("secret")
+    );
+
+    // Admin: bob may not read stats; alice may.
+    let err = bob.stats().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Refused {
+                code: canopy_schemas::ErrorCode::AclDenied,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let stats = alice.stats().await.unwrap();
+    for counter in [
+        "acl_join_denied",
+        "acl_subscribe_denied",
+        "acl_publish_denied",
+        "acl_read_denied",
+        "acl_write_denied",
+        "acl_admin_denied",
+    ] {
+        assert!(
+            stats.counters[counter] >= 1,
+            "{counter} not counted: {:?}",
+            stats.counters
+        );
+    }
+    let log = s.broker.stderr();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("denied by ACL") && l.contains("bob")),
+        "denials are logged with the identity: {log}"
+    );
+}
+
+#[test]
+fn acl_rules_without_curve_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("canopy.toml");
+    std::fs::write(&config, "[acl.alice]\npublish = [\"@\"]\n").unwrap();
+    let out = Command::new(broker_bin())
+        .args(["--port", "1", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("acl rules need CURVE"));
 }
