@@ -41,6 +41,9 @@ pub struct Args {
     /// Subscriptions one node may hold [default: 1024].
     #[arg(long)]
     max_subscriptions: Option<u32>,
+    /// Distinct subscription prefixes held at once, all connections [default: 100000].
+    #[arg(long)]
+    max_subscriptions_total: Option<usize>,
     /// Nodes admitted at once [default: 10000].
     #[arg(long)]
     max_nodes: Option<usize>,
@@ -91,6 +94,7 @@ impl Args {
             max_message_size,
             max_topic_length,
             max_subscriptions,
+            max_subscriptions_total,
             max_nodes,
             max_control_size,
             send_hwm,
@@ -145,4 +149,15 @@ pub fn main() -> anyhow::Result<()> {
     drop(out);
     broker.run(stop).context("broker loop")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn argument_definitions_are_consistent() {
+        Args::command().debug_assert();
+    }
 }

@@ -22,6 +22,9 @@ pub struct Config {
     pub max_topic_length: usize,
     /// Subscriptions one node may hold.
     pub max_subscriptions: u32,
+    /// Distinct subscription prefixes the broker holds at once, all
+    /// connections together; beyond it new prefixes are refused (counted).
+    pub max_subscriptions_total: usize,
     /// Nodes the broker admits at once.
     pub max_nodes: usize,
     /// Largest control request (all frames) on the ROUTER, in bytes.
@@ -64,6 +67,7 @@ impl Default for Config {
             max_topic_length: 1024,
             max_subscriptions: 1024,
             max_nodes: 10_000,
+            max_subscriptions_total: 100_000,
             max_control_size: 64 * 1024,
             send_hwm: 10_000,
             receive_hwm: 10_000,

@@ -8,7 +8,7 @@ use crate::acl::Acls;
 use crate::metrics::Counters;
 use canopy_schemas::header;
 use canopy_schemas::topic::{STATE_MARK, SYSTEM_MARK};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -230,23 +230,32 @@ fn count_rejection(why: Rejection, c: &mut Counters) {
     }
 }
 
-/// Tracks subscriptions coming up from subscribers and passes them to the
-/// publishers through the XSUB.
-#[derive(Debug, Default)]
-pub struct Subscriptions {
-    active: HashSet<Vec<u8>>,
-    acl: Option<AclSubscriptions>,
-}
-
-/// Subscriptions under ACLs: the XPUB is in manual mode, so a subscription
-/// is applied to its connection only when the identity may hold it.
+/// Subscriptions from subscribers, applied by the broker itself (the XPUB
+/// runs in manual mode): a prefix is applied to the connection that asked
+/// only if it is not over-long, its identity's ACL allows it, and the broker
+/// is under its cap of distinct prefixes; each prefix goes upstream to the
+/// publishers while at least one connection holds it.
+///
+/// An unsubscribe without connection metadata comes from a closed
+/// connection; it is taken from the refused ones first, so a mistake can only
+/// leave an extra upstream subscription, never drop a wanted one.
 #[derive(Debug)]
-struct AclSubscriptions {
-    acls: Arc<Acls>,
-    /// Connections holding each prefix (it goes upstream while > 0).
+pub struct Subscriptions {
+    acls: Option<Arc<Acls>>,
+    limits: SubscriptionLimits,
+    /// Connections holding each prefix.
     accepted: HashMap<Vec<u8>, u32>,
     /// Refused subscriptions still asked for, per prefix.
     denied: HashMap<Vec<u8>, u32>,
+}
+
+/// Caps on what subscribers may make the broker hold.
+#[derive(Debug, Clone, Copy)]
+pub struct SubscriptionLimits {
+    /// Distinct prefixes held at once, all connections together.
+    pub max_total: usize,
+    /// Longest prefix accepted, in bytes.
+    pub max_length: usize,
 }
 
 /// Turns on ZMQ_XPUB_MANUAL, which zmq 0.9 has no setter for.
@@ -279,81 +288,124 @@ fn decrement(map: &mut HashMap<Vec<u8>, u32>, key: &[u8]) -> Option<u32> {
     Some(left)
 }
 
+/// Why a subscription was not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Acl,
+    TooLong,
+    TotalLimit,
+}
+
 impl Subscriptions {
-    /// Tracks subscriptions; with `acls`, the XPUB must be in manual mode.
-    pub fn new(acls: Option<Arc<Acls>>) -> Self {
+    /// Subscriptions under `acls` (if any) and `limits`; the XPUB must be in
+    /// manual mode.
+    pub fn new(acls: Option<Arc<Acls>>, limits: SubscriptionLimits) -> Self {
         Subscriptions {
-            active: HashSet::new(),
-            acl: acls.map(|acls| AclSubscriptions {
-                acls,
-                accepted: HashMap::new(),
-                denied: HashMap::new(),
-            }),
+            acls,
+            limits,
+            accepted: HashMap::new(),
+            denied: HashMap::new(),
         }
     }
 
-    /// Manual mode: apply what the identity may hold; pass each prefix
-    /// upstream while at least one connection holds it. An unsubscribe with
-    /// no identity comes from a closed connection; it is taken from the
-    /// refused ones first, so a mistake can only leave an extra upstream
-    /// subscription, never drop a wanted one.
-    fn under_acl(
-        acl: &mut AclSubscriptions,
+    fn verdict(&self, identity: Option<&str>, op: u8, prefix: &[u8]) -> Result<(), Refusal> {
+        if prefix.len() > self.limits.max_length {
+            return Err(Refusal::TooLong);
+        }
+        if let Some(acls) = &self.acls {
+            if !acls.of(identity).may_subscribe(prefix) {
+                return Err(Refusal::Acl);
+            }
+        }
+        if op == 1
+            && !self.accepted.contains_key(prefix)
+            && self.accepted.len() >= self.limits.max_total
+        {
+            return Err(Refusal::TotalLimit);
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &mut self,
         mut msg: zmq::Message,
         xpub: &zmq::Socket,
         xsub: &zmq::Socket,
         counters: &mut Counters,
     ) -> Result<(), zmq::Error> {
+        // Messages from a live connection carry its metadata; the
+        // unsubscriptions libzmq makes for a closed one carry none.
+        let live = msg.gets("Peer-Address").is_some() || msg.gets("User-Id").is_some();
         let identity = msg.gets("User-Id").map(str::to_owned);
         let (op, prefix) = (msg[0], msg[1..].to_vec());
-        let allowed = identity
-            .as_deref()
-            .map(|id| acl.acls.of(Some(id)).may_subscribe(&prefix));
         let upstream = |on: bool| {
             let mut frame = Vec::with_capacity(prefix.len() + 1);
             frame.push(on as u8);
             frame.extend_from_slice(&prefix);
             xsub.send(frame, 0)
         };
-        match (op, allowed) {
-            (1, Some(true)) => {
-                counters.subscribes += 1;
-                xpub.set_subscribe(&prefix)?;
-                let n = acl.accepted.entry(prefix.clone()).or_insert(0);
-                *n += 1;
-                if *n == 1 {
-                    upstream(true)?;
+        if !live {
+            counters.unsubscribes += 1;
+            if decrement(&mut self.denied, &prefix).is_none()
+                && decrement(&mut self.accepted, &prefix) == Some(0)
+            {
+                upstream(false)?;
+            }
+        } else {
+            match (op, self.verdict(identity.as_deref(), op, &prefix)) {
+                (1, Ok(())) => {
+                    counters.subscribes += 1;
+                    xpub.set_subscribe(&prefix)?;
+                    let n = self.accepted.entry(prefix.clone()).or_insert(0);
+                    *n += 1;
+                    if *n == 1 {
+                        upstream(true)?;
+                    }
                 }
-            }
-            (1, _) => {
-                counters.acl_subscribe_denied += 1;
-                *acl.denied.entry(prefix.clone()).or_insert(0) += 1;
-                tracing::warn!(
-                    identity = identity.as_deref().unwrap_or("-"),
-                    prefix = %String::from_utf8_lossy(&prefix),
-                    "subscription denied by ACL"
-                );
-            }
-            (_, Some(true)) => {
-                counters.unsubscribes += 1;
-                xpub.set_unsubscribe(&prefix)?;
-                if decrement(&mut acl.accepted, &prefix) == Some(0) {
-                    upstream(false)?;
+                (1, Err(why)) => {
+                    match why {
+                        Refusal::Acl => counters.acl_subscribe_denied += 1,
+                        Refusal::TooLong | Refusal::TotalLimit => {
+                            counters.subscriptions_rejected += 1
+                        }
+                    }
+                    // Bounded: refusals beyond the cap are not remembered (their
+                    // closing unsubscribes then look like anyone's, which at
+                    // worst keeps an upstream subscription).
+                    if self.denied.len() < self.limits.max_total
+                        || self.denied.contains_key(&prefix)
+                    {
+                        *self.denied.entry(prefix.clone()).or_insert(0) += 1;
+                    }
+                    tracing::debug!(
+                        identity = identity.as_deref().unwrap_or("-"),
+                        prefix = %String::from_utf8_lossy(&prefix),
+                        ?why,
+                        "subscription refused"
+                    );
+                    if why == Refusal::Acl {
+                        tracing::warn!(
+                            identity = identity.as_deref().unwrap_or("-"),
+                            prefix = %String::from_utf8_lossy(&prefix),
+                            "subscription denied by ACL"
+                        );
+                    }
                 }
-            }
-            (_, Some(false)) => {
-                decrement(&mut acl.denied, &prefix);
-            }
-            (_, None) => {
-                counters.unsubscribes += 1;
-                if decrement(&mut acl.denied, &prefix).is_none()
-                    && decrement(&mut acl.accepted, &prefix) == Some(0)
-                {
-                    upstream(false)?;
+                (_, verdict) => {
+                    counters.unsubscribes += 1;
+                    // A refused prefix was never applied: take it from the refused.
+                    let was_refused =
+                        verdict.is_err() && decrement(&mut self.denied, &prefix).is_some();
+                    if !was_refused {
+                        xpub.set_unsubscribe(&prefix)?;
+                        if decrement(&mut self.accepted, &prefix) == Some(0) {
+                            upstream(false)?;
+                        }
+                    }
                 }
             }
         }
-        counters.subscriptions_active = acl.accepted.len() as u64;
+        counters.subscriptions_active = self.accepted.len() as u64;
         Ok(())
     }
 
@@ -377,35 +429,11 @@ impl Subscriptions {
             counters.subscriptions_rejected += 1;
             return Ok(true);
         }
-        // The XPUB is verbose: every subscribe arrives (and is counted), but
-        // only the last unsubscribe of a prefix does. The XSUB reference-counts
-        // what it is sent, so it gets each prefix once, and that one unsubscribe.
-        if let Some(acl) = &mut self.acl {
-            if msg.first().is_some_and(|b| *b <= 1) && !msg.is_empty() {
-                Self::under_acl(acl, msg, xpub, xsub, counters)?;
-            } else {
-                counters.subscriptions_rejected += 1;
-            }
+        if msg.is_empty() || msg[0] > 1 {
+            counters.subscriptions_rejected += 1;
             return Ok(true);
         }
-        let pass_up = match msg.first() {
-            Some(1) => {
-                counters.subscribes += 1;
-                self.active.insert(msg[1..].to_vec())
-            }
-            Some(0) => {
-                counters.unsubscribes += 1;
-                self.active.remove(&msg[1..])
-            }
-            _ => {
-                counters.subscriptions_rejected += 1;
-                return Ok(true);
-            }
-        };
-        counters.subscriptions_active = self.active.len() as u64;
-        if pass_up {
-            xsub.send(msg, 0)?;
-        }
+        self.apply(msg, xpub, xsub, counters)?;
         Ok(true)
     }
 }

@@ -158,11 +158,8 @@ impl Broker {
         let router = context.socket(zmq::ROUTER).ctx(|| "ROUTER socket".into())?;
         let mut xpub = context.socket(zmq::XPUB).ctx(|| "XPUB socket".into())?;
         let acls = acl::Acls::new(&config.acl).map(Arc::new);
-        if acls.is_some() {
-            // Each subscription is applied by the broker only if the
-            // subscriber's identity may hold it.
-            events::set_xpub_manual(&mut xpub).ctx(|| "xpub manual".into())?;
-        }
+        // Each subscription is applied by the broker itself (limits, ACLs).
+        events::set_xpub_manual(&mut xpub).ctx(|| "xpub manual".into())?;
         let xsub = context.socket(zmq::XSUB).ctx(|| "XSUB socket".into())?;
         for s in [&router, &xpub, &xsub] {
             s.set_linger(0).ctx(|| "set linger".into())?;
@@ -178,8 +175,6 @@ impl Broker {
         router
             .set_sndhwm(config.send_hwm.max(100_000))
             .ctx(|| "router sndhwm".into())?;
-        // Every subscribe message is seen (and counted), not only the first per prefix.
-        xpub.set_xpub_verbose(true).ctx(|| "xpub verbose".into())?;
         xpub.set_sndhwm(config.send_hwm)
             .ctx(|| "xpub sndhwm".into())?;
         xsub.set_rcvhwm(config.receive_hwm)
@@ -269,7 +264,13 @@ impl Broker {
             },
             self.acls.clone(),
         );
-        let mut subscriptions = events::Subscriptions::new(self.acls.clone());
+        let mut subscriptions = events::Subscriptions::new(
+            self.acls.clone(),
+            events::SubscriptionLimits {
+                max_total: self.config.max_subscriptions_total,
+                max_length: self.config.max_topic_length,
+            },
+        );
         self.state.acls = self.acls.clone();
         let mut next_beat = Instant::now();
         let mut snapshots_blocked = false;

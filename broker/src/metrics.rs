@@ -49,7 +49,8 @@ counters! {
     subscribes,
     /// Unsubscribe messages received on the XPUB.
     unsubscribes,
-    /// Malformed messages received on the XPUB.
+    /// Messages on the XPUB refused: malformed, over-long prefix, or over
+    /// max_subscriptions_total.
     subscriptions_rejected,
     /// Distinct subscription prefixes currently active (gauge).
     subscriptions_active,

@@ -87,10 +87,17 @@ impl Io {
         };
         // IMMEDIATE is set: while the broker is away this fails at once, and
         // the heartbeat logic retries.
-        self.dealer
+        match self
+            .dealer
             .send(name, zmq::SNDMORE | zmq::DONTWAIT)
             .and_then(|()| self.dealer.send(body, 0))
-            .is_ok()
+        {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "request not sent");
+                false
+            }
+        }
     }
 
     fn say_hello(&self) {

@@ -374,3 +374,51 @@ async fn slow_subscriber_does_not_block_others_and_its_drops_are_counted() {
         counter(&broker, "events_out").await
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_subscribers_cannot_make_the_broker_hold_unbounded_subscriptions() {
+    let broker =
+        BrokerProcess::start(&["--max-subscriptions-total", "4", "--max-topic-length", "32"]);
+    let ctx = zmq::Context::new();
+    let flood = ctx.socket(zmq::SUB).unwrap();
+    for i in 0..10 {
+        flood.set_subscribe(format!("p{i}").as_bytes()).unwrap();
+    }
+    flood.set_subscribe(&[b'x'; 100]).unwrap(); // longer than max_topic_length
+    flood.connect(&broker.endpoint_at(1)).unwrap();
+    eventually("the flood is refused beyond the caps", || {
+        let b = &broker;
+        async move {
+            let refused = counter(b, "subscriptions_rejected").await;
+            let active = counter(b, "subscriptions_active").await;
+            // 4 held (the cap, "HUGZ" excluded here), 7 refused (6 over the cap + 1 too long).
+            (refused >= 7 && active <= 4).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(counter(&broker, "subscriptions_active").await, 4);
+    // A refused prefix delivers nothing: publish on p9 (refused) and p0 (held).
+    let n = node(&broker, "n", "").await;
+    flood.set_rcvtimeo(100).unwrap();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        n.publish_topic("p9", &9).unwrap();
+        n.publish_topic("p0", &0).unwrap();
+        if let Ok(frames) = flood.recv_multipart(0) {
+            assert_eq!(frames[0], b"p0", "only held prefixes deliver");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "held prefix never delivered"
+        );
+    }
+    // The node's own subscriptions are not held either beyond the cap: its
+    // join still works, and closing the flood frees room.
+    drop(flood);
+    eventually("a closed connection's subscriptions are released", || {
+        let b = &broker;
+        async move { (counter(b, "subscriptions_active").await == 0).then_some(()) }
+    })
+    .await;
+}

@@ -25,11 +25,22 @@ pub struct Cli {
     #[arg(long, global = true, default_value_t = 5.0)]
     pub timeout: f64,
     /// CURVE: the broker's public key (Z85 text, or its .pub/.key file).
-    #[arg(long, global = true, env = "CANOPY_SERVER_KEY", requires = "key")]
+    #[arg(
+        long,
+        global = true,
+        env = "CANOPY_SERVER_KEY",
+        requires = "client_key"
+    )]
     pub server_key: Option<String>,
     /// CURVE: this client's key pair file (from `canopy keygen`).
-    #[arg(long, global = true, env = "CANOPY_KEY", requires = "server_key")]
-    pub key: Option<std::path::PathBuf>,
+    #[arg(
+        long = "key",
+        id = "client_key",
+        global = true,
+        env = "CANOPY_KEY",
+        requires = "server_key"
+    )]
+    pub client_key: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -70,7 +81,7 @@ impl Cli {
 
     /// CURVE keys from --server-key and --key, when given.
     fn curve(&self) -> anyhow::Result<Option<crate::CurveKeys>> {
-        match (&self.server_key, &self.key) {
+        match (&self.server_key, &self.client_key) {
             (Some(server), Some(key)) => Ok(Some(crate::CurveKeys::load(server, key)?)),
             _ => Ok(None),
         }
@@ -135,4 +146,31 @@ pub fn main() -> i32 {
 /// A node name unique enough for a short-lived CLI process.
 fn default_name(role: &str) -> String {
     format!("{role}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn argument_definitions_are_consistent() {
+        // Catches clashing ids (a global --key and a positional KEY) before a user does.
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "canopy",
+            "--key",
+            "a.key",
+            "--server-key",
+            "s.pub",
+            "put",
+            "k",
+            "1",
+        ])
+        .expect("parses");
+        assert_eq!(
+            cli.client_key.as_deref(),
+            Some(std::path::Path::new("a.key"))
+        );
+    }
 }

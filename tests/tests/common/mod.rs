@@ -137,6 +137,18 @@ impl BrokerProcess {
         c.wait().ok()
     }
 
+    /// The exit status, if the broker has exited.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
     /// Sends a signal (e.g. "HUP") to the broker process.
     pub fn signal(&self, name: &str) {
         if let Some(c) = &self.child {
