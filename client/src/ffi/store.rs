@@ -63,6 +63,24 @@ pub struct canopy_write_args {
     pub ttl_ms: i64,
 }
 
+impl canopy_write_args {
+    /// An operation on `group`/`key` with nothing else set (store's TTL).
+    fn basic(op: c_int, group: *const c_char, key: *const c_char) -> Self {
+        canopy_write_args {
+            op,
+            level: group,
+            level_is_node: 0,
+            key,
+            value: std::ptr::null(),
+            value_len: 0,
+            value_json: std::ptr::null(),
+            by: 0,
+            expected_seq: 0,
+            ttl_ms: -1,
+        }
+    }
+}
+
 /// What a write did.
 #[repr(C)]
 pub struct canopy_write_result {
@@ -293,20 +311,14 @@ pub extern "C" fn canopy_put(
     seq: *mut u64,
 ) -> c_int {
     let args = canopy_write_args {
-        op: CANOPY_OP_PUT,
-        level: group,
-        level_is_node: 0,
-        key,
         value: if value.is_null() {
             c"".as_ptr().cast()
         } else {
             value
         },
         value_len: len,
-        value_json: std::ptr::null(),
-        by: 0,
-        expected_seq: 0,
         ttl_ms,
+        ..canopy_write_args::basic(CANOPY_OP_PUT, group, key)
     };
     write_seq(store, &args, seq)
 }
@@ -325,16 +337,9 @@ pub extern "C" fn canopy_put_json(
         return guard(|| Err(FfiError::invalid("json is NULL")));
     }
     let args = canopy_write_args {
-        op: CANOPY_OP_PUT,
-        level: group,
-        level_is_node: 0,
-        key,
-        value: std::ptr::null(),
-        value_len: 0,
         value_json: json,
-        by: 0,
-        expected_seq: 0,
         ttl_ms,
+        ..canopy_write_args::basic(CANOPY_OP_PUT, group, key)
     };
     write_seq(store, &args, seq)
 }
@@ -347,18 +352,7 @@ pub extern "C" fn canopy_delete(
     key: *const c_char,
     seq: *mut u64,
 ) -> c_int {
-    let args = canopy_write_args {
-        op: CANOPY_OP_DELETE,
-        level: group,
-        level_is_node: 0,
-        key,
-        value: std::ptr::null(),
-        value_len: 0,
-        value_json: std::ptr::null(),
-        by: 0,
-        expected_seq: 0,
-        ttl_ms: -1,
-    };
+    let args = canopy_write_args::basic(CANOPY_OP_DELETE, group, key);
     write_seq(store, &args, seq)
 }
 
@@ -372,21 +366,14 @@ pub extern "C" fn canopy_incr(
     by: i64,
     value: *mut i64,
 ) -> c_int {
+    let op = if by < 0 {
+        CANOPY_OP_DECR
+    } else {
+        CANOPY_OP_INCR
+    };
     let args = canopy_write_args {
-        op: if by < 0 {
-            CANOPY_OP_DECR
-        } else {
-            CANOPY_OP_INCR
-        },
-        level: group,
-        level_is_node: 0,
-        key,
-        value: std::ptr::null(),
-        value_len: 0,
-        value_json: std::ptr::null(),
         by: by.checked_abs().unwrap_or(i64::MAX),
-        expected_seq: 0,
-        ttl_ms: -1,
+        ..canopy_write_args::basic(op, group, key)
     };
     let mut result = canopy_write_result {
         seq: 0,
