@@ -20,6 +20,8 @@ type PendingSeqs = HashMap<u64, (Arc<ReplicaShared>, Vec<String>)>;
 
 /// Gap-tracking entries kept before the table is reset (bounds memory).
 const MAX_TRACKED_STREAMS: usize = 100_000;
+/// How often HELLO is repeated while not joined.
+const HELLO_RETRY: Duration = Duration::from_millis(50);
 /// Until the broker tells us, how often we say HELLO and how long we wait.
 const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(1000);
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -321,6 +323,9 @@ impl Io {
             }
         } else {
             self.say_hello();
+            // Not joined: try again soon. The first HELLO often meets a
+            // connection still in its handshake (IMMEDIATE refuses it).
+            link.next_beat = Instant::now() + link.heartbeat.min(HELLO_RETRY);
         }
     }
 
