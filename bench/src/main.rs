@@ -26,7 +26,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_values_t = vec![64, 1024])]
     payloads: Vec<usize>,
     /// Runs per row and target; the best run counts (least disturbed by the machine).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     repeat: usize,
     /// Rate for the latency measurement, messages/s.
     #[arg(long, default_value_t = 10_000)]
