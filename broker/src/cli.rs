@@ -65,6 +65,9 @@ pub struct Args {
     /// Directory of store schema files [default: ./schemas].
     #[arg(long)]
     schemas_dir: Option<PathBuf>,
+    /// Snapshot requests per second per connection (and burst); 0 = no limit [default: 100].
+    #[arg(long)]
+    max_snapshots_per_s: Option<f64>,
     /// Longest state key in bytes [default: 1024].
     #[arg(long)]
     max_key_length: Option<usize>,
@@ -102,7 +105,8 @@ impl Args {
             heartbeat_ms,
             node_timeout_ms,
             schemas_dir,
-            max_key_length
+            max_key_length,
+            max_snapshots_per_s
         );
         // Options: set only when given, so the file's value survives.
         if self.curve_key_file.is_some() {

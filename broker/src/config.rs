@@ -40,6 +40,9 @@ pub struct Config {
     pub node_timeout_ms: u64,
     /// Directory of the JSON Schema files stores name.
     pub schemas_dir: PathBuf,
+    /// Snapshot requests (ICANHAZ? or SNAPSHOT) one connection may make per
+    /// second, and in a burst; more are dropped (counted). 0 = no limit.
+    pub max_snapshots_per_s: f64,
     /// Longest state key (store, level and user key together), in bytes.
     pub max_key_length: usize,
     /// CURVE key pair of the broker (a `canopy keygen` .key file); with
@@ -75,6 +78,7 @@ impl Default for Config {
             node_timeout_ms: 5000,
             schemas_dir: PathBuf::from("schemas"),
             max_key_length: 1024,
+            max_snapshots_per_s: 100.0,
             stores: Default::default(),
             curve_key_file: None,
             allow_list: None,

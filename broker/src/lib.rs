@@ -272,6 +272,10 @@ impl Broker {
             },
         );
         self.state.acls = self.acls.clone();
+        self.state.snapshots_per_s = match self.config.max_snapshots_per_s {
+            r if r > 0.0 && r.is_finite() => r,
+            _ => f64::INFINITY,
+        };
         let mut next_beat = Instant::now();
         let mut snapshots_blocked = false;
         while !stop.load(Ordering::Relaxed) {

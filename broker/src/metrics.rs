@@ -105,6 +105,8 @@ counters! {
     snapshots,
     /// Snapshot requests refused as malformed.
     snapshots_rejected,
+    /// Snapshot requests dropped over max_snapshots_per_s.
+    snapshots_rate_limited,
     /// KVSYNC messages sent.
     snapshot_keys_sent,
     /// Snapshots abandoned because the peer went away.

@@ -38,6 +38,10 @@ pub struct StatePlane {
     broker_tag: u64,
     /// Per-identity rules, when configured.
     pub acls: Option<std::sync::Arc<crate::acl::Acls>>,
+    /// Snapshot requests each connection may make per second (and in a burst).
+    pub snapshots_per_s: f64,
+    /// Token buckets of snapshot requests, per ROUTER routing id.
+    snapshot_budget: std::collections::HashMap<Vec<u8>, (f64, std::time::Instant)>,
 }
 
 impl StatePlane {
@@ -56,6 +60,8 @@ impl StatePlane {
             jobs: VecDeque::new(),
             broker_tag,
             acls: None,
+            snapshots_per_s: f64::INFINITY,
+            snapshot_budget: std::collections::HashMap::new(),
         }
     }
 
@@ -243,6 +249,15 @@ impl StatePlane {
         canopy_id: Option<u64>,
         c: &mut Counters,
     ) {
+        if !self.take_snapshot_token(&peer.identity) {
+            // CHP has no error reply; a canopy replica retries a stalled sync.
+            c.snapshots_rate_limited += 1;
+            tracing::debug!(
+                user = peer.user.as_deref().unwrap_or("-"),
+                "snapshot request over the rate limit dropped"
+            );
+            return;
+        }
         match String::from_utf8(subtree) {
             Ok(subtree) => {
                 c.snapshots += 1;
@@ -266,6 +281,34 @@ impl StatePlane {
                 c.snapshots_rejected += 1;
                 tracing::debug!("ICANHAZ? with a non-UTF-8 subtree dropped");
             }
+        }
+    }
+
+    /// Token bucket: `snapshots_per_s` tokens a second, as many in a burst.
+    fn take_snapshot_token(&mut self, identity: &[u8]) -> bool {
+        let rate = self.snapshots_per_s;
+        if !rate.is_finite() {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        if self.snapshot_budget.len() > 10_000 {
+            // Forget connections idle long enough to have a full bucket again.
+            self.snapshot_budget.retain(|_, (_, last)| {
+                now.duration_since(*last).as_secs_f64() * rate < rate.max(1.0)
+            });
+        }
+        let burst = rate.max(1.0);
+        let (tokens, last) = self
+            .snapshot_budget
+            .entry(identity.to_vec())
+            .or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 

@@ -390,3 +390,47 @@ async fn replicas_resync_after_a_broker_restart() {
     converge(&r, "b", Some(2)).await;
     assert_eq!(r.get::<i64>("a").unwrap(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_requests_are_rate_limited_per_connection() {
+    let broker = BrokerProcess::start(&["--max-snapshots-per-s", "5"]);
+    let ctx = zmq::Context::new();
+    let dealer = ctx.socket(zmq::DEALER).unwrap();
+    dealer.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+    dealer.connect(&broker.endpoint()).unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        dealer
+            .send_multipart([&b"ICANHAZ?"[..], b"/default/:"], 0)
+            .unwrap();
+    }
+    let total = eventually("all 50 requests handled", || {
+        let b = &broker;
+        async move {
+            let served = counter(b, "snapshots").await;
+            let limited = counter(b, "snapshots_rate_limited").await;
+            (served + limited == 50).then_some((served, limited))
+        }
+    })
+    .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let allowed = 5.0 + elapsed * 5.0 + 1.0;
+    assert!(
+        (total.0 as f64) <= allowed,
+        "{} served in {elapsed:.2}s with a limit of 5/s",
+        total.0
+    );
+    assert!(total.0 >= 5, "the burst is served");
+    // Each served request got its KTHXBAI; another connection is not limited.
+    for _ in 0..total.0 {
+        let frames = dealer.recv_multipart(0).unwrap();
+        assert_eq!(frames[0], b"KTHXBAI");
+    }
+    let other = ctx.socket(zmq::DEALER).unwrap();
+    other.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+    other.connect(&broker.endpoint()).unwrap();
+    other
+        .send_multipart([&b"ICANHAZ?"[..], b"/default/:"], 0)
+        .unwrap();
+    assert_eq!(other.recv_multipart(0).unwrap()[0], b"KTHXBAI");
+}
