@@ -422,3 +422,34 @@ async fn raw_subscribers_cannot_make_the_broker_hold_unbounded_subscriptions() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_subscription_messages_on_the_xpub_port_do_not_crash() {
+    // libzmq 4.3.2 (the vendored build) wrote through a null pointer on these;
+    // third_party/zeromq-src carries the fix.
+    let broker = BrokerProcess::start(&[]);
+    let ctx = zmq::Context::new();
+    let raw = ctx.socket(zmq::XSUB).unwrap();
+    raw.connect(&broker.endpoint_at(1)).unwrap();
+    let n = node(&broker, "n", "g").await;
+    n.subscribe("t").unwrap();
+    let mut ev = n.events().unwrap();
+    eventually("garbage on the XPUB port is counted, not fatal", || {
+        for first in [2u8, 0x41, 0xff] {
+            raw.send(&[first, b'x', b'y'][..], 0).unwrap();
+            raw.send_multipart([&[first][..], b"more"], 0).unwrap();
+        }
+        let b = &broker;
+        async move { (counter(b, "subscriptions_rejected").await >= 6).then_some(()) }
+    })
+    .await;
+    // Still serving: events flow.
+    loop {
+        n.publish_group("g", "t", &1).unwrap();
+        if let Ok(Some(NodeEvent::Event(_))) =
+            tokio::time::timeout(Duration::from_millis(100), ev.next()).await
+        {
+            break;
+        }
+    }
+}
