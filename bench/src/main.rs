@@ -86,6 +86,24 @@ struct LatencyRow {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+impl Args {
+    /// Every (payload, subscriber count) combination to run, payload-major.
+    fn specs(&self) -> Vec<forwarding::Spec> {
+        self.payloads
+            .iter()
+            .flat_map(|&payload| {
+                self.subscribers
+                    .iter()
+                    .map(move |&subscribers| forwarding::Spec {
+                        subscribers,
+                        payload,
+                        messages: self.messages,
+                    })
+            })
+            .collect()
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     // The state benchmark runs the broker as a child process of this binary.
     if std::env::var_os(state::CHILD_ENV).is_some() {
@@ -111,47 +129,41 @@ fn main() -> anyhow::Result<()> {
             "ratio"
         );
     }
-    for &payload in &args.payloads {
-        for &subs in &args.subscribers {
-            let spec = forwarding::Spec {
-                subscribers: subs,
-                payload,
-                messages: args.messages,
-            };
-            let proxy = forwarding::best_of(target::Kind::Proxy, &spec, args.repeat)?;
-            let canopy = forwarding::best_of(target::Kind::Canopy, &spec, args.repeat)?;
-            let row = ForwardingRow {
-                kind: "forwarding",
-                subscribers: subs,
-                payload_bytes: payload,
-                messages: args.messages,
-                proxy_msgs_per_s: proxy.msgs_per_s,
-                proxy_mb_per_s: proxy.mb_per_s,
-                proxy_lost: proxy.lost,
-                canopy_msgs_per_s: canopy.msgs_per_s,
-                canopy_mb_per_s: canopy.mb_per_s,
-                canopy_lost: canopy.lost,
-                ratio: canopy.msgs_per_s / proxy.msgs_per_s.max(1.0),
-            };
-            if args.json {
-                println!("{}", serde_json::to_string(&row)?);
-            } else {
-                println!(
-                    "{:>4} {:>7} {:>9} | {:>12.0} {:>8.1} {:>7} | {:>12.0} {:>8.1} {:>7} | {:>5.2}x",
-                    row.subscribers,
-                    row.payload_bytes,
-                    row.messages,
-                    row.proxy_msgs_per_s,
-                    row.proxy_mb_per_s,
-                    row.proxy_lost,
-                    row.canopy_msgs_per_s,
-                    row.canopy_mb_per_s,
-                    row.canopy_lost,
-                    row.ratio
-                );
-            }
-            rows.push(row);
+    for spec in args.specs() {
+        let (subs, payload) = (spec.subscribers, spec.payload);
+        let proxy = forwarding::best_of(target::Kind::Proxy, &spec, args.repeat)?;
+        let canopy = forwarding::best_of(target::Kind::Canopy, &spec, args.repeat)?;
+        let row = ForwardingRow {
+            kind: "forwarding",
+            subscribers: subs,
+            payload_bytes: payload,
+            messages: args.messages,
+            proxy_msgs_per_s: proxy.msgs_per_s,
+            proxy_mb_per_s: proxy.mb_per_s,
+            proxy_lost: proxy.lost,
+            canopy_msgs_per_s: canopy.msgs_per_s,
+            canopy_mb_per_s: canopy.mb_per_s,
+            canopy_lost: canopy.lost,
+            ratio: canopy.msgs_per_s / proxy.msgs_per_s.max(1.0),
+        };
+        if args.json {
+            println!("{}", serde_json::to_string(&row)?);
+        } else {
+            println!(
+                "{:>4} {:>7} {:>9} | {:>12.0} {:>8.1} {:>7} | {:>12.0} {:>8.1} {:>7} | {:>5.2}x",
+                row.subscribers,
+                row.payload_bytes,
+                row.messages,
+                row.proxy_msgs_per_s,
+                row.proxy_mb_per_s,
+                row.proxy_lost,
+                row.canopy_msgs_per_s,
+                row.canopy_mb_per_s,
+                row.canopy_lost,
+                row.ratio
+            );
         }
+        rows.push(row);
     }
     if args.curve {
         curve_rows(&args)?;
@@ -204,37 +216,31 @@ fn curve_rows(args: &Args) -> anyhow::Result<()> {
             "subs", "payload", "curve off msg/s", "curve on msg/s", "lost", "ratio"
         );
     }
-    for &payload in &args.payloads {
-        for &subs in &args.subscribers {
-            let spec = forwarding::Spec {
-                subscribers: subs,
+    for spec in args.specs() {
+        let (subs, payload) = (spec.subscribers, spec.payload);
+        let off = forwarding::best_of(target::Kind::Canopy, &spec, args.repeat)?;
+        let on = forwarding::best_of(target::Kind::CanopyCurve, &spec, args.repeat)?;
+        let row = CurveRow {
+            kind: "curve",
+            subscribers: subs,
+            payload_bytes: payload,
+            curve_off_msgs_per_s: off.msgs_per_s,
+            curve_on_msgs_per_s: on.msgs_per_s,
+            curve_on_lost: on.lost,
+            ratio: on.msgs_per_s / off.msgs_per_s.max(1.0),
+        };
+        if args.json {
+            println!("{}", serde_json::to_string(&row)?);
+        } else {
+            println!(
+                "{:>4} {:>7} | {:>14.0} | {:>14.0} {:>7} | {:>5.2}x",
+                subs,
                 payload,
-                messages: args.messages,
-            };
-            let off = forwarding::best_of(target::Kind::Canopy, &spec, args.repeat)?;
-            let on = forwarding::best_of(target::Kind::CanopyCurve, &spec, args.repeat)?;
-            let row = CurveRow {
-                kind: "curve",
-                subscribers: subs,
-                payload_bytes: payload,
-                curve_off_msgs_per_s: off.msgs_per_s,
-                curve_on_msgs_per_s: on.msgs_per_s,
-                curve_on_lost: on.lost,
-                ratio: on.msgs_per_s / off.msgs_per_s.max(1.0),
-            };
-            if args.json {
-                println!("{}", serde_json::to_string(&row)?);
-            } else {
-                println!(
-                    "{:>4} {:>7} | {:>14.0} | {:>14.0} {:>7} | {:>5.2}x",
-                    subs,
-                    payload,
-                    row.curve_off_msgs_per_s,
-                    row.curve_on_msgs_per_s,
-                    row.curve_on_lost,
-                    row.ratio
-                );
-            }
+                row.curve_off_msgs_per_s,
+                row.curve_on_msgs_per_s,
+                row.curve_on_lost,
+                row.ratio
+            );
         }
     }
     Ok(())

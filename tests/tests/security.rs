@@ -152,52 +152,39 @@ fn an_open_broker_says_so_and_bad_curve_config_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let allow = dir.path().join("allow.txt");
     std::fs::write(&allow, "alice tooshort\n").unwrap();
-    let only_list = Command::new(broker_bin())
-        .args([
-            "--port",
-            "1",
-            "--data-dir",
-            dir.path().join("d").to_str().unwrap(),
-        ])
-        .args(["--allow-list", allow.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!only_list.status.success());
-    assert!(String::from_utf8_lossy(&only_list.stderr).contains("needs both"));
+    let data = dir.path().join("d");
+    let key = dir.path().join("broker.key");
+    let public = dir.path().join("broker.pub");
+    let err = broker_refuses(&data, &["--allow-list", allow.to_str().unwrap()]);
+    assert!(err.contains("needs both"), "{err}");
     keygen(&dir.path().join("broker"));
-    let bad_list = Command::new(broker_bin())
-        .args([
-            "--port",
-            "1",
-            "--data-dir",
-            dir.path().join("d").to_str().unwrap(),
-        ])
-        .args([
-            "--curve-key-file",
-            dir.path().join("broker.key").to_str().unwrap(),
-        ])
-        .args(["--allow-list", allow.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!bad_list.status.success());
-    let err = String::from_utf8_lossy(&bad_list.stderr);
+    let curve = |key_file: &Path| {
+        broker_refuses(
+            &data,
+            &[
+                "--curve-key-file",
+                key_file.to_str().unwrap(),
+                "--allow-list",
+                allow.to_str().unwrap(),
+            ],
+        )
+    };
+    let err = curve(&key);
     assert!(err.contains("allow.txt") && err.contains("line 1"), "{err}");
     // A public-only file cannot be a broker key pair.
-    let only_pub = Command::new(broker_bin())
-        .args([
-            "--port",
-            "1",
-            "--data-dir",
-            dir.path().join("d").to_str().unwrap(),
-        ])
-        .args([
-            "--curve-key-file",
-            dir.path().join("broker.pub").to_str().unwrap(),
-        ])
-        .args(["--allow-list", allow.to_str().unwrap()])
+    let err = curve(&public);
+    assert!(err.contains("needs both public and secret"), "{err}");
+}
+
+/// Runs a broker that must refuse to start; returns its stderr.
+fn broker_refuses(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(broker_bin())
+        .args(["--port", "1", "--data-dir", data_dir.to_str().unwrap()])
+        .args(args)
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&only_pub.stderr).contains("needs both public and secret"));
+    assert!(!out.status.success(), "the broker started with {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A broker with CURVE and ACLs for alice (eu, admin) and bob (us only).
