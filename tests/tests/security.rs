@@ -187,6 +187,19 @@ fn broker_refuses(data_dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+fn assert_acl_denied(err: &ClientError) {
+    assert!(
+        matches!(
+            err,
+            ClientError::Refused {
+                code: canopy_schemas::ErrorCode::AclDenied,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
 /// A broker with CURVE and ACLs for alice (eu, admin) and bob (us only).
 struct AclSetup {
     _dir: tempfile::TempDir,
@@ -259,16 +272,7 @@ async fn acls_confine_each_identity_to_its_prefixes() {
         .await
         .err()
         .unwrap();
-    assert!(
-        matches!(
-            err,
-            ClientError::Refused {
-                code: canopy_schemas::ErrorCode::AclDenied,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_acl_denied(&err);
     let alice = Node::connect(acl_node(&s, &s.alice, "a", "eu"))
         .await
         .unwrap();
@@ -370,16 +374,7 @@ async fn acls_confine_each_identity_to_its_prefixes() {
 
     // Admin: bob may not read stats; alice may.
     let err = bob.stats().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ClientError::Refused {
-                code: canopy_schemas::ErrorCode::AclDenied,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert_acl_denied(&err);
     let stats = alice.stats().await.unwrap();
     for counter in [
         "acl_join_denied",
