@@ -1,8 +1,9 @@
 //! CURVE authentication: the broker's key pair on all three sockets, and a
 //! ZAP handler (ZeroMQ RFC 27) admitting only clients whose public key is in
 //! an allow-list file, each under an identity name. The list is re-read on
-//! SIGHUP without a restart.
+//! SIGHUP without a restart. The same handler enforces `max_connections`.
 
+use crate::connections::Connections;
 use crate::metrics::Counters;
 use canopy_schemas::keys::{parse_allow_list, parse_key_file, KeyFileError};
 use std::collections::HashMap;
@@ -88,46 +89,81 @@ pub fn load_allow_list(path: &Path) -> Result<HashMap<[u8; 32], String>, AuthErr
         .collect()
 }
 
-/// Makes a bound socket a CURVE server that asks the ZAP handler.
+/// Makes a bound socket a CURVE server (the ZAP handler decides who enters).
 pub fn secure(socket: &zmq::Socket, secret: &[u8; 32]) -> Result<(), zmq::Error> {
     socket.set_curve_server(true)?;
-    socket.set_curve_secretkey(secret)?;
-    socket.set_zap_domain(ZAP_DOMAIN)
+    socket.set_curve_secretkey(secret)
 }
 
-/// The ZAP handler: a REP socket in the broker's context, served by the loop.
-pub struct Zap {
-    /// The REP socket (polled by the loop).
-    pub socket: zmq::Socket,
+/// The CURVE allow-list and where it is read from.
+struct AllowList {
     allowed: HashMap<[u8; 32], String>,
     path: PathBuf,
 }
 
+/// The ZAP handler: a REP socket in the broker's context, served by the
+/// loop. Every connection to the three sockets passes through it (the
+/// sockets declare a ZAP domain even without CURVE), so it enforces the
+/// CURVE allow-list when there is one and `max_connections` always.
+pub struct Zap {
+    /// The REP socket (polled by the loop).
+    pub socket: zmq::Socket,
+    curve: Option<AllowList>,
+    /// Connections open on the broker's sockets.
+    pub connections: Connections,
+    max_connections: u64,
+}
+
 impl Zap {
-    /// Binds the ZAP endpoint and loads the allow-list.
-    pub fn start(context: &zmq::Context, allow_list: &Path) -> Result<Zap, AuthError> {
-        if zmq::has("curve") != Some(true) {
-            return Err(AuthError::NoCurve);
-        }
-        let allowed = load_allow_list(allow_list)?;
+    /// Binds the ZAP endpoint, loads the allow-list when CURVE is on, and
+    /// makes `sockets` (not yet bound) ask it about every connection.
+    pub fn start(
+        context: &zmq::Context,
+        allow_list: Option<&Path>,
+        sockets: &[(&zmq::Socket, &str)],
+        max_connections: u64,
+    ) -> Result<Zap, AuthError> {
+        let curve = match allow_list {
+            Some(path) => {
+                if zmq::has("curve") != Some(true) {
+                    return Err(AuthError::NoCurve);
+                }
+                let allowed = load_allow_list(path)?;
+                tracing::info!(clients = allowed.len(), path = %path.display(), "CURVE on: allow-list loaded");
+                Some(AllowList {
+                    allowed,
+                    path: path.to_owned(),
+                })
+            }
+            None => None,
+        };
         let socket = context.socket(zmq::REP)?;
         socket.set_linger(0)?;
         socket.bind(ZAP_ENDPOINT)?;
-        tracing::info!(clients = allowed.len(), path = %allow_list.display(), "CURVE on: allow-list loaded");
+        for (s, _) in sockets {
+            s.set_zap_domain(ZAP_DOMAIN)?;
+        }
         Ok(Zap {
             socket,
-            allowed,
-            path: allow_list.to_owned(),
+            curve,
+            connections: Connections::watch(context, sockets)?,
+            max_connections,
         })
+    }
+
+    /// True when CURVE is on.
+    pub fn secured(&self) -> bool {
+        self.curve.is_some()
     }
 
     /// Re-reads the allow-list; on error the old one stays in force.
     pub fn reload(&mut self, c: &mut Counters) {
-        match load_allow_list(&self.path) {
+        let Some(list) = &mut self.curve else { return };
+        match load_allow_list(&list.path) {
             Ok(allowed) => {
                 c.auth_reloads += 1;
                 tracing::info!(clients = allowed.len(), "allow-list reloaded");
-                self.allowed = allowed;
+                list.allowed = allowed;
             }
             Err(e) => {
                 c.auth_reload_failures += 1;
@@ -136,38 +172,69 @@ impl Zap {
         }
     }
 
+    /// Who a ZAP request is, or why (and with which RFC 27 status) it is refused.
+    fn verdict(
+        &mut self,
+        frames: &[Vec<u8>],
+        c: &mut Counters,
+    ) -> Result<String, (&'static str, &'static str)> {
+        // RFC 27: version, request id, domain, address, identity, mechanism, credentials…
+        if frames.first().map(Vec::as_slice) != Some(b"1.0") {
+            return Err(("400", "unsupported ZAP version"));
+        }
+        let open = self.connections.refresh(c);
+        if open > self.max_connections {
+            c.connections_refused += 1;
+            if c.connections_refused.is_power_of_two() {
+                // Logged at 1, 2, 4, 8… refusals: visible, never a flood.
+                tracing::warn!(
+                    open,
+                    max_connections = self.max_connections,
+                    refused = c.connections_refused,
+                    "connection refused: max_connections reached"
+                );
+            }
+            // 500, not RFC 27's "temporary" 300: libzmq turns 300 into a
+            // silent disconnect, while 500 reaches the client as an ERROR
+            // it can tell apart from a refused key (400).
+            return Err(("500", "max_connections reached"));
+        }
+        let mechanism = frames.get(5).map(Vec::as_slice).unwrap_or_default();
+        let Some(list) = &self.curve else {
+            return Ok(String::new());
+        };
+        let key = frames
+            .get(6)
+            .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok());
+        let found = match (mechanism, key) {
+            (b"CURVE", Some(k)) => list.allowed.get(&k).cloned().ok_or("unknown key"),
+            _ => Err("only CURVE is accepted"),
+        };
+        found.map_err(|why| {
+            c.auth_denied += 1;
+            let shown = key
+                .and_then(|k| zmq::z85_encode(&k).ok())
+                .unwrap_or_default();
+            tracing::warn!(address = %address(frames), key = %shown, reason = why, "client refused");
+            ("400", why)
+        })
+    }
+
     /// Answers every waiting ZAP request.
     pub fn serve(&mut self, c: &mut Counters) -> Result<(), zmq::Error> {
         while let Ok(frames) = self.socket.recv_multipart(zmq::DONTWAIT) {
-            // RFC 27: version, request id, domain, address, identity, mechanism, credentials…
-            let version = frames.first().cloned().unwrap_or_default();
             let request_id = frames.get(1).cloned().unwrap_or_default();
-            let address = frames
-                .get(3)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .unwrap_or_default();
-            let mechanism = frames.get(5).map(Vec::as_slice).unwrap_or_default();
-            let key = frames
-                .get(6)
-                .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok());
-            let verdict = match (version.as_slice(), mechanism, key) {
-                (b"1.0", b"CURVE", Some(k)) => self.allowed.get(&k).cloned().ok_or("unknown key"),
-                (b"1.0", _, _) => Err("only CURVE is accepted"),
-                _ => Err("unsupported ZAP version"),
-            };
-            let (code, text, user) = match verdict {
+            let (code, text, user) = match self.verdict(&frames, c) {
                 Ok(identity) => {
-                    c.auth_allowed += 1;
-                    tracing::debug!(%identity, %address, "client admitted");
+                    if self.curve.is_some() {
+                        c.auth_allowed += 1;
+                        tracing::debug!(%identity, address = %address(&frames), "client admitted");
+                    }
                     ("200", "OK", identity)
                 }
-                Err(why) => {
-                    c.auth_denied += 1;
-                    let shown = key
-                        .and_then(|k| zmq::z85_encode(&k).ok())
-                        .unwrap_or_default();
-                    tracing::warn!(%address, key = %shown, reason = why, "client refused");
-                    ("400", why, String::new())
+                Err((code, why)) => {
+                    tracing::debug!(address = %address(&frames), reason = why, "connection refused");
+                    (code, why, String::new())
                 }
             };
             self.socket.send_multipart(
@@ -184,4 +251,11 @@ impl Zap {
         }
         Ok(())
     }
+}
+
+fn address(frames: &[Vec<u8>]) -> String {
+    frames
+        .get(3)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .unwrap_or_default()
 }

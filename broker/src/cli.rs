@@ -71,6 +71,12 @@ pub struct Args {
     /// Longest state key in bytes [default: 1024].
     #[arg(long)]
     max_key_length: Option<usize>,
+    /// TCP connections open at once, three sockets together [default: 30000].
+    #[arg(long)]
+    max_connections: Option<u64>,
+    /// Unanswered requests per ROUTER connection [default: 10000].
+    #[arg(long)]
+    max_inflight_per_connection: Option<usize>,
     /// The broker's CURVE key pair (`canopy keygen` .key file); with
     /// --allow-list turns CURVE on [default: off].
     #[arg(long)]
@@ -106,7 +112,9 @@ impl Args {
             node_timeout_ms,
             schemas_dir,
             max_key_length,
-            max_snapshots_per_s
+            max_snapshots_per_s,
+            max_connections,
+            max_inflight_per_connection
         );
         // Options: set only when given, so the file's value survives.
         if self.curve_key_file.is_some() {

@@ -45,6 +45,12 @@ pub struct Config {
     pub max_snapshots_per_s: f64,
     /// Longest state key (store, level and user key together), in bytes.
     pub max_key_length: usize,
+    /// TCP connections open at once on the three sockets together (a node
+    /// uses three); more are refused at the handshake, counted.
+    pub max_connections: u64,
+    /// Requests one ROUTER connection may have unanswered (waiting to be
+    /// durable, snapshots queued, replies it has not read); more are refused.
+    pub max_inflight_per_connection: usize,
     /// CURVE key pair of the broker (a `canopy keygen` .key file); with
     /// `allow_list`, turns CURVE on for all three sockets.
     pub curve_key_file: Option<PathBuf>,
@@ -79,6 +85,8 @@ impl Default for Config {
             schemas_dir: PathBuf::from("schemas"),
             max_key_length: 1024,
             max_snapshots_per_s: 100.0,
+            max_connections: 30_000,
+            max_inflight_per_connection: 10_000,
             stores: Default::default(),
             curve_key_file: None,
             allow_list: None,
@@ -132,6 +140,9 @@ impl Config {
         }
         if self.max_message_size == 0 || self.max_topic_length == 0 {
             return bad("max_message_size and max_topic_length must be positive");
+        }
+        if self.max_connections == 0 || self.max_inflight_per_connection == 0 {
+            return bad("max_connections and max_inflight_per_connection must be positive");
         }
         if self.heartbeat_ms == 0 || self.node_timeout_ms <= self.heartbeat_ms {
             return bad("heartbeat_ms must be positive and node_timeout_ms larger than it");

@@ -135,11 +135,13 @@ fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
 }
 
 impl Control {
-    /// Handles one ROUTER message.
+    /// Handles one ROUTER message. `outstanding` tells how many requests of
+    /// a connection the state plane still holds.
     pub fn handle_one(
         &mut self,
         router: &zmq::Socket,
         outbox: &mut Outbox,
+        outstanding: &dyn Fn(&[u8]) -> usize,
         config: &Config,
         counters: &mut Counters,
     ) -> Result<Handled, zmq::Error> {
@@ -147,6 +149,31 @@ impl Control {
             return Ok(Handled::Idle);
         };
         counters.control_requests += 1;
+        let unread = outbox.held_for(&msg.identity);
+        let inflight = unread + outstanding(&msg.identity);
+        if inflight >= config.max_inflight_per_connection {
+            counters.requests_inflight_limited += 1;
+            tracing::debug!(inflight, "request refused: max_inflight_per_connection");
+            // A peer that reads its replies is told; one that does not gets
+            // nothing more to hold.
+            if unread == 0 {
+                let id = msg
+                    .frames
+                    .get(1)
+                    .map(|b| control::peek_envelope(b).id)
+                    .unwrap_or(0);
+                let reply = Reply::error(
+                    id,
+                    ErrorCode::TooManyRequests,
+                    format!(
+                        "{inflight} requests of this connection are unanswered, max_inflight_per_connection is {}",
+                        config.max_inflight_per_connection
+                    ),
+                );
+                outbox.send(router, &msg.identity, &reply, counters)?;
+            }
+            return Ok(Handled::Done);
+        }
         match self.dispatch(msg, config, counters) {
             (identity, Outcome::Reply(reply)) => {
                 outbox.send(router, &identity, &reply, counters)?;

@@ -9,8 +9,10 @@ pub mod acl;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod control;
 pub mod events;
+pub mod inflight;
 pub mod metrics;
 pub mod outbox;
 pub mod presence;
@@ -101,7 +103,7 @@ pub struct Broker {
     counters: metrics::Counters,
     state: state_plane::StatePlane,
     outbox: outbox::Outbox,
-    zap: Option<auth::Zap>,
+    zap: auth::Zap,
     acls: Option<Arc<acl::Acls>>,
     reload: Arc<AtomicBool>,
     // Keeps the sockets' context alive as long as the broker.
@@ -141,17 +143,13 @@ impl Broker {
             xpub: config.endpoint(PUB_PORT_OFFSET),
             xsub: config.endpoint(SUB_PORT_OFFSET),
         };
-        // CURVE: the ZAP handler must exist before any socket accepts a peer.
-        let (zap, server_secret) = match (&config.curve_key_file, &config.allow_list) {
-            (Some(keys), Some(list)) => {
-                let (_, secret) = auth::load_server_keys(keys)?;
-                (Some(auth::Zap::start(&context, list)?), Some(secret))
-            }
+        let server_secret = match (&config.curve_key_file, &config.allow_list) {
+            (Some(keys), Some(_)) => Some(auth::load_server_keys(keys)?.1),
             (None, None) => {
                 tracing::warn!(
                     "CURVE is off: the broker admits any connection (set curve_key_file and allow_list)"
                 );
-                (None, None)
+                None
             }
             _ => return Err(auth::AuthError::Incomplete.into()),
         };
@@ -167,6 +165,13 @@ impl Broker {
                 auth::secure(s, secret).ctx(|| "CURVE server".into())?;
             }
         }
+        // The ZAP handler must exist before any socket accepts a peer.
+        let zap = auth::Zap::start(
+            &context,
+            config.allow_list.as_deref(),
+            &[(&router, "router"), (&xpub, "xpub"), (&xsub, "xsub")],
+            config.max_connections,
+        )?;
         // Sends report a full or vanished peer (EAGAIN / EHOSTUNREACH) so
         // snapshots can be paced per peer; replies are sent without blocking.
         router
@@ -245,7 +250,7 @@ impl Broker {
 
     /// True when CURVE is on.
     pub fn secured(&self) -> bool {
-        self.zap.is_some()
+        self.zap.secured()
     }
 
     /// This run's epoch.
@@ -304,31 +309,23 @@ impl Broker {
                     .min(until_expiry as u128) as i64
             };
             if self.reload.swap(false, Ordering::Relaxed) {
-                if let Some(zap) = &mut self.zap {
-                    zap.reload(&mut self.counters);
-                }
+                self.zap.reload(&mut self.counters);
             }
-            let mut items = vec![
+            let mut items = [
                 self.xsub.as_poll_item(zmq::POLLIN),
                 self.xpub.as_poll_item(zmq::POLLIN),
                 self.router.as_poll_item(zmq::POLLIN),
                 self.state.durable.as_poll_item(zmq::POLLIN),
+                self.zap.socket.as_poll_item(zmq::POLLIN),
             ];
-            if let Some(zap) = &self.zap {
-                items.push(zap.socket.as_poll_item(zmq::POLLIN));
-            }
             match zmq::poll(&mut items, wait) {
                 Ok(_) => {}
                 Err(zmq::Error::EINTR) => continue,
                 Err(e) => return Err(e).ctx(|| "poll".into()),
             }
-            let ready: [bool; 5] =
-                std::array::from_fn(|i| items.get(i).is_some_and(|item| item.is_readable()));
-            drop(items);
+            let ready: [bool; 5] = std::array::from_fn(|i| items[i].is_readable());
             if ready[4] {
-                if let Some(zap) = &mut self.zap {
-                    zap.serve(&mut self.counters).ctx(|| "ZAP".into())?;
-                }
+                self.zap.serve(&mut self.counters).ctx(|| "ZAP".into())?;
             }
             if ready[1] {
                 for _ in 0..BATCH {
@@ -357,11 +354,13 @@ impl Broker {
             }
             if ready[2] {
                 for _ in 0..BATCH {
+                    let inflight = &self.state.inflight;
                     match self
                         .control
                         .handle_one(
                             &self.router,
                             &mut self.outbox,
+                            &|identity| inflight.of(identity),
                             &self.config,
                             &mut self.counters,
                         )
@@ -421,6 +420,7 @@ impl Broker {
     fn housekeeping(&mut self, node_timeout: Duration) -> Result<(), BrokerError> {
         events::send_hugz(&self.xpub).ctx(|| "sending HUGZ".into())?;
         self.counters.heartbeats_sent += 1;
+        self.zap.connections.refresh(&mut self.counters);
         for gone in self.control.presence.expire(node_timeout) {
             self.counters.nodes_expired += 1;
             tracing::info!(node = %gone.path, "node expired after silence");

@@ -117,6 +117,18 @@ counters! {
     persist_failures,
     /// SEQS requests answered.
     seqs_requests,
+    /// TCP connections accepted on the three sockets.
+    connections_accepted,
+    /// TCP connections closed (including refused ones).
+    connections_closed,
+    /// TCP connections open now (gauge, refreshed at each new connection
+    /// and each heartbeat).
+    connections_open,
+    /// Connections refused at the handshake: max_connections reached.
+    connections_refused,
+    /// Control requests refused: the connection had
+    /// max_inflight_per_connection requests unanswered.
+    requests_inflight_limited,
     /// CURVE clients admitted by the allow-list.
     auth_allowed,
     /// CURVE clients refused (unknown key, other mechanism).

@@ -43,6 +43,12 @@ impl Outbox {
         !self.held.is_empty()
     }
 
+    /// Replies held for `identity` (sent by the broker, not yet taken by
+    /// the peer's connection).
+    pub fn held_for(&self, identity: &[u8]) -> usize {
+        self.held.get(identity).map_or(0, VecDeque::len)
+    }
+
     /// Sends `reply` to `identity` now, or holds it behind that peer's
     /// earlier replies.
     pub fn send(

@@ -42,6 +42,8 @@ pub struct StatePlane {
     pub snapshots_per_s: f64,
     /// Token buckets of snapshot requests, per ROUTER routing id.
     snapshot_budget: std::collections::HashMap<Vec<u8>, (f64, std::time::Instant)>,
+    /// Writes waiting for durability and snapshots queued, per connection.
+    pub inflight: crate::inflight::InFlight,
 }
 
 impl StatePlane {
@@ -62,6 +64,7 @@ impl StatePlane {
             acls: None,
             snapshots_per_s: f64::INFINITY,
             snapshot_budget: std::collections::HashMap::new(),
+            inflight: Default::default(),
         }
     }
 
@@ -203,6 +206,7 @@ impl StatePlane {
                     let seq = written.seq;
                     self.publish(changes, xpub, c)?;
                     if durable {
+                        self.inflight.begin(&identity);
                         self.pending_acks
                             .push_back((seq, identity, Reply::Written(written)));
                         return Ok(());
@@ -275,6 +279,7 @@ impl StatePlane {
                         job.make_empty();
                     }
                 }
+                self.inflight.begin(job.identity());
                 self.jobs.push_back(job);
             }
             Err(_) => {
@@ -333,8 +338,11 @@ impl StatePlane {
             }
             match progress {
                 Progress::More | Progress::Blocked => self.jobs.push_back(job),
-                Progress::Done => {}
-                Progress::Gone => c.snapshots_abandoned += 1,
+                Progress::Done => self.inflight.end(job.identity()),
+                Progress::Gone => {
+                    self.inflight.end(job.identity());
+                    c.snapshots_abandoned += 1;
+                }
             }
         }
         Ok(all_blocked && !self.jobs.is_empty())
@@ -379,6 +387,7 @@ impl StatePlane {
                 let Some((_, identity, reply)) = self.pending_acks.pop_front() else {
                     break;
                 };
+                self.inflight.end(&identity);
                 let reply = if ok {
                     reply
                 } else {

@@ -63,6 +63,10 @@ pub enum ClientError {
     /// or the broker runs without CURVE while keys were given, or the reverse).
     #[error("the broker at {0} refused the CURVE handshake: is this client's public key in its allow-list?")]
     AuthRefused(String),
+    /// The broker refused the connection for now: it has `max_connections`
+    /// open. libzmq keeps retrying in the background.
+    #[error("the broker at {0} refused the connection: max_connections reached, retry later")]
+    BrokerFull(String),
     /// A ZeroMQ call failed.
     #[error("zmq: {0}")]
     Zmq(#[from] zmq::Error),

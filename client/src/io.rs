@@ -152,10 +152,22 @@ impl Io {
                 items[3].is_readable(),
             ];
             if ready[3] {
-                while recv_all(&self.monitor).is_some() {
-                    tracing::warn!(broker = %self.endpoint, "CURVE handshake refused by the broker");
+                while let Some(frames) = recv_all(&self.monitor) {
+                    // Event frame: u16 event, u32 value (the ZAP status code: 400 a
+                    // refused key, 500 the broker's connection limit).
+                    let status = frames
+                        .first()
+                        .and_then(|f| f.get(2..6))
+                        .and_then(|v| <[u8; 4]>::try_from(v).ok())
+                        .map(u32::from_le_bytes);
+                    let err = if status == Some(500) {
+                        ClientError::BrokerFull(self.endpoint.clone())
+                    } else {
+                        ClientError::AuthRefused(self.endpoint.clone())
+                    };
+                    tracing::warn!(broker = %self.endpoint, error = %err, "handshake refused by the broker");
                     if let Some(first) = self.first_welcome.take() {
-                        let _ = first.send(Err(ClientError::AuthRefused(self.endpoint.clone())));
+                        let _ = first.send(Err(err));
                     }
                 }
             }

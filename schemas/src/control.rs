@@ -222,6 +222,9 @@ pub enum ErrorCode {
     Storage,
     /// The connection's identity may not do this (ACL).
     AclDenied,
+    /// The connection already has `max_inflight_per_connection` requests
+    /// unanswered (or replies it has not read): wait for replies first.
+    TooManyRequests,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -244,6 +247,7 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::TypeMismatch => "type_mismatch",
             ErrorCode::Storage => "storage",
             ErrorCode::AclDenied => "acl_denied",
+            ErrorCode::TooManyRequests => "too_many_requests",
         };
         f.write_str(name)
     }
@@ -474,6 +478,7 @@ mod tests {
             ErrorCode::TypeMismatch,
             ErrorCode::Storage,
             ErrorCode::AclDenied,
+            ErrorCode::TooManyRequests,
         ] {
             let wire: String = rmp_serde::from_slice(&rmp_serde::to_vec(&code).unwrap()).unwrap();
             assert_eq!(wire, code.to_string());

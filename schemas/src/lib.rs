@@ -5,6 +5,7 @@
 //! below is named there.
 
 pub mod control;
+pub mod fuzzing;
 pub mod header;
 pub mod keys;
 pub mod state;

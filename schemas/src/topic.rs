@@ -258,6 +258,11 @@ pub fn encode_topic(address: &Address, topic: &str) -> Result<Vec<u8>, TopicErro
 pub fn decode_topic(frame: &[u8]) -> Result<(Address, String), TopicError> {
     let text = std::str::from_utf8(frame).map_err(|_| TopicError::Malformed)?;
     let Some(rest) = text.strip_prefix('@') else {
+        // Found by fuzzing: an empty frame decoded as a plain topic that
+        // encode_topic refuses.
+        if text.is_empty() {
+            return Err(TopicError::EmptyTopic);
+        }
         check_plain_topic(text)?;
         return Ok((Address::Plain, text.to_owned()));
     };
@@ -267,17 +272,26 @@ pub fn decode_topic(frame: &[u8]) -> Result<(Address, String), TopicError> {
         .ok_or(TopicError::Malformed)?;
     let (path, tail) = rest.split_at(end);
     let topic = tail[1..].to_owned();
-    if tail.as_bytes()[0] == GROUP_END {
+    // The user topic obeys the rules encode_topic applies (found by fuzzing:
+    // `@eu/fr!/s1!cmd` decoded with a topic in the state space).
+    check_plain_topic(&topic)?;
+    let address = if tail.as_bytes()[0] == GROUP_END {
         if !(path.is_empty() || path.ends_with('/')) {
             return Err(TopicError::Malformed);
         }
-        Ok((Address::Group(GroupPath::parse(path)?), topic))
+        Address::Group(GroupPath::parse(path)?)
     } else {
         if path.is_empty() || path.ends_with('/') {
             return Err(TopicError::Malformed);
         }
-        Ok((Address::Node(NodePath::parse(path)?), topic))
+        Address::Node(NodePath::parse(path)?)
+    };
+    // Only the canonical spelling is an address (found by fuzzing: the
+    // parsers forgive `@/eu/:t`, which no `@eu/` subscription matches).
+    if encode_topic(&address, &topic)? != frame {
+        return Err(TopicError::Malformed);
     }
+    Ok((address, topic))
 }
 
 #[cfg(test)]
@@ -286,6 +300,15 @@ mod tests {
 
     fn matches(sub: &[u8], topic: &[u8]) -> bool {
         topic.starts_with(sub)
+    }
+
+    #[test]
+    fn decoding_refuses_what_encoding_refuses() {
+        assert_eq!(decode_topic(b""), Err(TopicError::EmptyTopic));
+        assert!(decode_topic(b"@eu/fr!/s1!cmd").is_err());
+        assert!(decode_topic(b"@eu/:HUGZ").is_err());
+        assert!(decode_topic(b"@eu/:").is_ok());
+        assert!(decode_topic(b"@/fva/:vamp").is_err());
     }
 
     #[test]

@@ -75,6 +75,11 @@ fn send_parts(router: &zmq::Socket, parts: [&[u8]; 6]) -> Result<Progress, zmq::
 impl SnapshotJob {
     /// A job for `subtree`, recording the sequence (and level number, when
     /// the subtree is exactly one level) it starts from.
+    /// The ROUTER routing id the snapshot goes to.
+    pub fn identity(&self) -> &[u8] {
+        &self.identity
+    }
+
     pub fn new(
         identity: Vec<u8>,
         subtree: String,

@@ -76,7 +76,7 @@ impl From<ClientError> for FfiError {
                 ErrorCode::VersionMismatch => CANOPY_ERR_VERSION,
                 _ => CANOPY_ERR_REFUSED,
             },
-            ClientError::SubscriptionLimit(_) => CANOPY_ERR_REFUSED,
+            ClientError::SubscriptionLimit(_) | ClientError::BrokerFull(_) => CANOPY_ERR_REFUSED,
             ClientError::VersionMismatch(_) => CANOPY_ERR_VERSION,
             ClientError::Closed | ClientError::EventsTaken => CANOPY_ERR_CLOSED,
             ClientError::Payload(_) | ClientError::TooLarge { .. } => CANOPY_ERR_PAYLOAD,

@@ -1,3 +1,6 @@
+// canopy: patched libzmq sources (vendor/src/xpub.cpp), patch level 2. Bump this
+// line when the vendored C++ changes: cargo only sees .rs files, and the
+// edit makes zmq-sys rebuild libzmq.
 use cmake::Config;
 
 use std::{

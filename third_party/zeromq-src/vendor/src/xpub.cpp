@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "xpub.hpp"
+#include <algorithm>
 #include "pipe.hpp"
 #include "err.hpp"
 #include "msg.hpp"
@@ -90,9 +91,44 @@ void zmq::xpub_t::xattach_pipe (pipe_t *pipe_,
 
 void zmq::xpub_t::xread_activated (pipe_t *pipe_)
 {
+    read_pipe (pipe_);
+}
+
+bool zmq::xpub_t::pending_full () const
+{
+    return options.rcvhwm > 0
+           && _pending_data.size () >= static_cast<size_t> (options.rcvhwm);
+}
+
+void zmq::xpub_t::resume_throttled ()
+{
+    //  canopy patch: each throttled pipe is read again (it re-enters the
+    //  list if the queue fills up before it is empty).
+    for (size_t n = _throttled.size (); n > 0 && !pending_full (); --n) {
+        pipe_t *pipe = _throttled.front ();
+        _throttled.pop_front ();
+        read_pipe (pipe);
+    }
+}
+
+void zmq::xpub_t::read_pipe (pipe_t *pipe_)
+{
     //  There are some subscriptions waiting. Let's process them.
     msg_t sub;
-    while (pipe_->read (&sub)) {
+    bool more = false;
+    while (true) {
+        //  canopy patch: stop between whole messages once the pending queue
+        //  is full; the rest stays in the pipe (whose HWM then pushes back
+        //  on the peer) until the user has read what is pending.
+        if (!more && pending_full ()) {
+            if (std::find (_throttled.begin (), _throttled.end (), pipe_)
+                == _throttled.end ())
+                _throttled.push_back (pipe_);
+            return;
+        }
+        if (!pipe_->read (&sub))
+            break;
+        more = (sub.flags () & msg_t::more) != 0;
         metadata_t *metadata = sub.metadata ();
         unsigned char *msg_data = static_cast<unsigned char *> (sub.data ()),
                       *data = NULL;
@@ -123,17 +159,19 @@ void zmq::xpub_t::xread_activated (pipe_t *pipe_)
                 metadata->add_ref ();
             _pending_metadata.push_back (metadata);
             _pending_flags.push_back (sub.flags ());
+            //  canopy patch: keep _pending_pipes aligned with the pending
+            //  queue, or a later subscription is applied to the wrong pipe.
+            if (_manual)
+                _pending_pipes.push_back (NULL);
             sub.close ();
             continue;
         }
 
         if (_manual) {
-            // Store manual subscription to use on termination
-            if (!subscribe)
-                _manual_subscriptions.rm (data, size, pipe_);
-            else
-                _manual_subscriptions.add (data, size, pipe_);
-
+            //  canopy patch: the manual trie (used to unsubscribe on
+            //  termination) records what the user applies with
+            //  ZMQ_SUBSCRIBE, not every request, so refused requests cost
+            //  no memory.
             _pending_pipes.push_back (pipe_);
 
             //  ZMTP 3.1 hack: we need to support sub/cancel commands, but
@@ -217,13 +255,19 @@ int zmq::xpub_t::xsetsockopt (int option_,
         else if (option_ == ZMQ_XPUB_MANUAL)
             _manual = (*static_cast<const int *> (optval_) != 0);
     } else if (option_ == ZMQ_SUBSCRIBE && _manual) {
-        if (_last_pipe != NULL)
+        if (_last_pipe != NULL) {
             _subscriptions.add ((unsigned char *) optval_, optvallen_,
                                 _last_pipe);
+            _manual_subscriptions.add ((unsigned char *) optval_, optvallen_,
+                                       _last_pipe);
+        }
     } else if (option_ == ZMQ_UNSUBSCRIBE && _manual) {
-        if (_last_pipe != NULL)
+        if (_last_pipe != NULL) {
             _subscriptions.rm ((unsigned char *) optval_, optvallen_,
                                _last_pipe);
+            _manual_subscriptions.rm ((unsigned char *) optval_, optvallen_,
+                                      _last_pipe);
+        }
     } else if (option_ == ZMQ_XPUB_WELCOME_MSG) {
         _welcome_msg.close ();
 
@@ -252,6 +296,17 @@ static void stub (zmq::mtrie_t::prefix_t data_, size_t size_, void *arg_)
 
 void zmq::xpub_t::xpipe_terminated (pipe_t *pipe_)
 {
+    //  canopy patch: forget the pipe everywhere it is still named, or a
+    //  message read after its peer left would apply a subscription to
+    //  freed memory.
+    std::replace (_pending_pipes.begin (), _pending_pipes.end (), pipe_,
+                  static_cast<pipe_t *> (NULL));
+    if (_last_pipe == pipe_)
+        _last_pipe = NULL;
+    _throttled.erase (
+      std::remove (_throttled.begin (), _throttled.end (), pipe_),
+      _throttled.end ());
+
     if (_manual) {
         //  Remove the pipe from the trie and send corresponding manual
         //  unsubscriptions upstream.
@@ -323,6 +378,8 @@ bool zmq::xpub_t::xhas_out ()
 
 int zmq::xpub_t::xrecv (msg_t *msg_)
 {
+    if (_pending_data.empty ())
+        resume_throttled ();
     //  If there is at least one
     if (_pending_data.empty ()) {
         errno = EAGAIN;
@@ -358,6 +415,8 @@ int zmq::xpub_t::xrecv (msg_t *msg_)
 
 bool zmq::xpub_t::xhas_in ()
 {
+    if (_pending_data.empty ())
+        resume_throttled ();
     return !_pending_data.empty ();
 }
 

@@ -63,6 +63,13 @@ class xpub_t : public socket_base_t
     int xsetsockopt (int option_, const void *optval_, size_t optvallen_);
     void xpipe_terminated (zmq::pipe_t *pipe_);
 
+    //  canopy patch: reads one pipe until it is empty or the pending queue
+    //  holds rcvhwm frames; a pipe left unread is remembered as throttled.
+    void read_pipe (zmq::pipe_t *pipe_);
+    //  canopy patch: reads throttled pipes again once the user made room.
+    void resume_throttled ();
+    bool pending_full () const;
+
   private:
     //  Function to be applied to the trie to send all the subscriptions
     //  upstream.
@@ -119,6 +126,11 @@ class xpub_t : public socket_base_t
     std::deque<blob_t> _pending_data;
     std::deque<metadata_t *> _pending_metadata;
     std::deque<unsigned char> _pending_flags;
+
+    //  canopy patch: pipes with messages left unread because the pending
+    //  queue was full (libzmq 4.3.2 moved every upstream message into the
+    //  unbounded pending queue, so a flooding peer grew it without limit).
+    std::deque<pipe_t *> _throttled;
 
     xpub_t (const xpub_t &);
     const xpub_t &operator= (const xpub_t &);
