@@ -84,6 +84,10 @@ pub struct Args {
     /// Allowed clients, `IDENTITY Z85-PUBLIC-KEY` per line; re-read on SIGHUP.
     #[arg(long)]
     allow_list: Option<PathBuf>,
+    /// Parent broker, tcp://HOST:PORT (its base port): run as a child in a
+    /// tree of brokers [default: none, this broker is a root].
+    #[arg(long)]
+    upstream: Option<String>,
 }
 
 impl Args {
@@ -122,6 +126,9 @@ impl Args {
         }
         if self.allow_list.is_some() {
             c.allow_list = self.allow_list;
+        }
+        if self.upstream.is_some() {
+            c.upstream = self.upstream;
         }
         Ok(c)
     }

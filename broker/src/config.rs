@@ -45,6 +45,9 @@ pub struct Config {
     pub max_snapshots_per_s: f64,
     /// Longest state key (store, level and user key together), in bytes.
     pub max_key_length: usize,
+    /// The parent broker (`tcp://HOST:PORT`, its base port): this broker
+    /// becomes a child in a tree of brokers.
+    pub upstream: Option<String>,
     /// TCP connections open at once on the three sockets together (a node
     /// uses three); more are refused at the handshake, counted.
     pub max_connections: u64,
@@ -86,6 +89,7 @@ impl Default for Config {
             max_key_length: 1024,
             max_snapshots_per_s: 100.0,
             max_connections: 30_000,
+            upstream: None,
             max_inflight_per_connection: 10_000,
             stores: Default::default(),
             curve_key_file: None,

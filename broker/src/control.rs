@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
 use crate::presence::{Joined, Presence};
+use crate::state_plane::SnapshotRequest;
 use canopy_schemas::control::{
     self, Hello, NodesQuery, NodesReply, Ping, Pong, StatsReply, StatsReport, Welcome,
 };
@@ -25,6 +26,8 @@ pub struct Control {
     pub started: Instant,
     /// Nodes present.
     pub presence: Presence,
+    /// The state sequence, as of the last loop turn (sent in PONG).
+    pub seq: u64,
 }
 
 /// Who sent a ROUTER message.
@@ -40,14 +43,7 @@ pub struct Peer {
 #[derive(Debug)]
 pub enum Deferred {
     /// CHP `ICANHAZ?` with its subtree frame, or canopy's SNAPSHOT.
-    Snapshot {
-        /// Who asked.
-        peer: Peer,
-        /// The subtree frame, as received.
-        subtree: Vec<u8>,
-        /// SNAPSHOT's request id: KTHXBAI then carries canopy's properties.
-        canopy_id: Option<u64>,
-    },
+    Snapshot(crate::state_plane::SnapshotRequest),
     /// WRITE, SEQS or STORES.
     State {
         /// Who asked.
@@ -220,11 +216,12 @@ impl Control {
         }
         let frames: Vec<&[u8]> = msg.frames.iter().map(|m| &m[..]).collect();
         if frames[0] == canopy_schemas::state::ICANHAZ {
-            return Outcome::Deferred(Deferred::Snapshot {
+            return Outcome::Deferred(Deferred::Snapshot(SnapshotRequest {
                 peer: msg.peer(),
                 subtree: frames[1].to_vec(),
                 canopy_id: None,
-            });
+                lseqs: false,
+            }));
         }
         // A HELLO from another protocol version may not decode at all: answer
         // the version question before anything else.
@@ -285,11 +282,12 @@ impl Control {
                 }
                 Outcome::Silent
             }
-            Request::Snapshot(q) => Outcome::Deferred(Deferred::Snapshot {
+            Request::Snapshot(q) => Outcome::Deferred(Deferred::Snapshot(SnapshotRequest {
                 peer: msg.peer(),
                 subtree: q.subtree.into_bytes(),
                 canopy_id: Some(q.id),
-            }),
+                lseqs: q.lseqs,
+            })),
             request @ (Request::Write(_) | Request::Seqs(_) | Request::Stores(_)) => {
                 self.presence.touch(&msg.identity);
                 Outcome::Deferred(Deferred::State {
@@ -395,6 +393,7 @@ impl Control {
         Reply::Pong(Pong {
             id: p.id,
             epoch: self.epoch,
+            seq: self.seq,
         })
     }
 

@@ -151,10 +151,13 @@ impl Forwarder {
 
     /// Receives one message from `xsub`: forwards an event to `xpub` (or
     /// rejects it), or hands a KVSET back to the caller.
+    ///
+    /// A child broker also sends the event up to its parent (`uplink`).
     pub fn forward_one(
         &mut self,
         xsub: &zmq::Socket,
         xpub: &zmq::Socket,
+        uplink: Option<&mut crate::federation::Uplink>,
         counters: &mut Counters,
     ) -> Result<Inbound, zmq::Error> {
         let Some((count, total)) = self.receive(xsub)? else {
@@ -202,6 +205,9 @@ impl Forwarder {
                 total + filled.len() as u64,
             )
         };
+        if let Some(link) = uplink {
+            link.send_up(&[&topic[..], &header_frame[..], &payload[..]], counters)?;
+        }
         let sent = xpub
             .send(topic, zmq::SNDMORE)
             .and_then(|()| xpub.send(header_frame, zmq::SNDMORE))
@@ -258,15 +264,18 @@ pub struct SubscriptionLimits {
     pub max_length: usize,
 }
 
-/// Turns on ZMQ_XPUB_MANUAL, which zmq 0.9 has no setter for.
-pub fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
-    let on: std::ffi::c_int = 1;
-    // SAFETY: a live socket, and ZMQ_XPUB_MANUAL takes an int by pointer.
+/// Sets an int socket option that zmq 0.9 has no setter for.
+fn set_int_option(
+    socket: &mut zmq::Socket,
+    option: u32,
+    value: std::ffi::c_int,
+) -> Result<(), zmq::Error> {
+    // SAFETY: a live socket, and the option takes an int by pointer.
     let rc = unsafe {
         zmq_sys::zmq_setsockopt(
             socket.as_mut_ptr(),
-            zmq_sys::ZMQ_XPUB_MANUAL as std::ffi::c_int,
-            (&on as *const std::ffi::c_int).cast(),
+            option as std::ffi::c_int,
+            (&value as *const std::ffi::c_int).cast(),
             std::mem::size_of::<std::ffi::c_int>(),
         )
     };
@@ -276,6 +285,17 @@ pub fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
         // SAFETY: reads the calling thread's errno as libzmq set it.
         Err(zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }))
     }
+}
+
+/// Turns on ZMQ_XPUB_MANUAL: the broker applies each subscription itself.
+pub fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
+    set_int_option(socket, zmq_sys::ZMQ_XPUB_MANUAL, 1)
+}
+
+/// Turns on ZMQ_XPUB_NODROP: a full pipe makes a send fail with EAGAIN
+/// (counted by the caller) instead of dropping silently.
+pub fn set_xpub_nodrop(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
+    set_int_option(socket, zmq_sys::ZMQ_XPUB_NODROP, 1)
 }
 
 fn decrement(map: &mut HashMap<Vec<u8>, u32>, key: &[u8]) -> Option<u32> {
@@ -331,6 +351,7 @@ impl Subscriptions {
         mut msg: zmq::Message,
         xpub: &zmq::Socket,
         xsub: &zmq::Socket,
+        uplink: Option<&zmq::Socket>,
         counters: &mut Counters,
     ) -> Result<(), zmq::Error> {
         // Messages from a live connection carry its metadata; the
@@ -338,10 +359,16 @@ impl Subscriptions {
         let live = msg.gets("Peer-Address").is_some() || msg.gets("User-Id").is_some();
         let identity = msg.gets("User-Id").map(str::to_owned);
         let (op, prefix) = (msg[0], msg[1..].to_vec());
-        let upstream = |on: bool| {
+        // Up to the publishers, and to the parent broker when there is one.
+        let mut forwarded = 0;
+        let mut upstream = |on: bool| {
             let mut frame = Vec::with_capacity(prefix.len() + 1);
             frame.push(on as u8);
             frame.extend_from_slice(&prefix);
+            if let Some(link) = uplink {
+                link.send(&frame[..], 0)?;
+                forwarded += 1;
+            }
             xsub.send(frame, 0)
         };
         if !live {
@@ -406,14 +433,18 @@ impl Subscriptions {
             }
         }
         counters.subscriptions_active = self.accepted.len() as u64;
+        counters.link_subscriptions_forwarded += forwarded;
         Ok(())
     }
 
     /// Handles one message from the XPUB. Returns false when nothing was waiting.
+    /// A child broker also sends subscription changes to its parent
+    /// (`uplink`, the XSUB on the parent's XPUB).
     pub fn forward_one(
         &mut self,
         xpub: &zmq::Socket,
         xsub: &zmq::Socket,
+        uplink: Option<&zmq::Socket>,
         counters: &mut Counters,
     ) -> Result<bool, zmq::Error> {
         let msg = match xpub.recv_msg(zmq::DONTWAIT) {
@@ -433,7 +464,7 @@ impl Subscriptions {
             counters.subscriptions_rejected += 1;
             return Ok(true);
         }
-        self.apply(msg, xpub, xsub, counters)?;
+        self.apply(msg, xpub, xsub, uplink, counters)?;
         Ok(true)
     }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod connections;
 pub mod control;
 pub mod events;
+pub mod federation;
 pub mod inflight;
 pub mod metrics;
 pub mod outbox;
@@ -66,6 +67,9 @@ pub enum BrokerError {
     /// CURVE could not be set up.
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    /// The link to the parent broker could not be set up.
+    #[error(transparent)]
+    Link(#[from] federation::LinkError),
 }
 
 trait ZmqContext<T> {
@@ -104,6 +108,7 @@ pub struct Broker {
     state: state_plane::StatePlane,
     outbox: outbox::Outbox,
     zap: auth::Zap,
+    uplink: Option<federation::Uplink>,
     acls: Option<Arc<acl::Acls>>,
     reload: Arc<AtomicBool>,
     // Keeps the sockets' context alive as long as the broker.
@@ -210,7 +215,19 @@ impl Broker {
         let (mut state, dropped) =
             state_plane::start(engine, &config.data_dir, &context, broker_tag)?;
         state.erase(dropped);
+        let mut counters = metrics::Counters::default();
+        let uplink = match &config.upstream {
+            Some(upstream) => Some(federation::Uplink::connect(
+                &context,
+                upstream,
+                &broker_id,
+                &mut state,
+                &mut counters,
+            )?),
+            None => None,
+        };
         Ok(Broker {
+            uplink,
             zap,
             reload: Arc::new(AtomicBool::new(false)),
             state,
@@ -222,13 +239,14 @@ impl Broker {
                 epoch,
                 started: Instant::now(),
                 presence: presence::Presence::default(),
+                seq: 0,
             },
             config,
             endpoints,
             router,
             xpub,
             xsub,
-            counters: metrics::Counters::default(),
+            counters,
             _context: context,
         })
     }
@@ -289,9 +307,12 @@ impl Broker {
                 self.housekeeping(node_timeout)?;
                 next_beat = now + heartbeat;
             }
-            self.state
-                .expire(&self.xpub, &mut self.counters)
-                .ctx(|| "expiring keys".into())?;
+            if self.uplink.is_none() {
+                // A child's mirror expires keys when the master says so.
+                self.state
+                    .expire(&self.xpub, &mut self.counters)
+                    .ctx(|| "expiring keys".into())?;
+            }
             let wait = if snapshots_blocked {
                 1
             } else if self.state.busy() || self.outbox.busy() {
@@ -311,26 +332,47 @@ impl Broker {
             if self.reload.swap(false, Ordering::Relaxed) {
                 self.zap.reload(&mut self.counters);
             }
-            let mut items = [
+            let mut items = vec![
                 self.xsub.as_poll_item(zmq::POLLIN),
                 self.xpub.as_poll_item(zmq::POLLIN),
                 self.router.as_poll_item(zmq::POLLIN),
                 self.state.durable.as_poll_item(zmq::POLLIN),
                 self.zap.socket.as_poll_item(zmq::POLLIN),
             ];
+            if let Some(link) = &self.uplink {
+                items.push(link.down.as_poll_item(zmq::POLLIN));
+                items.push(link.control.as_poll_item(zmq::POLLIN));
+            }
             match zmq::poll(&mut items, wait) {
                 Ok(_) => {}
                 Err(zmq::Error::EINTR) => continue,
                 Err(e) => return Err(e).ctx(|| "poll".into()),
             }
-            let ready: [bool; 5] = std::array::from_fn(|i| items[i].is_readable());
+            let ready: [bool; 7] =
+                std::array::from_fn(|i| items.get(i).is_some_and(|item| item.is_readable()));
+            drop(items);
+            if let Some(link) = &mut self.uplink {
+                if ready[5] {
+                    link.from_above(&self.xpub, &mut self.state, &mut self.counters)
+                        .ctx(|| "from the parent".into())?;
+                }
+                if ready[6] {
+                    link.replies(&mut self.state, &self.router, &mut self.outbox, &mut self.counters)
+                        .ctx(|| "parent replies".into())?;
+                }
+            }
             if ready[4] {
                 self.zap.serve(&mut self.counters).ctx(|| "ZAP".into())?;
             }
             if ready[1] {
                 for _ in 0..BATCH {
                     let more = subscriptions
-                        .forward_one(&self.xpub, &self.xsub, &mut self.counters)
+                        .forward_one(
+                            &self.xpub,
+                            &self.xsub,
+                            self.uplink.as_ref().map(|l| &l.down),
+                            &mut self.counters,
+                        )
                         .ctx(|| "subscription forwarding".into())?;
                     if !more {
                         break;
@@ -340,19 +382,31 @@ impl Broker {
             if ready[0] {
                 for _ in 0..BATCH {
                     match forwarder
-                        .forward_one(&self.xsub, &self.xpub, &mut self.counters)
+                        .forward_one(
+                            &self.xsub,
+                            &self.xpub,
+                            self.uplink.as_mut(),
+                            &mut self.counters,
+                        )
                         .ctx(|| "event forwarding".into())?
                     {
                         events::Inbound::Idle => break,
                         events::Inbound::Handled => {}
                         events::Inbound::Kvset(msg, identity) => self
                             .state
-                            .kvset(msg, identity, &self.xpub, &mut self.counters)
+                            .kvset(
+                                msg,
+                                identity,
+                                &self.xpub,
+                                self.uplink.as_mut(),
+                                &mut self.counters,
+                            )
                             .ctx(|| "KVSET".into())?,
                     }
                 }
             }
             if ready[2] {
+                self.control.seq = self.state.engine.seq();
                 for _ in 0..BATCH {
                     let inflight = &self.state.inflight;
                     match self
@@ -369,13 +423,10 @@ impl Broker {
                         control::Handled::Idle => break,
                         control::Handled::Done => {}
                         control::Handled::Deferred(deferred) => match *deferred {
-                            control::Deferred::Snapshot {
-                                peer,
-                                subtree,
-                                canopy_id,
-                            } => self
+                            control::Deferred::Snapshot(request) => self
                                 .state
-                                .snapshot(peer, subtree, canopy_id, &mut self.counters),
+                                .snapshot(request, &self.router, &mut self.outbox, &mut self.counters)
+                                .ctx(|| "snapshot request".into())?,
                             control::Deferred::State { peer, request } => self
                                 .state
                                 .request(
@@ -384,6 +435,7 @@ impl Broker {
                                     &self.router,
                                     &mut self.outbox,
                                     &self.xpub,
+                                    self.uplink.as_mut(),
                                     &mut self.counters,
                                 )
                                 .ctx(|| "state request".into())?,
@@ -421,6 +473,11 @@ impl Broker {
         events::send_hugz(&self.xpub).ctx(|| "sending HUGZ".into())?;
         self.counters.heartbeats_sent += 1;
         self.zap.connections.refresh(&mut self.counters);
+        if let Some(link) = &mut self.uplink {
+            let subscriptions = self.counters.subscriptions_active.min(u32::MAX as u64) as u32;
+            link.beat(node_timeout, &mut self.state, subscriptions, &mut self.counters)
+                .ctx(|| "upstream heartbeat".into())?;
+        }
         for gone in self.control.presence.expire(node_timeout) {
             self.counters.nodes_expired += 1;
             tracing::info!(node = %gone.path, "node expired after silence");

@@ -129,6 +129,36 @@ counters! {
     /// Control requests refused: the connection had
     /// max_inflight_per_connection requests unanswered.
     requests_inflight_limited,
+    /// Upstream link (child broker): 1 while joined to the parent (gauge).
+    link_up,
+    /// Events sent up to the parent.
+    link_events_up,
+    /// Bytes of events sent up.
+    link_bytes_up,
+    /// Events and KVSETs dropped: the link to the parent was full.
+    link_drops_up,
+    /// Events received from the parent and delivered below.
+    link_events_down,
+    /// Bytes of events received from the parent.
+    link_bytes_down,
+    /// Echoes of events sent up, dropped when they came back down.
+    link_echoes_dropped,
+    /// State updates (KVPUB) received from the parent.
+    link_state_down,
+    /// Messages from the parent that did not decode.
+    link_rejected,
+    /// Subscription changes sent up to the parent.
+    link_subscriptions_forwarded,
+    /// WRITEs relayed to the parent.
+    link_writes_relayed,
+    /// Relayed WRITEs never answered (parent restarted or silent 60 s).
+    link_writes_lost,
+    /// KVSETs relayed to the parent.
+    link_kvsets_relayed,
+    /// Times the mirror was (re)built from a snapshot of the parent.
+    link_resyncs,
+    /// The parent's sequence minus the mirror's (gauge, per heartbeat).
+    link_state_lag,
     /// CURVE clients admitted by the allow-list.
     auth_allowed,
     /// CURVE clients refused (unknown key, other mechanism).

@@ -8,7 +8,7 @@ use crate::outbox::Outbox;
 use crate::state::persist::{self, Durable};
 use crate::state::snapshot::{self, Progress, SnapshotJob};
 use crate::state::{Change, StateEngine};
-use canopy_schemas::state::{KvMsg, SeqsReply, StoresReply, PROP_LSEQ};
+use canopy_schemas::state::{KvMsg, LseqsReply, SeqsReply, StoresReply, PROP_LSEQ};
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
@@ -24,6 +24,22 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Snapshot requests a syncing mirror holds at most (more are dropped).
+const MAX_HELD_SNAPSHOTS: usize = 100_000;
+
+/// A snapshot request, as the control plane hands it over.
+#[derive(Debug)]
+pub struct SnapshotRequest {
+    /// Who asked.
+    pub peer: crate::control::Peer,
+    /// The subtree frame, as received.
+    pub subtree: Vec<u8>,
+    /// SNAPSHOT's request id (None for CHP ICANHAZ?).
+    pub canopy_id: Option<u64>,
+    /// SNAPSHOT asked for LSEQS too.
+    pub lseqs: bool,
 }
 
 /// State held by the loop for the state plane.
@@ -44,6 +60,8 @@ pub struct StatePlane {
     snapshot_budget: std::collections::HashMap<Vec<u8>, (f64, std::time::Instant)>,
     /// Writes waiting for durability and snapshots queued, per connection.
     pub inflight: crate::inflight::InFlight,
+    /// Snapshot requests held while a child broker's mirror syncs.
+    held: Option<Vec<SnapshotRequest>>,
 }
 
 impl StatePlane {
@@ -65,6 +83,7 @@ impl StatePlane {
             snapshots_per_s: f64::INFINITY,
             snapshot_budget: std::collections::HashMap::new(),
             inflight: Default::default(),
+            held: None,
         }
     }
 
@@ -139,17 +158,22 @@ impl StatePlane {
     }
 
     /// A CHP KVSET from the XSUB.
+    /// With `relay` (a child broker) an allowed KVSET goes to the parent.
     pub fn kvset(
         &mut self,
         msg: KvMsg,
         user: Option<String>,
         xpub: &zmq::Socket,
+        relay: Option<&mut crate::federation::Uplink>,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         let key = String::from_utf8_lossy(&msg.key).into_owned();
         if !self.may_write(user.as_deref(), &key, c) {
             c.kvset_rejected += 1;
             return Ok(());
+        }
+        if let Some(link) = relay {
+            return link.send_kvset(&msg, c);
         }
         match self.engine.kvset(&msg, now_ms()) {
             Ok(changes) => {
@@ -166,6 +190,10 @@ impl StatePlane {
     }
 
     /// WRITE, SEQS or STORES from the ROUTER.
+    ///
+    /// With `relay` (a child broker) an allowed WRITE goes to the parent
+    /// instead of the local engine, which is a mirror.
+    #[allow(clippy::too_many_arguments)]
     pub fn request(
         &mut self,
         peer: crate::control::Peer,
@@ -173,6 +201,7 @@ impl StatePlane {
         router: &zmq::Socket,
         outbox: &mut Outbox,
         xpub: &zmq::Socket,
+        relay: Option<&mut crate::federation::Uplink>,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         let crate::control::Peer { identity, user } = peer;
@@ -198,6 +227,12 @@ impl StatePlane {
                         w.store
                     ),
                 )
+            }
+            Request::Write(w) if relay.is_some() => {
+                if let Some(link) = relay {
+                    link.relay_write(identity, w, self, c)?;
+                }
+                return Ok(());
             }
             Request::Write(w) => match self.engine.write(&w, now_ms()) {
                 Ok((written, changes)) => {
@@ -248,11 +283,17 @@ impl StatePlane {
     /// dropped and counted (CHP has no error reply).
     pub fn snapshot(
         &mut self,
-        peer: crate::control::Peer,
-        subtree: Vec<u8>,
-        canopy_id: Option<u64>,
+        request: SnapshotRequest,
+        router: &zmq::Socket,
+        outbox: &mut Outbox,
         c: &mut Counters,
-    ) {
+    ) -> Result<(), zmq::Error> {
+        let SnapshotRequest {
+            peer,
+            subtree,
+            canopy_id,
+            lseqs,
+        } = request;
         if !self.take_snapshot_token(&peer.identity) {
             // CHP has no error reply; a canopy replica retries a stalled sync.
             c.snapshots_rate_limited += 1;
@@ -260,7 +301,21 @@ impl StatePlane {
                 user = peer.user.as_deref().unwrap_or("-"),
                 "snapshot request over the rate limit dropped"
             );
-            return;
+            return Ok(());
+        }
+        if let Some(held) = &mut self.held {
+            // A child's mirror is syncing: answered once it is whole.
+            if held.len() < MAX_HELD_SNAPSHOTS {
+                held.push(SnapshotRequest {
+                    peer,
+                    subtree,
+                    canopy_id,
+                    lseqs,
+                });
+            } else {
+                c.snapshots_rate_limited += 1;
+            }
+            return Ok(());
         }
         match String::from_utf8(subtree) {
             Ok(subtree) => {
@@ -279,6 +334,20 @@ impl StatePlane {
                         job.make_empty();
                     }
                 }
+                if let (Some(id), true) = (canopy_id, lseqs) {
+                    // Taken in the same loop turn as the job: consistent
+                    // with the sequence its KTHXBAI carries.
+                    let reply = Reply::Lseqs(LseqsReply {
+                        id,
+                        seq: job.seq(),
+                        lseqs: if job.is_empty() {
+                            Default::default()
+                        } else {
+                            self.engine.lseqs_under(job.subtree())
+                        },
+                    });
+                    outbox.send(router, job.identity(), &reply, c)?;
+                }
                 self.inflight.begin(job.identity());
                 self.jobs.push_back(job);
             }
@@ -287,6 +356,25 @@ impl StatePlane {
                 tracing::debug!("ICANHAZ? with a non-UTF-8 subtree dropped");
             }
         }
+        Ok(())
+    }
+
+    /// Holds new snapshot requests (a child's mirror is syncing).
+    pub fn hold_snapshots(&mut self) {
+        self.held.get_or_insert_with(Vec::new);
+    }
+
+    /// Serves the snapshot requests held while the mirror synced.
+    pub fn release_snapshots(
+        &mut self,
+        router: &zmq::Socket,
+        outbox: &mut Outbox,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        for request in self.held.take().unwrap_or_default() {
+            self.snapshot(request, router, outbox, c)?;
+        }
+        Ok(())
     }
 
     /// Token bucket: `snapshots_per_s` tokens a second, as many in a burst.

@@ -234,7 +234,11 @@ impl Io {
     /// Asks for snapshots of levels being resynced.
     fn request_snapshots(&self, requests: Vec<ResyncRequest>) {
         for (subtree, id) in requests {
-            self.send_request(&Request::Snapshot(SnapshotQuery { id, subtree }));
+            self.send_request(&Request::Snapshot(SnapshotQuery {
+                id,
+                subtree,
+                lseqs: false,
+            }));
         }
     }
 

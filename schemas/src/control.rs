@@ -5,7 +5,7 @@
 //! `id` chosen by the client and echoed in the reply, so requests can be
 //! pipelined. See `PROTOCOL.md` for each field.
 
-use crate::state::{SeqsQuery, SeqsReply, SnapshotQuery, StoresReply, Write, Written};
+use crate::state::{LseqsReply, SeqsQuery, SeqsReply, SnapshotQuery, StoresReply, Write, Written};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -51,6 +51,9 @@ pub enum Reply {
     Seqs(SeqsReply),
     /// The stores.
     Stores(StoresReply),
+    /// Every level's update number under a snapshot's subtree, sent when
+    /// SNAPSHOT asked for them (a child broker's mirror).
+    Lseqs(LseqsReply),
 }
 
 /// Body with only the request id.
@@ -115,6 +118,10 @@ pub struct Pong {
     pub id: u64,
     /// The broker's current epoch.
     pub epoch: u64,
+    /// The broker's current state sequence (the master's numbering; absent
+    /// from older brokers).
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// NODES body.
@@ -376,6 +383,7 @@ impl Reply {
             Reply::Written(b) => b.id,
             Reply::Seqs(b) => b.id,
             Reply::Stores(b) => b.id,
+            Reply::Lseqs(b) => b.id,
         }
     }
 
@@ -399,6 +407,7 @@ impl Reply {
             Reply::Written(b) => ("WRITTEN", rmp_serde::to_vec_named(b)?),
             Reply::Seqs(b) => ("SEQS", rmp_serde::to_vec_named(b)?),
             Reply::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
+            Reply::Lseqs(b) => ("LSEQS", rmp_serde::to_vec_named(b)?),
         };
         Ok([name.as_bytes().to_vec(), body])
     }
@@ -417,6 +426,7 @@ impl Reply {
             b"WRITTEN" => Reply::Written(body("WRITTEN", bytes)?),
             b"SEQS" => Reply::Seqs(body("SEQS", bytes)?),
             b"STORES" => Reply::Stores(body("STORES", bytes)?),
+            b"LSEQS" => Reply::Lseqs(body("LSEQS", bytes)?),
             other => {
                 return Err(ControlError::UnknownCommand(
                     String::from_utf8_lossy(other).into_owned(),

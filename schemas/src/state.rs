@@ -372,6 +372,22 @@ pub struct SnapshotQuery {
     pub id: u64,
     /// Subtree (key prefix); usually one level prefix.
     pub subtree: String,
+    /// Also send LSEQS: every level's update number under the subtree at
+    /// the snapshot's sequence (used by child brokers to mirror a parent).
+    #[serde(default)]
+    pub lseqs: bool,
+}
+
+/// LSEQS reply body: the level numbers a snapshot starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LseqsReply {
+    /// Request id of the SNAPSHOT.
+    pub id: u64,
+    /// The sequence the snapshot starts from (its KTHXBAI's).
+    pub seq: u64,
+    /// Level prefix → update number, for every level ever written under
+    /// the subtree.
+    pub lseqs: std::collections::BTreeMap<String, u64>,
 }
 
 /// Property (canopy, KTHXBAI of SNAPSHOT): the request id.

@@ -93,6 +93,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 Request::Snapshot(SnapshotQuery {
                     id: 7,
                     subtree: "/default/".into(),
+                    lseqs: true,
                 }),
             ];
             let mut out: Vec<Vec<u8>> = requests

@@ -223,35 +223,7 @@ impl StateEngine {
             *slot
         };
         let persist = self.stores.get(store).is_some_and(|s| s.config.persist);
-        let old = match &value {
-            Some(v) => self.map.insert(
-                key.clone(),
-                Entry {
-                    value: v.clone(),
-                    seq,
-                    expires_ms,
-                },
-            ),
-            None => self.map.remove(&key),
-        };
-        if let Some(old) = &old {
-            if old.expires_ms != 0 {
-                self.expiry.remove(&(old.expires_ms, key.clone()));
-            }
-        }
-        if value.is_some() && expires_ms != 0 {
-            self.expiry.insert((expires_ms, key.clone()));
-        }
-        if let Some(s) = self.stores.get_mut(store) {
-            if let Some(old) = &old {
-                s.keys -= 1;
-                s.bytes -= (key.len() + old.value.len()) as u64;
-            }
-            if let Some(v) = &value {
-                s.keys += 1;
-                s.bytes += (key.len() + v.len()) as u64;
-            }
-        }
+        self.replace(&key, store, value.clone(), seq, expires_ms);
         Change {
             key,
             level_len,
@@ -491,6 +463,101 @@ impl StateEngine {
             }
         }
         out
+    }
+
+    /// Every level's update number under `subtree` (LSEQS).
+    pub fn lseqs_under(&self, subtree: &str) -> BTreeMap<String, u64> {
+        self.lseqs
+            .iter()
+            .filter(|(level, _)| level.starts_with(subtree))
+            .map(|(level, n)| (level.to_string(), *n))
+            .collect()
+    }
+
+    /// Mirror (child broker): forgets every key, sequence and level number.
+    pub fn mirror_clear(&mut self) {
+        self.map.clear();
+        self.expiry.clear();
+        self.lseqs.clear();
+        self.seq = 0;
+        for store in self.stores.values_mut() {
+            store.keys = 0;
+            store.bytes = 0;
+        }
+    }
+
+    /// Mirror: takes the parent's sequence and level numbers as they were
+    /// when its snapshot started.
+    pub fn mirror_start(&mut self, seq: u64, lseqs: BTreeMap<String, u64>) {
+        self.seq = self.seq.max(seq);
+        self.lseqs = lseqs.into_iter().map(|(k, v)| (k.into(), v)).collect();
+    }
+
+    /// Mirror: sets (or deletes, `value` None) `key` exactly as the master
+    /// numbered it. `lseq` is the level's new number when the change came
+    /// as an update (None for a snapshot entry). A snapshot entry older
+    /// than what the mirror holds is ignored.
+    pub fn mirror_set(
+        &mut self,
+        key: &str,
+        seq: u64,
+        lseq: Option<u64>,
+        value: Option<Box<[u8]>>,
+        expires_ms: u64,
+    ) {
+        let Ok(parsed) = parse_key(key) else { return };
+        let (store, level_len) = (parsed.store.to_owned(), parsed.level_len);
+        if lseq.is_none() && self.map.get(key).is_some_and(|e| e.seq >= seq) {
+            return;
+        }
+        let key: Box<str> = key.into();
+        if let Some(l) = lseq {
+            self.lseqs.insert(key[..level_len].into(), l);
+        }
+        self.seq = self.seq.max(seq);
+        self.replace(&key, &store, value, seq, expires_ms);
+    }
+
+    /// Puts or removes one entry, keeping the expiry index and the store's
+    /// counts in step.
+    fn replace(
+        &mut self,
+        key: &Box<str>,
+        store: &str,
+        value: Option<Box<[u8]>>,
+        seq: u64,
+        expires_ms: u64,
+    ) {
+        let added = value.as_ref().map(|v| (key.len() + v.len()) as u64);
+        let old = match value {
+            Some(value) => self.map.insert(
+                key.clone(),
+                Entry {
+                    value,
+                    seq,
+                    expires_ms,
+                },
+            ),
+            None => self.map.remove(key),
+        };
+        if let Some(old) = &old {
+            if old.expires_ms != 0 {
+                self.expiry.remove(&(old.expires_ms, key.clone()));
+            }
+        }
+        if added.is_some() && expires_ms != 0 {
+            self.expiry.insert((expires_ms, key.clone()));
+        }
+        if let Some(s) = self.stores.get_mut(store) {
+            if let Some(old) = &old {
+                s.keys = s.keys.saturating_sub(1);
+                s.bytes = s.bytes.saturating_sub((key.len() + old.value.len()) as u64);
+            }
+            if let Some(bytes) = added {
+                s.keys += 1;
+                s.bytes += bytes;
+            }
+        }
     }
 
     /// The next expiry deadline, unix ms.

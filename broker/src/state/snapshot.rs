@@ -73,13 +73,23 @@ fn send_parts(router: &zmq::Socket, parts: [&[u8]; 6]) -> Result<Progress, zmq::
 }
 
 impl SnapshotJob {
-    /// A job for `subtree`, recording the sequence (and level number, when
-    /// the subtree is exactly one level) it starts from.
     /// The ROUTER routing id the snapshot goes to.
     pub fn identity(&self) -> &[u8] {
         &self.identity
     }
 
+    /// The sequence the snapshot starts from.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// True when the job sends no keys (ACL).
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    /// A job for `subtree`, recording the sequence (and level number, when
+    /// the subtree is exactly one level) it starts from.
     pub fn new(
         identity: Vec<u8>,
         subtree: String,
