@@ -251,6 +251,9 @@ pub struct Subscriptions {
     limits: SubscriptionLimits,
     /// Connections holding each prefix.
     accepted: HashMap<Vec<u8>, u32>,
+    /// Prefixes the parent broker wants from this one (a child broker's
+    /// local publishers must send them too).
+    from_parent: std::collections::HashSet<Vec<u8>>,
     /// Refused subscriptions still asked for, per prefix.
     denied: HashMap<Vec<u8>, u32>,
 }
@@ -324,6 +327,7 @@ impl Subscriptions {
             acls,
             limits,
             accepted: HashMap::new(),
+            from_parent: Default::default(),
             denied: HashMap::new(),
         }
     }
@@ -359,15 +363,18 @@ impl Subscriptions {
         let live = msg.gets("Peer-Address").is_some() || msg.gets("User-Id").is_some();
         let identity = msg.gets("User-Id").map(str::to_owned);
         let (op, prefix) = (msg[0], msg[1..].to_vec());
-        // Up to the publishers, and to the parent broker when there is one.
+        // Up to the parent broker when there is one, and to the publishers
+        // unless the parent already made them send it.
         let mut forwarded = 0;
+        let parent_has = self.from_parent.contains(&prefix);
         let mut upstream = |on: bool| {
-            let mut frame = Vec::with_capacity(prefix.len() + 1);
-            frame.push(on as u8);
-            frame.extend_from_slice(&prefix);
+            let frame = subscription_frame(on, &prefix);
             if let Some(link) = uplink {
                 link.send(&frame[..], 0)?;
                 forwarded += 1;
+            }
+            if parent_has {
+                return Ok(());
             }
             xsub.send(frame, 0)
         };
@@ -437,6 +444,26 @@ impl Subscriptions {
         Ok(())
     }
 
+    /// A subscription change from the parent broker (what it wants from this
+    /// child): local publishers must send it whether or not anyone here
+    /// subscribes.
+    pub fn from_parent(
+        &mut self,
+        on: bool,
+        prefix: &[u8],
+        xsub: &zmq::Socket,
+    ) -> Result<(), zmq::Error> {
+        let changed = if on {
+            self.from_parent.insert(prefix.to_vec())
+        } else {
+            self.from_parent.remove(prefix)
+        };
+        if changed && !self.accepted.contains_key(prefix) {
+            xsub.send(subscription_frame(on, prefix), 0)?;
+        }
+        Ok(())
+    }
+
     /// Handles one message from the XPUB. Returns false when nothing was waiting.
     /// A child broker also sends subscription changes to its parent
     /// (`uplink`, the XSUB on the parent's XPUB).
@@ -467,6 +494,14 @@ impl Subscriptions {
         self.apply(msg, xpub, xsub, uplink, counters)?;
         Ok(true)
     }
+}
+
+/// A subscribe (`on`) or unsubscribe message for `prefix`.
+fn subscription_frame(on: bool, prefix: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(prefix.len() + 1);
+    frame.push(on as u8);
+    frame.extend_from_slice(prefix);
+    frame
 }
 
 /// Sends a CHP heartbeat on the XPUB: `[HUGZ, seq 0, uuid, properties, body]`.

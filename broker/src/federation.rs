@@ -159,7 +159,11 @@ fn recv_frames(socket: &zmq::Socket) -> Result<Option<Vec<zmq::Message>>, zmq::E
 
 fn send_frames(socket: &zmq::Socket, frames: &[&[u8]]) -> Result<bool, zmq::Error> {
     for (i, f) in frames.iter().enumerate() {
-        let flags = if i + 1 < frames.len() { zmq::SNDMORE } else { 0 };
+        let flags = if i + 1 < frames.len() {
+            zmq::SNDMORE
+        } else {
+            0
+        };
         match socket.send(*f, flags | zmq::DONTWAIT) {
             Ok(()) => {}
             Err(zmq::Error::EAGAIN) if i == 0 => return Ok(false),
@@ -278,7 +282,6 @@ impl Uplink {
         subscriptions: u32,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        while self.up.recv_msg(zmq::DONTWAIT).is_ok() {} // the parent's subscriptions
         if self.last_heard.elapsed() > node_timeout && self.joined {
             tracing::warn!(upstream = %self.endpoint, "parent broker silent; rejoining");
             self.joined = false;
@@ -307,6 +310,24 @@ impl Uplink {
         c.link_up = self.joined as u64;
         c.link_state_lag = self.parent_seq.saturating_sub(state.engine.seq());
         Ok(())
+    }
+
+    /// The next subscription change of the parent (what it wants from this
+    /// child), if one is waiting.
+    pub fn parent_interest(&mut self) -> Result<Option<(bool, Vec<u8>)>, zmq::Error> {
+        loop {
+            let msg = match self.up.recv_msg(zmq::DONTWAIT) {
+                Ok(m) => m,
+                Err(zmq::Error::EAGAIN) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            match msg.first() {
+                Some(&op) if op <= 1 && !msg.get_more() => {
+                    return Ok(Some((op == 1, msg[1..].to_vec())))
+                }
+                _ => {} // not a subscription: ignored
+            }
+        }
     }
 
     /// Sends an event received from below up to the parent, remembering
@@ -423,7 +444,12 @@ impl Uplink {
         let lseq = msg.prop_u64(PROP_LSEQ).unwrap_or(0);
         if lseq != state.engine.lseq(level) + 1 {
             // A lost update: the mirror starts over.
-            tracing::warn!(level, lseq, have = state.engine.lseq(level), "mirror gap; resyncing");
+            tracing::warn!(
+                level,
+                lseq,
+                have = state.engine.lseq(level),
+                "mirror gap; resyncing"
+            );
             return self.resync(state, c);
         }
         apply(state, &msg, &key, Some(lseq));
@@ -462,6 +488,7 @@ impl Uplink {
             match reply {
                 Reply::Welcome(w) => {
                     self.joined = true;
+                    c.link_up = 1;
                     self.epoch(w.epoch, state, c)?;
                 }
                 Reply::Pong(p) => {
@@ -490,7 +517,12 @@ impl Uplink {
     }
 
     /// A new parent epoch means the parent restarted: mirror again.
-    fn epoch(&mut self, epoch: u64, state: &mut StatePlane, c: &mut Counters) -> Result<(), zmq::Error> {
+    fn epoch(
+        &mut self,
+        epoch: u64,
+        state: &mut StatePlane,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
         match self.parent_epoch.replace(epoch) {
             Some(old) if old != epoch => {
                 tracing::info!("parent broker restarted; resyncing the mirror");
@@ -572,7 +604,11 @@ impl Uplink {
             let lseq = msg.prop_u64(PROP_LSEQ);
             apply(state, &msg, &key, lseq);
         }
-        tracing::info!(keys = state.engine.len(), seq, "mirror in sync with the parent");
+        tracing::info!(
+            keys = state.engine.len(),
+            seq,
+            "mirror in sync with the parent"
+        );
         state.release_snapshots(router, outbox, c)
     }
 }

@@ -342,13 +342,14 @@ impl Broker {
             if let Some(link) = &self.uplink {
                 items.push(link.down.as_poll_item(zmq::POLLIN));
                 items.push(link.control.as_poll_item(zmq::POLLIN));
+                items.push(link.up.as_poll_item(zmq::POLLIN));
             }
             match zmq::poll(&mut items, wait) {
                 Ok(_) => {}
                 Err(zmq::Error::EINTR) => continue,
                 Err(e) => return Err(e).ctx(|| "poll".into()),
             }
-            let ready: [bool; 7] =
+            let ready: [bool; 8] =
                 std::array::from_fn(|i| items.get(i).is_some_and(|item| item.is_readable()));
             drop(items);
             if let Some(link) = &mut self.uplink {
@@ -357,8 +358,23 @@ impl Broker {
                         .ctx(|| "from the parent".into())?;
                 }
                 if ready[6] {
-                    link.replies(&mut self.state, &self.router, &mut self.outbox, &mut self.counters)
-                        .ctx(|| "parent replies".into())?;
+                    link.replies(
+                        &mut self.state,
+                        &self.router,
+                        &mut self.outbox,
+                        &mut self.counters,
+                    )
+                    .ctx(|| "parent replies".into())?;
+                }
+                if ready[7] {
+                    while let Some((on, prefix)) = link
+                        .parent_interest()
+                        .ctx(|| "parent subscriptions".into())?
+                    {
+                        subscriptions
+                            .from_parent(on, &prefix, &self.xsub)
+                            .ctx(|| "parent subscriptions".into())?;
+                    }
                 }
             }
             if ready[4] {
@@ -425,7 +441,12 @@ impl Broker {
                         control::Handled::Deferred(deferred) => match *deferred {
                             control::Deferred::Snapshot(request) => self
                                 .state
-                                .snapshot(request, &self.router, &mut self.outbox, &mut self.counters)
+                                .snapshot(
+                                    request,
+                                    &self.router,
+                                    &mut self.outbox,
+                                    &mut self.counters,
+                                )
                                 .ctx(|| "snapshot request".into())?,
                             control::Deferred::State { peer, request } => self
                                 .state
@@ -475,8 +496,13 @@ impl Broker {
         self.zap.connections.refresh(&mut self.counters);
         if let Some(link) = &mut self.uplink {
             let subscriptions = self.counters.subscriptions_active.min(u32::MAX as u64) as u32;
-            link.beat(node_timeout, &mut self.state, subscriptions, &mut self.counters)
-                .ctx(|| "upstream heartbeat".into())?;
+            link.beat(
+                node_timeout,
+                &mut self.state,
+                subscriptions,
+                &mut self.counters,
+            )
+            .ctx(|| "upstream heartbeat".into())?;
         }
         for gone in self.control.presence.expire(node_timeout) {
             self.counters.nodes_expired += 1;

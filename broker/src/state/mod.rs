@@ -522,7 +522,7 @@ impl StateEngine {
     /// counts in step.
     fn replace(
         &mut self,
-        key: &Box<str>,
+        key: &str,
         store: &str,
         value: Option<Box<[u8]>>,
         seq: u64,
@@ -531,7 +531,7 @@ impl StateEngine {
         let added = value.as_ref().map(|v| (key.len() + v.len()) as u64);
         let old = match value {
             Some(value) => self.map.insert(
-                key.clone(),
+                key.into(),
                 Entry {
                     value,
                     seq,
@@ -542,11 +542,11 @@ impl StateEngine {
         };
         if let Some(old) = &old {
             if old.expires_ms != 0 {
-                self.expiry.remove(&(old.expires_ms, key.clone()));
+                self.expiry.remove(&(old.expires_ms, key.into()));
             }
         }
         if added.is_some() && expires_ms != 0 {
-            self.expiry.insert((expires_ms, key.clone()));
+            self.expiry.insert((expires_ms, key.into()));
         }
         if let Some(s) = self.stores.get_mut(store) {
             if let Some(old) = &old {
