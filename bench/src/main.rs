@@ -8,6 +8,7 @@ mod forwarding;
 mod latency;
 mod state;
 mod target;
+mod tiers;
 
 use clap::Parser;
 use serde::Serialize;
@@ -51,6 +52,11 @@ struct Args {
     /// subscriber count and payload).
     #[arg(long)]
     curve: bool,
+    /// Benchmark a tree of brokers: events and latency through 1, 2 and 3
+    /// tiers, and a snapshot served by a child (with --keys, default here
+    /// 100000 when --keys is not given).
+    #[arg(long)]
+    tiers: bool,
 }
 
 /// One row of the forwarding table.
@@ -112,6 +118,20 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.state {
         return state::run(args.keys, args.writes, args.json);
+    }
+    if args.tiers {
+        let keys = if args.keys == 1_000_000 {
+            100_000
+        } else {
+            args.keys
+        };
+        return tiers::run(
+            args.messages,
+            args.repeat,
+            args.latency_rate,
+            args.latency_seconds,
+            keys,
+        );
     }
     let mut rows = Vec::new();
     if !args.json {

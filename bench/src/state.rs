@@ -23,6 +23,16 @@ struct BrokerChild {
 impl BrokerChild {
     /// Starts a broker; returns it and the time to its ready line.
     fn start(dir: &Path, port: u16) -> anyhow::Result<(BrokerChild, Duration)> {
+        Self::start_with(dir, port, &[])
+    }
+
+    /// Starts a broker with `extra` flags.
+    fn start_with(
+        dir: &Path,
+        port: u16,
+        extra: &[&str],
+    ) -> anyhow::Result<(BrokerChild, Duration)> {
+        std::fs::create_dir_all(dir)?;
         let config = dir.join("canopy.toml");
         std::fs::write(
             &config,
@@ -35,6 +45,7 @@ impl BrokerChild {
             .arg(dir.join("data"))
             .arg("--config")
             .arg(&config)
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .context("starting the broker")?;
@@ -170,17 +181,9 @@ fn free_base() -> anyhow::Result<u16> {
 
 /// Runs the state benchmark and prints its rows.
 pub fn run(keys: u64, writes: u64, json: bool) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("canopy-state-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let result = runtime.block_on(measure(&dir, keys, writes));
-    let _ = std::fs::remove_dir_all(&dir);
-    let rows = result?;
+    let rows = with_scratch("canopy-state-bench", |dir| async move {
+        measure(&dir, keys, writes).await
+    })?;
     for r in rows {
         if json {
             println!("{}", serde_json::to_string(&r)?);
@@ -282,12 +285,7 @@ async fn measure(dir: &Path, keys: u64, writes: u64) -> anyhow::Result<Vec<Row>>
     broker.stop();
     let (broker, ready) = BrokerChild::start(&dir2, port2)?;
     let check = join(&broker.endpoint(), "check").await?;
-    let stores = check.stores().await?;
-    let n = stores
-        .stores
-        .iter()
-        .find(|s| s.name == "default")
-        .map_or(0, |s| s.keys);
+    let n = default_keys(&check).await?;
     anyhow::ensure!(n == loaded, "restart lost keys: {n} of {loaded}");
     row(
         format!("restart to ready with {loaded} persisted keys"),
@@ -298,4 +296,76 @@ async fn measure(dir: &Path, keys: u64, writes: u64) -> anyhow::Result<Vec<Row>>
     check.close();
     broker.stop();
     Ok(rows)
+}
+
+/// Seconds a new replica takes to snapshot `keys` keys from the root, and
+/// from a child broker (`--upstream` the root) that serves its mirror.
+pub fn leaf_snapshot(keys: u64) -> anyhow::Result<(f64, f64)> {
+    with_scratch("canopy-tiers-bench", |dir| async move {
+        let (root, _) = BrokerChild::start(&dir.join("root"), free_base()?)?;
+        let loader = join(&root.endpoint(), "loader").await?;
+        write_range(loader, "default".to_owned(), 0..keys).await?;
+        let (leaf, _) = BrokerChild::start_with(
+            &dir.join("leaf"),
+            free_base()?,
+            &["--upstream", &root.endpoint()],
+        )?;
+        // The leaf's mirror is whole when its STORES count matches.
+        let check = join(&leaf.endpoint(), "check").await?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let n = default_keys(&check).await?;
+            if n == keys {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "leaf mirror stuck at {n} of {keys} keys"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut secs = Vec::new();
+        for (broker, name) in [(&root, "root-reader"), (&leaf, "leaf-reader")] {
+            let reader = join(&broker.endpoint(), name).await?;
+            let started = Instant::now();
+            let replica = reader.store("default").await?;
+            secs.push(started.elapsed().as_secs_f64());
+            let got = replica.view().len() as u64;
+            anyhow::ensure!(got == keys, "{name}: snapshot has {got} of {keys} keys");
+            reader.close();
+        }
+        check.close();
+        leaf.stop();
+        root.stop();
+        Ok((secs[0], secs[1]))
+    })
+}
+
+/// Keys the broker holds in the `default` store (STORES).
+async fn default_keys(node: &Node) -> anyhow::Result<u64> {
+    let stores = node.stores().await?;
+    Ok(stores
+        .stores
+        .iter()
+        .find(|s| s.name == "default")
+        .map_or(0, |s| s.keys))
+}
+
+/// Runs `work` on a two-thread runtime with a fresh scratch directory,
+/// removed afterwards.
+fn with_scratch<T, F, Fut>(name: &str, work: F) -> anyhow::Result<T>
+where
+    F: FnOnce(PathBuf) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let result = runtime.block_on(work(dir.clone()));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }

@@ -20,6 +20,9 @@ pub enum Kind {
     /// `canopy_broker::Broker` with CURVE on (every benchmark socket is a
     /// CURVE client with an allow-listed key).
     CanopyCurve,
+    /// A chain of this many canopy brokers, each the `upstream` child of the
+    /// one before: publishers on the root, subscribers on the last.
+    Tiers(u8),
 }
 
 /// A running forwarder.
@@ -31,7 +34,7 @@ pub struct Target {
     /// Keys every benchmark socket must use (CURVE runs).
     pub keys: Option<canopy_client::CurveKeys>,
     stop: Box<dyn FnOnce() + Send>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Target {
@@ -117,7 +120,44 @@ impl Target {
                     xsub,
                     keys,
                     stop: Box::new(move || stop.store(true, Ordering::Relaxed)),
-                    thread: Some(thread),
+                    threads: vec![thread],
+                })
+            }
+            Kind::Tiers(n) => {
+                let stop = Arc::new(AtomicBool::new(false));
+                let mut threads = Vec::new();
+                let (mut xsub, mut xpub, mut upstream) = (None, String::new(), None);
+                for tier in 0..n {
+                    let base = free_base()?;
+                    let dir = std::env::temp_dir()
+                        .join(format!("canopy-bench-{}-{base}", std::process::id()));
+                    let config = canopy_broker::Config {
+                        port: base,
+                        data_dir: dir.clone(),
+                        send_hwm: HWM,
+                        receive_hwm: HWM,
+                        upstream: upstream.take(),
+                        ..Default::default()
+                    };
+                    let broker = canopy_broker::Broker::bind(config)
+                        .with_context(|| format!("binding broker of tier {tier}"))?;
+                    xsub.get_or_insert_with(|| broker.endpoints().xsub.clone());
+                    xpub = broker.endpoints().xpub.clone();
+                    upstream = Some(broker.endpoints().router.clone());
+                    let flag = Arc::clone(&stop);
+                    threads.push(std::thread::spawn(move || {
+                        if let Err(e) = broker.run(flag) {
+                            eprintln!("canopy broker: {e}");
+                        }
+                        let _ = std::fs::remove_dir_all(dir);
+                    }));
+                }
+                Ok(Target {
+                    xpub,
+                    xsub: xsub.context("no tiers")?,
+                    keys: None,
+                    stop: Box::new(move || stop.store(true, Ordering::Relaxed)),
+                    threads,
                 })
             }
             Kind::Proxy => {
@@ -144,7 +184,7 @@ impl Target {
                         let mut ctx = ctx;
                         let _ = ctx.destroy();
                     }),
-                    thread: Some(thread),
+                    threads: vec![thread],
                 })
             }
         }
@@ -155,7 +195,7 @@ impl Drop for Target {
     fn drop(&mut self) {
         let stop = std::mem::replace(&mut self.stop, Box::new(|| {}));
         stop();
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
