@@ -48,6 +48,9 @@ pub enum AuthError {
     /// Only one of curve_key_file and allow_list is set.
     #[error("CURVE needs both curve_key_file and allow_list")]
     Incomplete,
+    /// Only one of upstream_server_key and upstream_key_file is set.
+    #[error("a CURVE link to the parent needs both upstream_server_key and upstream_key_file")]
+    IncompleteUpstream,
 }
 
 fn read(path: &Path) -> Result<String, AuthError> {
@@ -75,6 +78,46 @@ pub fn load_server_keys(path: &Path) -> Result<([u8; 32], [u8; 32]), AuthError> 
         return Err(AuthError::MissingSecret(path.to_owned()));
     };
     Ok((z85_key(&public, path)?, z85_key(&secret, path)?))
+}
+
+/// A public key from a `.pub` (or `.key`) file.
+pub fn load_public_key(path: &Path) -> Result<[u8; 32], AuthError> {
+    let parsed = parse_key_file(&read(path)?).map_err(|source| AuthError::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
+    let public = parsed
+        .public
+        .ok_or_else(|| AuthError::Z85(path.to_owned()))?;
+    z85_key(&public, path)
+}
+
+/// Keys of a CURVE client connection: the server's public key, and this
+/// side's public and secret keys.
+#[derive(Clone)]
+pub struct ClientKeys {
+    server: [u8; 32],
+    public: [u8; 32],
+    secret: [u8; 32],
+}
+
+impl ClientKeys {
+    /// Loads the server's `.pub` file and this side's `.key` file.
+    pub fn load(server_pub: &Path, key_file: &Path) -> Result<ClientKeys, AuthError> {
+        let (public, secret) = load_server_keys(key_file)?;
+        Ok(ClientKeys {
+            server: load_public_key(server_pub)?,
+            public,
+            secret,
+        })
+    }
+
+    /// Makes `socket` a CURVE client with these keys.
+    pub fn apply(&self, socket: &zmq::Socket) -> Result<(), zmq::Error> {
+        socket.set_curve_serverkey(&self.server)?;
+        socket.set_curve_publickey(&self.public)?;
+        socket.set_curve_secretkey(&self.secret)
+    }
 }
 
 /// Allowed client keys → identity names.

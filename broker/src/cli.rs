@@ -88,6 +88,12 @@ pub struct Args {
     /// tree of brokers [default: none, this broker is a root].
     #[arg(long)]
     upstream: Option<String>,
+    /// The parent's CURVE public key file (.pub), when the parent runs CURVE.
+    #[arg(long)]
+    upstream_server_key: Option<PathBuf>,
+    /// This broker's CURVE key pair (.key) for the parent's allow-list.
+    #[arg(long)]
+    upstream_key_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -129,6 +135,12 @@ impl Args {
         }
         if self.upstream.is_some() {
             c.upstream = self.upstream;
+        }
+        if self.upstream_server_key.is_some() {
+            c.upstream_server_key = self.upstream_server_key;
+        }
+        if self.upstream_key_file.is_some() {
+            c.upstream_key_file = self.upstream_key_file;
         }
         Ok(c)
     }

@@ -48,6 +48,11 @@ pub struct Config {
     /// The parent broker (`tcp://HOST:PORT`, its base port): this broker
     /// becomes a child in a tree of brokers.
     pub upstream: Option<String>,
+    /// The parent's public key (its `.pub` file) when it runs CURVE.
+    pub upstream_server_key: Option<PathBuf>,
+    /// This broker's key pair for the parent (a `canopy keygen` `.key` file
+    /// whose public key is in the parent's allow-list).
+    pub upstream_key_file: Option<PathBuf>,
     /// TCP connections open at once on the three sockets together (a node
     /// uses three); more are refused at the handshake, counted.
     pub max_connections: u64,
@@ -90,6 +95,8 @@ impl Default for Config {
             max_snapshots_per_s: 100.0,
             max_connections: 30_000,
             upstream: None,
+            upstream_server_key: None,
+            upstream_key_file: None,
             max_inflight_per_connection: 10_000,
             stores: Default::default(),
             curve_key_file: None,

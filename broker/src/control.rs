@@ -378,6 +378,7 @@ impl Control {
         c.drops_reported += p.dropped.saturating_sub(entry.dropped);
         entry.dropped = p.dropped;
         entry.subscriptions = p.subscriptions;
+        entry.link = p.link;
         if p.subscriptions > config.max_subscriptions {
             c.subscription_limit_hits += 1;
             tracing::warn!(node = %entry.path, subscriptions = p.subscriptions, "node exceeds max_subscriptions");

@@ -16,7 +16,7 @@
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
 use crate::state_plane::StatePlane;
-use canopy_schemas::control::{Hello, Ping};
+use canopy_schemas::control::{Hello, LinkReport, Ping};
 use canopy_schemas::state::{KvMsg, SnapshotQuery, Write, KTHXBAI, PROP_LSEQ, PROP_TTL_MS};
 use canopy_schemas::{Reply, Request, HUGZ, PROTOCOL_VERSION};
 use std::collections::hash_map::DefaultHasher;
@@ -128,6 +128,9 @@ pub struct Uplink {
     pub up: zmq::Socket,
     /// DEALER on the parent's ROUTER: join, heartbeat, writes, mirror.
     pub control: zmq::Socket,
+    /// Handshake failures of the control link (CURVE refused, mechanism
+    /// mismatch), from a socket monitor.
+    handshakes: zmq::Socket,
     endpoint: String,
     name: String,
     echoes: Echoes,
@@ -174,11 +177,13 @@ fn send_frames(socket: &zmq::Socket, frames: &[&[u8]]) -> Result<bool, zmq::Erro
 }
 
 impl Uplink {
-    /// Connects the three sockets to the parent at `upstream` (base port)
-    /// and starts the mirror's first sync.
+    /// Connects the three sockets to the parent at `upstream` (base port),
+    /// as a CURVE client with `keys` when the parent runs CURVE, and starts
+    /// the mirror's first sync.
     pub fn connect(
         context: &zmq::Context,
         upstream: &str,
+        keys: Option<&crate::auth::ClientKeys>,
         broker_id: &str,
         state: &mut StatePlane,
         c: &mut Counters,
@@ -189,10 +194,23 @@ impl Uplink {
         let control = context.socket(zmq::DEALER)?;
         for s in [&down, &up, &control] {
             s.set_linger(0)?;
+            if let Some(k) = keys {
+                k.apply(s)?;
+            }
         }
         // Dropped (and counted) rather than blocking the loop when the
         // parent falls behind.
         crate::events::set_xpub_nodrop(&mut up)?;
+        let monitor = format!("inproc://canopy-uplink-{broker_id}");
+        control.monitor(
+            &monitor,
+            zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32
+                | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as i32
+                | zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL as i32,
+        )?;
+        let handshakes = context.socket(zmq::PAIR)?;
+        handshakes.set_linger(0)?;
+        handshakes.connect(&monitor)?;
         down.connect(&xpub)?;
         up.connect(&xsub)?;
         control.connect(&router)?;
@@ -202,6 +220,7 @@ impl Uplink {
             down,
             up,
             control,
+            handshakes,
             endpoint: upstream.to_owned(),
             name: format!("broker-{}", &broker_id[..broker_id.len().min(16)]),
             echoes: Echoes::default(),
@@ -282,6 +301,19 @@ impl Uplink {
         subscriptions: u32,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
+        let mut failed = 0;
+        while self.handshakes.recv_multipart(zmq::DONTWAIT).is_ok() {
+            failed += 1;
+        }
+        if failed > 0 {
+            c.link_handshake_failures += failed;
+            tracing::warn!(
+                upstream = %self.endpoint,
+                failed,
+                "the parent refused the handshake: are upstream_server_key and \
+                 upstream_key_file set, and is this broker's key in its allow-list?"
+            );
+        }
         if self.last_heard.elapsed() > node_timeout && self.joined {
             tracing::warn!(upstream = %self.endpoint, "parent broker silent; rejoining");
             self.joined = false;
@@ -290,8 +322,19 @@ impl Uplink {
             let id = self.id();
             self.request(&Request::Ping(Ping {
                 id,
-                dropped: 0,
+                dropped: c.link_drops_up,
                 subscriptions,
+                link: Some(LinkReport {
+                    events_up: c.link_events_up,
+                    bytes_up: c.link_bytes_up,
+                    events_down: c.link_events_down,
+                    bytes_down: c.link_bytes_down,
+                    echoes_dropped: c.link_echoes_dropped,
+                    subscriptions_forwarded: c.link_subscriptions_forwarded,
+                    writes_relayed: c.link_writes_relayed,
+                    resyncs: c.link_resyncs,
+                    state_lag: c.link_state_lag,
+                }),
             }))?;
         } else {
             self.hello()?;

@@ -216,10 +216,16 @@ impl Broker {
             state_plane::start(engine, &config.data_dir, &context, broker_tag)?;
         state.erase(dropped);
         let mut counters = metrics::Counters::default();
+        let link_keys = match (&config.upstream_server_key, &config.upstream_key_file) {
+            (Some(server), Some(key)) => Some(auth::ClientKeys::load(server, key)?),
+            (None, None) => None,
+            _ => return Err(auth::AuthError::IncompleteUpstream.into()),
+        };
         let uplink = match &config.upstream {
             Some(upstream) => Some(federation::Uplink::connect(
                 &context,
                 upstream,
+                link_keys.as_ref(),
                 &broker_id,
                 &mut state,
                 &mut counters,

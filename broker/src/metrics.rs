@@ -131,6 +131,8 @@ counters! {
     requests_inflight_limited,
     /// Upstream link (child broker): 1 while joined to the parent (gauge).
     link_up,
+    /// Handshakes with the parent that failed (CURVE refused or missing).
+    link_handshake_failures,
     /// Events sent up to the parent.
     link_events_up,
     /// Bytes of events sent up.

@@ -21,6 +21,8 @@ pub struct NodeEntry {
     pub dropped: u64,
     /// Subscriptions it last reported.
     pub subscriptions: u32,
+    /// A child broker's link counters, from its last PING.
+    pub link: Option<canopy_schemas::control::LinkReport>,
 }
 
 /// Outcome of a join.
@@ -89,6 +91,7 @@ impl Presence {
                 last_seen: now,
                 dropped,
                 subscriptions: 0,
+                link: None,
             },
         );
         outcome
@@ -136,6 +139,7 @@ impl Presence {
                 connected_ms: now.duration_since(e.joined).as_millis() as u64,
                 dropped: e.dropped,
                 subscriptions: e.subscriptions,
+                link: e.link.clone(),
             })
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));

@@ -317,6 +317,7 @@ impl Io {
                 id: self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 dropped: c.gaps + c.overflow,
                 subscriptions: lock(&self.subs).count() as u32,
+                link: None,
             };
             drop(c);
             self.send_request(&Request::Ping(ping));

@@ -109,6 +109,33 @@ pub struct Ping {
     pub dropped: u64,
     /// Subscriptions the node currently holds.
     pub subscriptions: u32,
+    /// Sent by a child broker: its link's counters, shown by the parent in
+    /// NODES.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkReport>,
+}
+
+/// A child broker's view of its link to the parent (PING `link`, NODES).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct LinkReport {
+    /// Events sent up to the parent.
+    pub events_up: u64,
+    /// Bytes of events sent up.
+    pub bytes_up: u64,
+    /// Events received from the parent.
+    pub events_down: u64,
+    /// Bytes of events received from the parent.
+    pub bytes_down: u64,
+    /// Echoes of events sent up, dropped when they came back.
+    pub echoes_dropped: u64,
+    /// Subscription changes sent up.
+    pub subscriptions_forwarded: u64,
+    /// WRITEs relayed up.
+    pub writes_relayed: u64,
+    /// Times the mirror was rebuilt.
+    pub resyncs: u64,
+    /// The parent's sequence minus the mirror's.
+    pub state_lag: u64,
 }
 
 /// PONG body.
@@ -152,6 +179,9 @@ pub struct NodeInfo {
     pub dropped: u64,
     /// Subscriptions the node reported.
     pub subscriptions: u32,
+    /// For a child broker: its link's counters as of its last PING.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkReport>,
 }
 
 /// NODES reply body.
@@ -454,6 +484,7 @@ mod tests {
                 id: 2,
                 dropped: 3,
                 subscriptions: 4,
+                link: None,
             }),
             Request::Stats(Empty { id: 5 }),
             Request::Nodes(NodesQuery {

@@ -68,6 +68,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                     id: 2,
                     dropped: 0,
                     subscriptions: 3,
+                    link: None,
                 }),
                 Request::Stats(Empty { id: 3 }),
                 Request::Nodes(NodesQuery {

@@ -133,6 +133,20 @@ async fn every_subscriber_in_the_tree_gets_each_event_exactly_once() {
         assert_eq!(counter_at(b, "link_up").await, 1);
         assert!(counter_at(b, "link_subscriptions_forwarded").await > 0);
     }
+    // The parent sees each child link in NODES (reported with each PING):
+    // the middle sent up the events of its own publisher and of leaf2's.
+    let link = eventually("the root lists the middle's link", || async {
+        let nodes = canopy_client::admin::nodes(&t.root.endpoint(), None, DEADLINE)
+            .await
+            .unwrap();
+        nodes
+            .into_iter()
+            .filter(|n| n.name.starts_with("broker-"))
+            .find_map(|n| n.link.filter(|l| l.events_up >= 2 * N))
+    })
+    .await;
+    assert!(link.subscriptions_forwarded > 0 && link.bytes_up > 0);
+    assert_eq!(link.state_lag, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,4 +223,67 @@ async fn the_tree_heals_after_the_middle_broker_is_killed() {
     }
     // leaf1's mirror rebuilt itself (the middle's new epoch or the gap).
     assert!(counter_at(&t.leaf1, "link_resyncs").await >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_joins_a_curve_parent_with_its_own_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    keygen(&d.join("root"));
+    let child_pub = keygen(&d.join("child"));
+    let alice_pub = keygen(&d.join("alice"));
+    let allow = d.join("allow.txt");
+    std::fs::write(&allow, format!("child {child_pub}\nalice {alice_pub}\n")).unwrap();
+    let root = BrokerProcess::start(&[
+        "--curve-key-file",
+        d.join("root.key").to_str().unwrap(),
+        "--allow-list",
+        allow.to_str().unwrap(),
+    ]);
+    let child = BrokerProcess::start(&[
+        "--upstream",
+        &root.endpoint(),
+        "--upstream-server-key",
+        d.join("root.pub").to_str().unwrap(),
+        "--upstream-key-file",
+        d.join("child.key").to_str().unwrap(),
+    ]);
+    let sub = node(&child, "sub", "g").await;
+    sub.subscribe("ready").unwrap();
+    let mut events = vec![("sub", sub.events().unwrap())];
+    let keys =
+        canopy_client::CurveKeys::load(d.join("root.pub").to_str().unwrap(), &d.join("alice.key"))
+            .unwrap();
+    let mut o = canopy_client::NodeOptions::new(&root.endpoint(), "alice", "p");
+    o.connect_timeout = DEADLINE;
+    o.curve = Some(keys.clone());
+    let alice = Node::connect(o).await.unwrap();
+    let root_counter = |name: &'static str| {
+        let (endpoint, keys) = (root.endpoint(), keys.clone());
+        async move {
+            canopy_client::admin::stats_with(&endpoint, DEADLINE, Some(&keys))
+                .await
+                .unwrap()
+                .counters[name]
+        }
+    };
+    until_linked(&[&alice], &mut events).await;
+    // And state through the encrypted link.
+    let w = sub.store("default").await.unwrap();
+    let ack = w
+        .put(&Level::parse("g", false).unwrap(), "k", &1)
+        .await
+        .unwrap();
+    assert!(ack.seq > 0);
+    // The child's three links and alice's three sockets were admitted.
+    assert!(root_counter("auth_allowed").await >= 6);
+
+    // Without keys a child is refused, counts it and says why.
+    let keyless = BrokerProcess::start(&["--upstream", &root.endpoint()]);
+    eventually("the keyless child is refused", || async {
+        (counter_at(&keyless, "link_handshake_failures").await > 0).then_some(())
+    })
+    .await;
+    assert_eq!(counter_at(&keyless, "link_up").await, 0);
+    assert!(keyless.stderr().contains("refused the handshake"));
 }

@@ -213,6 +213,7 @@ async fn subscription_limit_is_enforced_per_node() {
         id: 9,
         dropped: 0,
         subscriptions: 9,
+        link: None,
     });
     let [name, body] = ping.encode().unwrap();
     dealer.send(name, zmq::SNDMORE).unwrap();

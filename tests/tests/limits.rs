@@ -20,6 +20,7 @@ fn admitted_dealer(ctx: &zmq::Context, broker: &BrokerProcess) -> zmq::Socket {
         id: 1,
         dropped: 0,
         subscriptions: 0,
+        link: None,
     });
     dealer.send_multipart(ping.encode().unwrap(), 0).unwrap();
     let reply = dealer.recv_multipart(0).expect("admitted dealer answered");

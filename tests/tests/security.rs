@@ -9,16 +9,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-fn keygen(path: &Path) -> String {
-    let out = run_cli(&["keygen", "--out", path.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 fn options(
     broker: &BrokerProcess,
     name: &str,

@@ -47,6 +47,22 @@ pub async fn nodes(cli: &Cli, args: &NodesArgs) -> anyhow::Result<()> {
             "{:<40} {:>10}ms {:>10} {:>6}  {}",
             n.path, n.last_seen_ms_ago, n.dropped, n.subscriptions, n.client_version
         );
+        if let Some(l) = &n.link {
+            // A child broker: its link to this one.
+            println!(
+                "{:<40} link: up {} events/{} B, down {} events/{} B, {} echoes dropped, \
+                 {} subscriptions forwarded, {} writes relayed, state lag {}",
+                "",
+                l.events_up,
+                l.bytes_up,
+                l.events_down,
+                l.bytes_down,
+                l.echoes_dropped,
+                l.subscriptions_forwarded,
+                l.writes_relayed,
+                l.state_lag
+            );
+        }
     }
     Ok(())
 }

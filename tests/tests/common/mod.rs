@@ -256,3 +256,15 @@ pub fn run_cli(args: &[&str]) -> std::process::Output {
         .output()
         .expect("run canopy CLI")
 }
+
+/// `canopy keygen --out PATH`; returns the public key it prints.
+#[allow(dead_code)]
+pub fn keygen(path: &Path) -> String {
+    let out = run_cli(&["keygen", "--out", path.to_str().expect("utf-8 path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
