@@ -74,6 +74,9 @@ pub struct Args {
     /// TCP connections open at once, three sockets together [default: 30000].
     #[arg(long)]
     max_connections: Option<u64>,
+    /// Subscription prefixes one connection may hold [default: 65536].
+    #[arg(long)]
+    max_subscriptions_per_connection: Option<u32>,
     /// Unanswered requests per ROUTER connection [default: 10000].
     #[arg(long)]
     max_inflight_per_connection: Option<usize>,
@@ -124,7 +127,8 @@ impl Args {
             max_key_length,
             max_snapshots_per_s,
             max_connections,
-            max_inflight_per_connection
+            max_inflight_per_connection,
+            max_subscriptions_per_connection
         );
         // Options: set only when given, so the file's value survives.
         if self.curve_key_file.is_some() {

@@ -45,6 +45,9 @@ pub struct Config {
     pub max_snapshots_per_s: f64,
     /// Longest state key (store, level and user key together), in bytes.
     pub max_key_length: usize,
+    /// Subscription prefixes one connection may hold (raw SUB sockets and
+    /// child broker links included; needs the vendored, patched libzmq).
+    pub max_subscriptions_per_connection: u32,
     /// The parent broker (`tcp://HOST:PORT`, its base port): this broker
     /// becomes a child in a tree of brokers.
     pub upstream: Option<String>,
@@ -94,6 +97,7 @@ impl Default for Config {
             max_key_length: 1024,
             max_snapshots_per_s: 100.0,
             max_connections: 30_000,
+            max_subscriptions_per_connection: 65_536,
             upstream: None,
             upstream_server_key: None,
             upstream_key_file: None,

@@ -295,6 +295,20 @@ pub fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
     set_int_option(socket, zmq_sys::ZMQ_XPUB_MANUAL, 1)
 }
 
+/// Canopy's own XPUB option in the patched libzmq (third_party/): most
+/// prefixes one connection may hold in manual mode.
+const CANOPY_XPUB_PIPE_SUBSCRIPTIONS: u32 = 0x63616e;
+
+/// Caps the prefixes one connection may hold. Fails with EINVAL on a libzmq
+/// without canopy's patch (the system build).
+pub fn set_subscriptions_per_connection(
+    socket: &mut zmq::Socket,
+    limit: u32,
+) -> Result<(), zmq::Error> {
+    let limit = std::ffi::c_int::try_from(limit).unwrap_or(std::ffi::c_int::MAX);
+    set_int_option(socket, CANOPY_XPUB_PIPE_SUBSCRIPTIONS, limit)
+}
+
 /// Turns on ZMQ_XPUB_NODROP: a full pipe makes a send fail with EAGAIN
 /// (counted by the caller) instead of dropping silently.
 pub fn set_xpub_nodrop(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
@@ -317,6 +331,9 @@ enum Refusal {
     Acl,
     TooLong,
     TotalLimit,
+    /// The connection holds max_subscriptions_per_connection prefixes
+    /// (enforced by the patched libzmq, see third_party/README.md).
+    ConnectionLimit,
 }
 
 impl Subscriptions {
@@ -386,10 +403,17 @@ impl Subscriptions {
                 upstream(false)?;
             }
         } else {
-            match (op, self.verdict(identity.as_deref(), op, &prefix)) {
+            let verdict = match self.verdict(identity.as_deref(), op, &prefix) {
+                Ok(()) if op == 1 => match xpub.set_subscribe(&prefix) {
+                    Ok(()) => Ok(()),
+                    Err(zmq::Error::ENOBUFS) => Err(Refusal::ConnectionLimit),
+                    Err(e) => return Err(e),
+                },
+                other => other,
+            };
+            match (op, verdict) {
                 (1, Ok(())) => {
                     counters.subscribes += 1;
-                    xpub.set_subscribe(&prefix)?;
                     let n = self.accepted.entry(prefix.clone()).or_insert(0);
                     *n += 1;
                     if *n == 1 {
@@ -401,6 +425,10 @@ impl Subscriptions {
                         Refusal::Acl => counters.acl_subscribe_denied += 1,
                         Refusal::TooLong | Refusal::TotalLimit => {
                             counters.subscriptions_rejected += 1
+                        }
+                        Refusal::ConnectionLimit => {
+                            counters.subscriptions_rejected += 1;
+                            counters.subscription_connection_limit_hits += 1;
                         }
                     }
                     // Bounded: refusals beyond the cap are not remembered (their
@@ -427,14 +455,20 @@ impl Subscriptions {
                 }
                 (_, verdict) => {
                     counters.unsubscribes += 1;
-                    // A refused prefix was never applied: take it from the refused.
-                    let was_refused =
-                        verdict.is_err() && decrement(&mut self.denied, &prefix).is_some();
-                    if !was_refused {
-                        xpub.set_unsubscribe(&prefix)?;
-                        if decrement(&mut self.accepted, &prefix) == Some(0) {
-                            upstream(false)?;
-                        }
+                    let applied = match verdict {
+                        // Refused by ACL or length: never applied.
+                        Err(_) => false,
+                        Ok(()) => match xpub.set_unsubscribe(&prefix) {
+                            Ok(()) => true,
+                            // The patched libzmq: this connection never held it.
+                            Err(zmq::Error::EINVAL) => false,
+                            Err(e) => return Err(e),
+                        },
+                    };
+                    if !applied {
+                        decrement(&mut self.denied, &prefix);
+                    } else if decrement(&mut self.accepted, &prefix) == Some(0) {
+                        upstream(false)?;
                     }
                 }
             }

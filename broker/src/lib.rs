@@ -163,6 +163,17 @@ impl Broker {
         let acls = acl::Acls::new(&config.acl).map(Arc::new);
         // Each subscription is applied by the broker itself (limits, ACLs).
         events::set_xpub_manual(&mut xpub).ctx(|| "xpub manual".into())?;
+        match events::set_subscriptions_per_connection(
+            &mut xpub,
+            config.max_subscriptions_per_connection,
+        ) {
+            Ok(()) => {}
+            Err(zmq::Error::EINVAL) => tracing::warn!(
+                "this libzmq lacks canopy's XPUB patch: max_subscriptions_per_connection \
+                 is not enforced (build with the default vendored-zmq feature)"
+            ),
+            Err(e) => return Err(e).ctx(|| "subscriptions per connection".into()),
+        }
         let xsub = context.socket(zmq::XSUB).ctx(|| "XSUB socket".into())?;
         for s in [&router, &xpub, &xsub] {
             s.set_linger(0).ctx(|| "set linger".into())?;

@@ -52,6 +52,9 @@ counters! {
     /// Messages on the XPUB refused: malformed, over-long prefix, or over
     /// max_subscriptions_total.
     subscriptions_rejected,
+    /// Subscriptions refused: the connection held
+    /// max_subscriptions_per_connection prefixes.
+    subscription_connection_limit_hits,
     /// Distinct subscription prefixes currently active (gauge).
     subscriptions_active,
     /// Control requests received on the ROUTER.

@@ -139,3 +139,86 @@ async fn requests_beyond_max_inflight_per_connection_are_refused() {
     let frames = dealer.recv_multipart(0).unwrap();
     assert!(matches!(decode(&frames), Reply::Written(_)));
 }
+
+/// Receives until a message on one of `want` arrives; returns its topic.
+/// Messages on other topics fail the test.
+fn next_topic(sub: &zmq::Socket, allowed: &[&str]) -> Option<String> {
+    let frames = sub.recv_multipart(0).ok()?;
+    let topic = String::from_utf8_lossy(&frames[0]).into_owned();
+    assert!(allowed.contains(&topic.as_str()), "got {topic}");
+    Some(topic)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_holds_at_most_max_subscriptions_per_connection() {
+    let broker = BrokerProcess::start(&["--max-subscriptions-per-connection", "3"]);
+    if !cfg!(feature = "vendored-zmq") {
+        // Only canopy's patched libzmq can count per connection; the system
+        // build says so at start.
+        assert!(broker.stderr().contains("max_subscriptions_per_connection"));
+        return;
+    }
+    let ctx = zmq::Context::new();
+    let a = ctx.socket(zmq::SUB).unwrap();
+    let b = ctx.socket(zmq::SUB).unwrap();
+    for s in [&a, &b] {
+        s.set_rcvtimeo(100).unwrap();
+    }
+    for p in ["p1", "p2", "p3", "p4", "p5"] {
+        a.set_subscribe(p.as_bytes()).unwrap();
+    }
+    b.set_subscribe(b"p4").unwrap();
+    a.connect(&broker.endpoint_at(1)).unwrap();
+    b.connect(&broker.endpoint_at(1)).unwrap();
+    eventually("a's two subscriptions beyond 3 refused", || {
+        let broker = &broker;
+        async move {
+            (counter(broker, "subscription_connection_limit_hits").await == 2
+                && counter(broker, "subscriptions_active").await == 4)
+                .then_some(())
+        }
+    })
+    .await;
+    let publisher = node(&broker, "pub", "").await;
+    let publish_all = || {
+        for p in ["p1", "p2", "p3", "p4", "p5"] {
+            publisher.publish_topic(p, &0).unwrap();
+        }
+    };
+    // a gets p1..p3 only; b gets its p4 (held by another connection is fine).
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let (mut seen_a, mut seen_b) = (std::collections::BTreeSet::new(), false);
+    while seen_a.len() < 3 || !seen_b {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a saw {seen_a:?}, b {seen_b}"
+        );
+        publish_all();
+        while let Some(t) = next_topic(&a, &["p1", "p2", "p3"]) {
+            seen_a.insert(t);
+        }
+        seen_b |= next_topic(&b, &["p4"]).is_some();
+    }
+    // a lets go of p4 (never applied to it) and p1: b keeps p4, and a has
+    // room for p5 again.
+    a.set_unsubscribe(b"p4").unwrap();
+    a.set_unsubscribe(b"p1").unwrap();
+    a.set_subscribe(b"p5").unwrap();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let (mut got_p5, mut got_b) = (false, false);
+    while !(got_p5 && got_b) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "p5 {got_p5}, b {got_b}"
+        );
+        publish_all();
+        while let Some(t) = next_topic(&a, &["p1", "p2", "p3", "p5"]) {
+            got_p5 |= t == "p5";
+        }
+        got_b |= next_topic(&b, &["p4"]).is_some();
+    }
+    assert_eq!(
+        counter(&broker, "subscription_connection_limit_hits").await,
+        2
+    );
+}

@@ -1,4 +1,4 @@
-// canopy: patched libzmq sources (vendor/src/xpub.cpp), patch level 2. Bump this
+// canopy: patched libzmq sources (vendor/src/xpub.cpp), patch level 3. Bump this
 // line when the vendored C++ changes: cargo only sees .rs files, and the
 // edit makes zmq-sys rebuild libzmq.
 use cmake::Config;

@@ -32,6 +32,9 @@
 
 #include "xpub.hpp"
 #include <algorithm>
+
+//  canopy patch: an XPUB option of canopy's own (see xsetsockopt).
+#define ZMQ_CANOPY_XPUB_PIPE_SUBSCRIPTIONS 0x63616e
 #include "pipe.hpp"
 #include "err.hpp"
 #include "msg.hpp"
@@ -50,6 +53,7 @@ zmq::xpub_t::xpub_t (class ctx_t *parent_, uint32_t tid_, int sid_) :
     _welcome_msg ()
 {
     _last_pipe = NULL;
+    _pipe_limit = 0; //  canopy patch
     options.type = ZMQ_XPUB;
     _welcome_msg.init ();
 }
@@ -254,15 +258,44 @@ int zmq::xpub_t::xsetsockopt (int option_,
             _lossy = (*static_cast<const int *> (optval_) == 0);
         else if (option_ == ZMQ_XPUB_MANUAL)
             _manual = (*static_cast<const int *> (optval_) != 0);
+    } else if (option_ == ZMQ_CANOPY_XPUB_PIPE_SUBSCRIPTIONS) {
+        //  canopy patch: most prefixes one pipe may hold in manual mode.
+        if (optvallen_ != sizeof (int)
+            || *static_cast<const int *> (optval_) < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        _pipe_limit = static_cast<size_t> (*static_cast<const int *> (optval_));
     } else if (option_ == ZMQ_SUBSCRIBE && _manual) {
         if (_last_pipe != NULL) {
-            _subscriptions.add ((unsigned char *) optval_, optvallen_,
-                                _last_pipe);
-            _manual_subscriptions.add ((unsigned char *) optval_, optvallen_,
-                                       _last_pipe);
+            //  canopy patch: one record per (pipe, prefix); beyond the
+            //  pipe's limit the subscription is refused with ENOBUFS.
+            std::set<blob_t> &applied = _applied[_last_pipe];
+            blob_t prefix (static_cast<const unsigned char *> (optval_),
+                           optvallen_);
+            if (applied.count (prefix) == 0) {
+                if (_pipe_limit > 0 && applied.size () >= _pipe_limit) {
+                    errno = ENOBUFS;
+                    return -1;
+                }
+                applied.insert (ZMQ_MOVE (prefix));
+                _subscriptions.add ((unsigned char *) optval_, optvallen_,
+                                    _last_pipe);
+                _manual_subscriptions.add ((unsigned char *) optval_,
+                                           optvallen_, _last_pipe);
+            }
         }
     } else if (option_ == ZMQ_UNSUBSCRIBE && _manual) {
         if (_last_pipe != NULL) {
+            //  canopy patch: EINVAL tells the user the pipe did not hold
+            //  the prefix (it was refused).
+            std::set<blob_t> &applied = _applied[_last_pipe];
+            blob_t prefix (static_cast<const unsigned char *> (optval_),
+                           optvallen_);
+            if (applied.erase (prefix) == 0) {
+                errno = EINVAL;
+                return -1;
+            }
             _subscriptions.rm ((unsigned char *) optval_, optvallen_,
                                _last_pipe);
             _manual_subscriptions.rm ((unsigned char *) optval_, optvallen_,
@@ -303,6 +336,7 @@ void zmq::xpub_t::xpipe_terminated (pipe_t *pipe_)
                   static_cast<pipe_t *> (NULL));
     if (_last_pipe == pipe_)
         _last_pipe = NULL;
+    _applied.erase (pipe_);
     _throttled.erase (
       std::remove (_throttled.begin (), _throttled.end (), pipe_),
       _throttled.end ());

@@ -31,6 +31,8 @@
 #define __ZMQ_XPUB_HPP_INCLUDED__
 
 #include <deque>
+#include <map>
+#include <set>
 
 #include "socket_base.hpp"
 #include "session_base.hpp"
@@ -131,6 +133,12 @@ class xpub_t : public socket_base_t
     //  queue was full (libzmq 4.3.2 moved every upstream message into the
     //  unbounded pending queue, so a flooding peer grew it without limit).
     std::deque<pipe_t *> _throttled;
+
+    //  canopy patch: in manual mode, the prefixes applied to each pipe, and
+    //  how many one pipe may hold (0 = no limit; option
+    //  ZMQ_CANOPY_XPUB_PIPE_SUBSCRIPTIONS).
+    std::map<pipe_t *, std::set<blob_t> > _applied;
+    size_t _pipe_limit;
 
     xpub_t (const xpub_t &);
     const xpub_t &operator= (const xpub_t &);
