@@ -345,10 +345,17 @@ impl Uplink {
                 self.resync(state, c)?;
             }
         }
-        let before = self.relayed.len();
-        self.relayed.retain(|_, r| r.at.elapsed() < RELAY_TIMEOUT);
-        for _ in self.relayed.len()..before {
-            c.link_writes_lost += 1;
+        let expired: Vec<u64> = self
+            .relayed
+            .iter()
+            .filter(|(_, r)| r.at.elapsed() >= RELAY_TIMEOUT)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(r) = self.relayed.remove(&id) {
+                state.inflight.end(&r.peer);
+                c.link_writes_lost += 1;
+            }
         }
         c.link_up = self.joined as u64;
         c.link_state_lag = self.parent_seq.saturating_sub(state.engine.seq());
