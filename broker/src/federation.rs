@@ -20,7 +20,7 @@ use canopy_schemas::control::{Hello, LinkReport, Ping};
 use canopy_schemas::state::{KvMsg, SnapshotQuery, Write, KTHXBAI, PROP_LSEQ, PROP_TTL_MS};
 use canopy_schemas::{Reply, Request, HUGZ, PROTOCOL_VERSION};
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::Hasher;
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,13 @@ impl Echoes {
         }
         echo
     }
+}
+
+/// The link sockets the parent sends on.
+#[derive(Clone, Copy)]
+enum Side {
+    Down,
+    Control,
 }
 
 /// A WRITE relayed to the parent.
@@ -430,6 +437,20 @@ impl Uplink {
         self.request(&Request::Write(w))
     }
 
+    /// One message from the parent on `side`; anything heard keeps the
+    /// link alive.
+    fn receive(&mut self, side: Side) -> Result<Option<Vec<zmq::Message>>, zmq::Error> {
+        let socket = match side {
+            Side::Down => &self.down,
+            Side::Control => &self.control,
+        };
+        let frames = recv_frames(socket)?;
+        if frames.is_some() {
+            self.last_heard = Instant::now();
+        }
+        Ok(frames)
+    }
+
     /// Reads what the parent published: events to local subscribers (not
     /// echoes), state updates to the mirror and on to local subscribers.
     pub fn from_above(
@@ -439,10 +460,9 @@ impl Uplink {
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         for _ in 0..BATCH {
-            let Some(frames) = recv_frames(&self.down)? else {
+            let Some(frames) = self.receive(Side::Down)? else {
                 break;
             };
-            self.last_heard = Instant::now();
             let parts: Vec<&[u8]> = frames.iter().map(|m| &m[..]).collect();
             if parts[0] == HUGZ {
                 continue;
@@ -516,10 +536,9 @@ impl Uplink {
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         for _ in 0..BATCH {
-            let Some(frames) = recv_frames(&self.control)? else {
+            let Some(frames) = self.receive(Side::Control)? else {
                 break;
             };
-            self.last_heard = Instant::now();
             let parts: Vec<&[u8]> = frames.iter().map(|m| &m[..]).collect();
             if parts.len() == 5 {
                 self.snapshot_part(&parts, state, router, outbox, c)?;
@@ -645,9 +664,8 @@ impl Uplink {
             return Ok(());
         };
         state.engine.mirror_start(seq, lseqs);
-        let mut seen = HashSet::new();
         for msg in buffered {
-            if msg.sequence <= seq || !seen.insert(msg.sequence) {
+            if msg.sequence <= seq {
                 continue;
             }
             let key = String::from_utf8_lossy(&msg.key).into_owned();
