@@ -225,13 +225,16 @@ impl Zap {
         if frames.first().map(Vec::as_slice) != Some(b"1.0") {
             return Err(("400", "unsupported ZAP version"));
         }
-        let open = self.connections.refresh(c);
-        if open > self.max_connections {
+        // The asking connection is still in its handshake: it is not among
+        // the established ones, and strangers stalled in theirs never are.
+        let count = self.connections.refresh(c);
+        if count.established >= self.max_connections {
             c.connections_refused += 1;
             if c.connections_refused.is_power_of_two() {
                 // Logged at 1, 2, 4, 8… refusals: visible, never a flood.
                 tracing::warn!(
-                    open,
+                    open = count.established,
+                    handshaking = count.handshaking,
                     max_connections = self.max_connections,
                     refused = c.connections_refused,
                     "connection refused: max_connections reached"

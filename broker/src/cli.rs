@@ -10,12 +10,21 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+/// `--version`: canopy's version and what it links, e.g. `0.1.0 (libzmq 4.3.5, curve)`.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        crate::libzmq::summary()
+    )
+});
+
 /// canopy pub/sub and state-replication broker over ZeroMQ.
 ///
 /// With no arguments it listens on 127.0.0.1:5556 (ROUTER), 5557 (XPUB) and
 /// 5558 (XSUB) and keeps its data in ./canopy-data.
 #[derive(Parser, Debug)]
-#[command(name = "canopy-broker", version, about)]
+#[command(name = "canopy-broker", version = VERSION.as_str(), about)]
 pub struct Args {
     /// TOML configuration file; every flag below has the same key in it.
     #[arg(long)]
@@ -71,9 +80,12 @@ pub struct Args {
     /// Longest state key in bytes [default: 1024].
     #[arg(long)]
     max_key_length: Option<usize>,
-    /// TCP connections open at once, three sockets together [default: 30000].
+    /// Connections past their handshake open at once, three sockets together [default: 30000].
     #[arg(long)]
     max_connections: Option<u64>,
+    /// Longest a peer may take to finish its handshake, in ms [default: 10000].
+    #[arg(long)]
+    handshake_timeout_ms: Option<u64>,
     /// Subscription prefixes one connection may hold [default: 65536].
     #[arg(long)]
     max_subscriptions_per_connection: Option<u32>,
@@ -127,6 +139,7 @@ impl Args {
             max_key_length,
             max_snapshots_per_s,
             max_connections,
+            handshake_timeout_ms,
             max_inflight_per_connection,
             max_subscriptions_per_connection
         );
@@ -172,13 +185,14 @@ pub fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "canopy-broker ready router={} xpub={} xsub={} broker_id={} epoch={} curve={}",
+        "canopy-broker ready router={} xpub={} xsub={} broker_id={} epoch={} curve={} libzmq={}",
         e.router,
         e.xpub,
         e.xsub,
         broker.broker_id(),
         broker.epoch(),
-        if broker.secured() { "on" } else { "off" }
+        if broker.secured() { "on" } else { "off" },
+        crate::libzmq::version()
     )?;
     out.flush()?;
     drop(out);

@@ -4,6 +4,12 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+/// Highest `max_topic_length` allowed: libzmq 4.3.5's SUB/XSUB trie (which
+/// holds every prefix the broker forwards to its publishers) still recurses
+/// once per byte when it resends or frees them, so prefix length is stack
+/// depth.
+pub const MAX_TOPIC_LENGTH_LIMIT: usize = 16 * 1024;
+
 /// Everything the broker can be told. Keys are the TOML keys.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -46,7 +52,7 @@ pub struct Config {
     /// Longest state key (store, level and user key together), in bytes.
     pub max_key_length: usize,
     /// Subscription prefixes one connection may hold (raw SUB sockets and
-    /// child broker links included; needs the vendored, patched libzmq).
+    /// child broker links included; enforced by canopy's patched libzmq).
     pub max_subscriptions_per_connection: u32,
     /// The parent broker (`tcp://HOST:PORT`, its base port): this broker
     /// becomes a child in a tree of brokers.
@@ -56,9 +62,15 @@ pub struct Config {
     /// This broker's key pair for the parent (a `canopy keygen` `.key` file
     /// whose public key is in the parent's allow-list).
     pub upstream_key_file: Option<PathBuf>,
-    /// TCP connections open at once on the three sockets together (a node
-    /// uses three); more are refused at the handshake, counted.
+    /// TCP connections that completed their handshake, open at once on the
+    /// three sockets together (a node uses three); more are refused at the
+    /// handshake, counted. Connections still in their handshake do not
+    /// count: `handshake_timeout_ms` bounds them.
     pub max_connections: u64,
+    /// Longest a peer may take to finish its ZMTP handshake (CURVE and ZAP
+    /// included) before the connection is closed, on every socket the
+    /// broker binds or connects.
+    pub handshake_timeout_ms: u64,
     /// Requests one ROUTER connection may have unanswered (waiting to be
     /// durable, snapshots queued, replies it has not read); more are refused.
     pub max_inflight_per_connection: usize,
@@ -97,6 +109,7 @@ impl Default for Config {
             max_key_length: 1024,
             max_snapshots_per_s: 100.0,
             max_connections: 30_000,
+            handshake_timeout_ms: 10_000,
             max_subscriptions_per_connection: 65_536,
             upstream: None,
             upstream_server_key: None,
@@ -156,8 +169,17 @@ impl Config {
         if self.max_message_size == 0 || self.max_topic_length == 0 {
             return bad("max_message_size and max_topic_length must be positive");
         }
+        if self.max_topic_length > MAX_TOPIC_LENGTH_LIMIT {
+            return Err(ConfigError::Invalid(format!(
+                "max_topic_length must be at most {MAX_TOPIC_LENGTH_LIMIT} \
+                 (libzmq's SUB/XSUB trie recurses once per byte of a prefix)"
+            )));
+        }
         if self.max_connections == 0 || self.max_inflight_per_connection == 0 {
             return bad("max_connections and max_inflight_per_connection must be positive");
+        }
+        if self.handshake_timeout_ms == 0 || self.handshake_timeout_ms > i32::MAX as u64 {
+            return bad("handshake_timeout_ms must be between 1 and 2147483647");
         }
         if self.heartbeat_ms == 0 || self.node_timeout_ms <= self.heartbeat_ms {
             return bad("heartbeat_ms must be positive and node_timeout_ms larger than it");

@@ -1,20 +1,57 @@
-//! Counts the TCP connections open on the broker's three sockets, from
-//! libzmq's socket monitor events (accepted / disconnected), so the ZAP
-//! handler can refuse connections beyond `max_connections`.
+//! Tracks the TCP connections on the broker's three sockets from libzmq's
+//! socket monitor events, so the ZAP handler can refuse connections beyond
+//! `max_connections` without letting strangers who never finish a handshake
+//! take the places of authenticated clients.
 //!
-//! The monitors are drained when a ZAP request arrives (the accept event of
-//! that connection was queued before its handshake began) and once per
+//! A connection is *handshaking* from ACCEPTED until HANDSHAKE_SUCCEEDED
+//! (canopy's libzmq puts the descriptor in that event, see
+//! third_party/README.md) and *established* after it, until DISCONNECTED.
+//! Only established connections count against `max_connections` (checked
+//! when ZAP is asked about a new one); the handshaking ones are bounded in
+//! time by the handshake deadline (`handshake_timeout_ms`) and counted
+//! apart, so strangers who never finish a handshake cannot lock clients
+//! out. Handshakes that ZAP approves at the same moment may together go
+//! past the cap by their number: ZAP requests carry no descriptor to
+//! match them to, and libzmq cannot close an accepted connection later.
+//!
+//! The monitors are drained when a ZAP request arrives and once per
 //! heartbeat, never on the event hot path.
 
 use crate::metrics::Counters;
+use std::collections::HashSet;
 
 const ACCEPTED: u16 = zmq::SocketEvent::ACCEPTED as u16;
+const HANDSHAKE_SUCCEEDED: u16 = zmq::SocketEvent::HANDSHAKE_SUCCEEDED as u16;
 const DISCONNECTED: u16 = zmq::SocketEvent::DISCONNECTED as u16;
 
-/// Monitor sockets of the bound sockets and the running count.
+/// One bound socket's monitor and its connections, by descriptor. Kept per
+/// socket: a descriptor closed on one socket can be reused by another before
+/// both monitors are drained, but events of one socket arrive in order.
+struct Watched {
+    monitor: zmq::Socket,
+    handshaking: HashSet<u32>,
+    established: HashSet<u32>,
+}
+
+/// Monitor sockets of the bound sockets and what they report.
 pub struct Connections {
-    monitors: Vec<zmq::Socket>,
-    open: u64,
+    watched: Vec<Watched>,
+}
+
+/// What the connections look like right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionCount {
+    /// Connections that completed their handshake.
+    pub established: u64,
+    /// Connections still in their handshake.
+    pub handshaking: u64,
+}
+
+/// Decodes a monitor event's first frame: event number and value.
+fn decode(frame: &[u8]) -> Option<(u16, u32)> {
+    let event = u16::from_le_bytes([*frame.first()?, *frame.get(1)?]);
+    let value = u32::from_le_bytes(frame.get(2..6)?.try_into().ok()?);
+    Some((event, value))
 }
 
 impl Connections {
@@ -24,45 +61,75 @@ impl Connections {
         context: &zmq::Context,
         sockets: &[(&zmq::Socket, &str)],
     ) -> Result<Connections, zmq::Error> {
-        let mut monitors = Vec::with_capacity(sockets.len());
+        let mut watched = Vec::with_capacity(sockets.len());
         for (socket, name) in sockets {
             let endpoint = format!("inproc://canopy-connections-{name}");
             socket.monitor(
                 &endpoint,
-                zmq::SocketEvent::ACCEPTED as i32 | zmq::SocketEvent::DISCONNECTED as i32,
+                zmq::SocketEvent::ACCEPTED as i32
+                    | zmq::SocketEvent::HANDSHAKE_SUCCEEDED as i32
+                    | zmq::SocketEvent::DISCONNECTED as i32,
             )?;
             let monitor = context.socket(zmq::PAIR)?;
             monitor.set_linger(0)?;
             // Unbounded on our side: an event dropped would skew the count.
             monitor.set_rcvhwm(0)?;
             monitor.connect(&endpoint)?;
-            monitors.push(monitor);
+            watched.push(Watched {
+                monitor,
+                handshaking: HashSet::new(),
+                established: HashSet::new(),
+            });
         }
-        Ok(Connections { monitors, open: 0 })
+        Ok(Connections { watched })
     }
 
-    /// Applies every queued event and returns the connections open now.
-    pub fn refresh(&mut self, c: &mut Counters) -> u64 {
-        for monitor in &self.monitors {
-            while let Ok(frames) = monitor.recv_multipart(zmq::DONTWAIT) {
-                let event = frames
-                    .first()
-                    .filter(|f| f.len() >= 2)
-                    .map(|f| u16::from_le_bytes([f[0], f[1]]));
+    /// Applies every queued event and returns the counts now.
+    pub fn refresh(&mut self, c: &mut Counters) -> ConnectionCount {
+        for w in &mut self.watched {
+            while let Ok(frames) = w.monitor.recv_multipart(zmq::DONTWAIT) {
+                let Some((event, fd)) = frames.first().and_then(|f| decode(f)) else {
+                    continue;
+                };
                 match event {
-                    Some(ACCEPTED) => {
+                    ACCEPTED => {
                         c.connections_accepted += 1;
-                        self.open += 1;
+                        w.handshaking.insert(fd);
                     }
-                    Some(DISCONNECTED) => {
+                    HANDSHAKE_SUCCEEDED if w.handshaking.remove(&fd) => {
+                        w.established.insert(fd);
+                    }
+                    DISCONNECTED => {
                         c.connections_closed += 1;
-                        self.open = self.open.saturating_sub(1);
+                        if !w.established.remove(&fd) && !w.handshaking.remove(&fd) {
+                            tracing::debug!(fd, "disconnect of a connection never seen");
+                        }
                     }
                     _ => {}
                 }
             }
         }
-        c.connections_open = self.open;
-        self.open
+        let handshaking: usize = self.watched.iter().map(|w| w.handshaking.len()).sum();
+        let established: usize = self.watched.iter().map(|w| w.established.len()).sum();
+        let count = ConnectionCount {
+            established: established as u64,
+            handshaking: handshaking as u64,
+        };
+        c.connections_open = count.established;
+        c.connections_handshaking = count.handshaking;
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn decodes_event_and_descriptor() {
+        let mut frame = 0x1000u16.to_le_bytes().to_vec();
+        frame.extend(17u32.to_le_bytes());
+        assert_eq!(decode(&frame), Some((0x1000, 17)));
+        assert_eq!(decode(&frame[..4]), None);
     }
 }

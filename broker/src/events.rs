@@ -243,8 +243,10 @@ fn count_rejection(why: Rejection, c: &mut Counters) {
 /// publishers while at least one connection holds it.
 ///
 /// An unsubscribe without connection metadata comes from a closed
-/// connection; it is taken from the refused ones first, so a mistake can only
-/// leave an extra upstream subscription, never drop a wanted one.
+/// connection. canopy's libzmq remembers only the prefixes the broker
+/// applied, so those always name an accepted prefix; nothing is kept about
+/// refused ones but counters and a truncated sample in the (rate-limited)
+/// log, so strangers cannot make the broker hold what it refused.
 #[derive(Debug)]
 pub struct Subscriptions {
     acls: Option<Arc<Acls>>,
@@ -254,8 +256,21 @@ pub struct Subscriptions {
     /// Prefixes the parent broker wants from this one (a child broker's
     /// local publishers must send them too).
     from_parent: std::collections::HashSet<Vec<u8>>,
-    /// Refused subscriptions still asked for, per prefix.
-    denied: HashMap<Vec<u8>, u32>,
+    /// Subscriptions refused so far, for rate-limiting their log lines.
+    refusals: u64,
+}
+
+/// Longest piece of a refused prefix written to the log.
+const LOGGED_PREFIX_BYTES: usize = 64;
+
+/// The start of `prefix` for a log line, marked when cut.
+fn prefix_sample(prefix: &[u8]) -> String {
+    let cut = &prefix[..prefix.len().min(LOGGED_PREFIX_BYTES)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if prefix.len() > cut.len() {
+        text.push_str(&format!("… ({} bytes)", prefix.len()));
+    }
+    text
 }
 
 /// Caps on what subscribers may make the broker hold.
@@ -345,7 +360,7 @@ impl Subscriptions {
             limits,
             accepted: HashMap::new(),
             from_parent: Default::default(),
-            denied: HashMap::new(),
+            refusals: 0,
         }
     }
 
@@ -397,9 +412,7 @@ impl Subscriptions {
         };
         if !live {
             counters.unsubscribes += 1;
-            if decrement(&mut self.denied, &prefix).is_none()
-                && decrement(&mut self.accepted, &prefix) == Some(0)
-            {
+            if decrement(&mut self.accepted, &prefix) == Some(0) {
                 upstream(false)?;
             }
         } else {
@@ -431,25 +444,20 @@ impl Subscriptions {
                             counters.subscription_connection_limit_hits += 1;
                         }
                     }
-                    // Bounded: refusals beyond the cap are not remembered (their
-                    // closing unsubscribes then look like anyone's, which at
-                    // worst keeps an upstream subscription).
-                    if self.denied.len() < self.limits.max_total
-                        || self.denied.contains_key(&prefix)
-                    {
-                        *self.denied.entry(prefix.clone()).or_insert(0) += 1;
-                    }
-                    tracing::debug!(
-                        identity = identity.as_deref().unwrap_or("-"),
-                        prefix = %String::from_utf8_lossy(&prefix),
-                        ?why,
-                        "subscription refused"
-                    );
-                    if why == Refusal::Acl {
+                    self.refusals += 1;
+                    // Logged at the 1st, 2nd, 4th, 8th… refusal (ACL denials
+                    // counted on their own, so none hides them), with a
+                    // truncated sample of the prefix.
+                    let acl_nth = (why == Refusal::Acl)
+                        .then_some(counters.acl_subscribe_denied)
+                        .filter(|n| n.is_power_of_two());
+                    if acl_nth.is_some() || self.refusals.is_power_of_two() {
                         tracing::warn!(
                             identity = identity.as_deref().unwrap_or("-"),
-                            prefix = %String::from_utf8_lossy(&prefix),
-                            "subscription denied by ACL"
+                            prefix = %prefix_sample(&prefix),
+                            ?why,
+                            refused = self.refusals,
+                            "subscription refused"
                         );
                     }
                 }
@@ -465,9 +473,7 @@ impl Subscriptions {
                             Err(e) => return Err(e),
                         },
                     };
-                    if !applied {
-                        decrement(&mut self.denied, &prefix);
-                    } else if decrement(&mut self.accepted, &prefix) == Some(0) {
+                    if applied && decrement(&mut self.accepted, &prefix) == Some(0) {
                         upstream(false)?;
                     }
                 }

@@ -191,6 +191,7 @@ impl Uplink {
         context: &zmq::Context,
         upstream: &str,
         keys: Option<&crate::auth::ClientKeys>,
+        limits: &crate::transport::TransportLimits,
         broker_id: &str,
         state: &mut StatePlane,
         c: &mut Counters,
@@ -199,7 +200,15 @@ impl Uplink {
         let down = context.socket(zmq::XSUB)?;
         let mut up = context.socket(zmq::XPUB)?;
         let control = context.socket(zmq::DEALER)?;
-        for s in [&down, &up, &control] {
+        // The parent is a peer like any other: its frames are capped and
+        // its handshake has a deadline.
+        use crate::transport::Inbound;
+        for (s, inbound) in [
+            (&down, Inbound::Data),
+            (&up, Inbound::Subscriptions),
+            (&control, Inbound::Data),
+        ] {
+            limits.apply(s, inbound)?;
             s.set_linger(0)?;
             if let Some(k) = keys {
                 k.apply(s)?;

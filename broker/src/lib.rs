@@ -14,11 +14,13 @@ pub mod control;
 pub mod events;
 pub mod federation;
 pub mod inflight;
+pub mod libzmq;
 pub mod metrics;
 pub mod outbox;
 pub mod presence;
 pub mod state;
 pub mod state_plane;
+pub mod transport;
 
 use canopy_schemas::{PUB_PORT_OFFSET, SUB_PORT_OFFSET};
 pub use config::{Config, ConfigError};
@@ -70,6 +72,9 @@ pub enum BrokerError {
     /// The link to the parent broker could not be set up.
     #[error(transparent)]
     Link(#[from] federation::LinkError),
+    /// The linked libzmq is not canopy's own.
+    #[error(transparent)]
+    Libzmq(#[from] libzmq::LibzmqError),
 }
 
 trait ZmqContext<T> {
@@ -115,6 +120,16 @@ pub struct Broker {
     _context: zmq::Context,
 }
 
+/// Raises the soft limit on open descriptors to the hard limit: every
+/// connection (finished handshake or not) holds one, and the soft default
+/// (often 1024) would let a few hundred stalled strangers lock clients out.
+fn raise_descriptor_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open descriptor limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open descriptor limit"),
+    }
+}
+
 /// Reads the broker id from the data directory, creating it on first start.
 fn load_broker_id(dir: &Path) -> Result<String, BrokerError> {
     let io = |source| BrokerError::DataDir {
@@ -137,6 +152,9 @@ impl Broker {
     /// Validates `config`, prepares the data directory and binds the sockets.
     pub fn bind(config: Config) -> Result<Self, BrokerError> {
         config.validate()?;
+        libzmq::check_version()?;
+        libzmq::require_curve(&config, libzmq::has_curve())?;
+        raise_descriptor_limit();
         let broker_id = load_broker_id(&config.data_dir)?;
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -168,10 +186,9 @@ impl Broker {
             config.max_subscriptions_per_connection,
         ) {
             Ok(()) => {}
-            Err(zmq::Error::EINVAL) => tracing::warn!(
-                "this libzmq lacks canopy's XPUB patch: max_subscriptions_per_connection \
-                 is not enforced (build with the default vendored-zmq feature)"
-            ),
+            Err(zmq::Error::EINVAL) => {
+                return Err(libzmq::LibzmqError::Unpatched(libzmq::version()).into())
+            }
             Err(e) => return Err(e).ctx(|| "subscriptions per connection".into()),
         }
         let xsub = context.socket(zmq::XSUB).ctx(|| "XSUB socket".into())?;
@@ -200,14 +217,19 @@ impl Broker {
             .ctx(|| "xpub sndhwm".into())?;
         xsub.set_rcvhwm(config.receive_hwm)
             .ctx(|| "xsub rcvhwm".into())?;
-        // A single frame far beyond the message limit is cut off at the transport
-        // (the peer is disconnected) instead of being buffered whole.
-        let transport_cap = (config.max_message_size.saturating_mul(2)).min(i64::MAX as u64) as i64;
-        xsub.set_maxmsgsize(transport_cap)
-            .ctx(|| "xsub maxmsgsize".into())?;
-        router
-            .set_maxmsgsize((config.max_control_size as i64).saturating_mul(2))
-            .ctx(|| "router maxmsgsize".into())?;
+        // A frame far beyond what a socket may carry is cut off at the
+        // transport (the peer is disconnected) instead of being buffered
+        // whole; a peer that stalls its handshake is closed at the deadline.
+        let limits = transport::TransportLimits::from_config(&config);
+        for (socket, inbound, name) in [
+            (&router, transport::Inbound::Control, "router"),
+            (&xpub, transport::Inbound::Subscriptions, "xpub"),
+            (&xsub, transport::Inbound::Data, "xsub"),
+        ] {
+            limits
+                .apply(socket, inbound)
+                .ctx(|| format!("{name} transport limits"))?;
+        }
         router
             .bind(&endpoints.router)
             .ctx(|| format!("bind {}", endpoints.router))?;
@@ -237,6 +259,7 @@ impl Broker {
                 &context,
                 upstream,
                 link_keys.as_ref(),
+                &limits,
                 &broker_id,
                 &mut state,
                 &mut counters,
@@ -439,6 +462,9 @@ impl Broker {
                 }
             }
             if ready[2] {
+                // Control traffic only (never the event path): STATS then
+                // reports the connections as they are now.
+                self.zap.connections.refresh(&mut self.counters);
                 self.control.seq = self.state.engine.seq();
                 for _ in 0..BATCH {
                     let inflight = &self.state.inflight;

@@ -124,9 +124,13 @@ counters! {
     connections_accepted,
     /// TCP connections closed (including refused ones).
     connections_closed,
-    /// TCP connections open now (gauge, refreshed at each new connection
-    /// and each heartbeat).
+    /// Connections open now that completed their handshake (gauge,
+    /// refreshed at each handshake and each heartbeat); what
+    /// max_connections caps.
     connections_open,
+    /// Connections open now still in their handshake (gauge, same
+    /// refresh); bounded by handshake_timeout_ms, not by max_connections.
+    connections_handshaking,
     /// Connections refused at the handshake: max_connections reached.
     connections_refused,
     /// Control requests refused: the connection had

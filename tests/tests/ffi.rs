@@ -55,10 +55,6 @@ fn compile(example: &str, out_dir: &Path, static_link: bool, extra: &[&str]) -> 
         .arg(&out);
     if static_link {
         cc.arg(library("a"));
-        // A system-libzmq build links libzmq dynamically: name it too.
-        if !cfg!(feature = "vendored-zmq") {
-            cc.arg("-lzmq");
-        }
         cc.args(["-lstdc++", "-lpthread", "-ldl", "-lm"]);
     } else {
         let dir = library("so").parent().expect("lib dir").to_owned();

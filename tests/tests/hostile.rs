@@ -43,15 +43,6 @@ impl Noise {
     }
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_from_many_connections_does_not_hurt_a_good_node() {
     let mut broker = BrokerProcess::start(&[
@@ -194,16 +185,10 @@ async fn garbage_from_many_connections_does_not_hurt_a_good_node() {
     let rss_after = rss_kb(pid);
     eprintln!("broker RSS {rss_before} kB before the attack, {rss_after} kB after; {total} hostile messages");
     let grew_kb = rss_after.saturating_sub(rss_before);
-    if cfg!(feature = "vendored-zmq") {
-        // The vendored libzmq bounds what XPUB peers can queue (third_party/).
-        assert!(
-            grew_kb < 64 * 1024,
-            "broker memory grew from {rss_before} kB to {rss_after} kB; {:?}",
-            stats.counters
-        );
-    } else {
-        // Unpatched libzmq queues every upstream XPUB message unboundedly:
-        // a known limitation of the system build (README, "Hostile input").
-        eprintln!("system libzmq: broker memory grew by {grew_kb} kB (not bounded by canopy)");
-    }
+    // canopy's libzmq bounds what XPUB peers can queue (third_party/).
+    assert!(
+        grew_kb < 64 * 1024,
+        "broker memory grew from {rss_before} kB to {rss_after} kB; {:?}",
+        stats.counters
+    );
 }

@@ -268,3 +268,61 @@ pub fn keygen(path: &Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// A directory holding pyzmq for `python3` (`PYTHONPATH`), installed from
+/// PyPI into the target directory on first use: interop tests need a ZeroMQ
+/// binding other than canopy's, and a fresh machine has only python3.
+pub fn pyzmq_path() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyzmq");
+    let probe = |path: &Path| {
+        Command::new("python3")
+            .args([
+                "-c",
+                "import zmq, sys; sys.exit(0 if zmq.has('curve') else 1)",
+            ])
+            .env("PYTHONPATH", path)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if probe(&dir) {
+        return dir;
+    }
+    // Installed next to the final place and renamed, so a half-done
+    // install is never used.
+    let staging = dir.with_extension(format!("installing-{}", std::process::id()));
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .arg("--target")
+        .arg(&staging)
+        .arg("pyzmq")
+        .status()
+        .expect("run python3 -m pip");
+    assert!(status.success(), "pip could not install pyzmq");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&staging, &dir).expect("move pyzmq into place");
+    assert!(probe(&dir), "pyzmq installed but without CURVE");
+    dir
+}
+
+/// The `tests/python` folder of helper scripts.
+pub fn python_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(name)
+}
+
+/// Resident memory of process `pid` in kB (0 when it cannot be read).
+pub fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}

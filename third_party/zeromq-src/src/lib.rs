@@ -1,15 +1,41 @@
-// canopy: patched libzmq sources (vendor/src/xpub.cpp), patch level 3. Bump this
-// line when the vendored C++ changes: cargo only sees .rs files, and the
-// edit makes zmq-sys rebuild libzmq.
-use cmake::Config;
-
 use std::{
-    env, fmt, fs,
+    env,
+    fs::{self, File},
+    io::Write,
     path::{Path, PathBuf},
 };
 
-pub fn source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vendor")
+fn add_cpp_sources(
+    build: &mut cc::Build,
+    root: impl AsRef<Path>,
+    files: &[&str],
+) {
+    let root = root.as_ref();
+    build.files(files.iter().map(|src| {
+        let mut p = root.join(src);
+        p.set_extension("cpp");
+        p
+    }));
+
+    build.include(root);
+}
+
+fn add_c_sources(
+    build: &mut cc::Build,
+    root: impl AsRef<Path>,
+    files: &[&str],
+) {
+    let root = root.as_ref();
+    // Temporarily use c instead of c++.
+    build.cpp(false);
+    build.files(files.iter().map(|src| {
+        let mut p = root.join(src);
+        p.set_extension("c");
+        p
+    }));
+
+    build.include(root);
+    build.cpp(true);
 }
 
 // Returns Ok(()) is file was renamed,
@@ -33,94 +59,95 @@ where
     Err(())
 }
 
-#[derive(Debug, Clone)]
-pub struct Artifacts {
-    include_dir: PathBuf,
-    lib_dir: PathBuf,
-    out_dir: PathBuf,
-    pkg_config_dir: PathBuf,
-    libs: Vec<Lib>,
-}
+mod glibc {
+    use std::{
+        env,
+        path::{Path, PathBuf},
+    };
 
-impl Artifacts {
-    pub fn include_dir(&self) -> &Path {
-        &self.include_dir
-    }
+    // Attempt to compile a c program that links to strlcpy from the std
+    // library to determine whether glibc packages it.
+    pub(crate) fn has_strlcpy() -> bool {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/strlcpy.c");
+        println!("cargo:rerun-if-changed={}", src.display());
 
-    pub fn lib_dir(&self) -> &Path {
-        &self.lib_dir
-    }
-    pub fn pkg_config_dir(&self) -> &Path {
-        &self.pkg_config_dir
-    }
+        let dest =
+            PathBuf::from(env::var("OUT_DIR").unwrap()).join("has_strlcpy");
 
-    pub fn out_dir(&self) -> &Path {
-        &self.out_dir
-    }
-
-    pub fn libs(&self) -> &[Lib] {
-        &self.libs
-    }
-
-    pub fn print_cargo_metadata(&self) {
-        println!("cargo:rustc-link-search=native={}", self.lib_dir.display());
-        for lib in self.libs.iter() {
-            println!("cargo:rustc-link-lib={}{}", lib.link_type, lib.name);
-        }
-        println!("cargo:include={}", self.include_dir.display());
-        println!("cargo:lib={}", self.lib_dir.display());
-        println!("cargo:out={}", self.out_dir.display());
+        cc::Build::new()
+            .warnings(false)
+            .get_compiler()
+            .to_command()
+            .arg(src)
+            .arg("-o")
+            .arg(dest)
+            .status()
+            .expect("failed to execute gcc")
+            .success()
     }
 }
 
-#[derive(Debug, Clone, Copy, Eq, PartialEq)]
-pub enum LinkType {
-    Dynamic,
-    Static,
-    Unspecified,
-}
+mod windows {
+    use std::{
+        env,
+        path::{Path, PathBuf},
+    };
 
-impl fmt::Display for LinkType {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            LinkType::Dynamic => write!(f, "dylib="),
-            LinkType::Static => write!(f, "static="),
-            LinkType::Unspecified => write!(f, ""),
-        }
+    // Attempt to compile a c program that links to winsock2.h & aflinux.h
+    // library to determine whether windows has these header files.
+    pub(crate) fn has_icp_headers() -> bool {
+        let src =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/windows_ipc.c");
+        println!("cargo:rerun-if-changed={}", src.display());
+
+        let dest = PathBuf::from(env::var("OUT_DIR").unwrap())
+            .join("has_windows_ipc_headers");
+
+        cc::Build::new()
+            .warnings(false)
+            .get_compiler()
+            .to_command()
+            .arg(src)
+            .arg("-o")
+            .arg(dest)
+            .status()
+            .expect("failed to execute gcc")
+            .success()
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub enum BuildType {
-    Release,
-    Debug,
+mod cxx11 {
+    use std::{
+        env,
+        path::{Path, PathBuf},
+    };
+
+    // Attempt to compile a c program that links has the c++11 flag to determine
+    // whether it is supported.
+    pub(crate) fn has_cxx11() -> bool {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trivial.c");
+        println!("cargo:rerun-if-changed={}", src.display());
+
+        let dest =
+            PathBuf::from(env::var("OUT_DIR").unwrap()).join("has_cxx11");
+
+        cc::Build::new()
+            .cpp(true)
+            .warnings(true)
+            .warnings_into_errors(true)
+            .std("c++11")
+            .get_compiler()
+            .to_command()
+            .arg(src)
+            .arg("-o")
+            .arg(dest)
+            .status()
+            .expect("failed to execute gcc")
+            .success()
+    }
 }
 
-#[derive(Debug, Clone)]
-pub struct Lib {
-    name: String,
-    link_type: LinkType,
-}
-
-impl Lib {
-    fn new<S>(name: S, link_type: LinkType) -> Self
-    where
-        S: Into<String>,
-    {
-        let name = name.into();
-
-        Self { name, link_type }
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn link_type(&self) -> LinkType {
-        self.link_type
-    }
-}
-
+/// The location of a library.
 #[derive(Debug, Clone)]
 pub struct LibLocation {
     include_dir: PathBuf,
@@ -128,6 +155,7 @@ pub struct LibLocation {
 }
 
 impl LibLocation {
+    /// Create a new `LibLocation`.
     pub fn new<L, I>(lib_dir: L, include_dir: I) -> Self
     where
         L: Into<PathBuf>,
@@ -139,43 +167,43 @@ impl LibLocation {
         }
     }
 
+    /// Returns the `include_dir`.
     pub fn include_dir(&self) -> &Path {
         &self.include_dir
     }
 
+    /// Returns the `lib_dir`.
     pub fn lib_dir(&self) -> &Path {
         &self.lib_dir
     }
 }
 
+/// Settings for building zmq.
 #[derive(Debug, Clone)]
 pub struct Build {
     enable_draft: bool,
-    enable_curve: bool,
     build_debug: bool,
-    link_static: bool,
-    perf_tool: bool,
     libsodium: Option<LibLocation>,
 }
 
 impl Build {
+    /// Create a new build.
     pub fn new() -> Self {
         Self {
             enable_draft: false,
-            enable_curve: true,
             build_debug: false,
-            link_static: false,
-            perf_tool: false,
             libsodium: None,
         }
     }
+}
 
-    /// Build & link statically instead of dynamically.
-    pub fn link_static(&mut self, enabled: bool) -> &mut Self {
-        self.link_static = enabled;
-        self
+impl Default for Build {
+    fn default() -> Self {
+        Self::new()
     }
+}
 
+impl Build {
     /// Build the debug version of the lib.
     pub fn build_debug(&mut self, enabled: bool) -> &mut Self {
         self.build_debug = enabled;
@@ -188,22 +216,15 @@ impl Build {
         self
     }
 
-    // Enable CURVE mechanism.
-    pub fn enable_curve(&mut self, enabled: bool) -> &mut Self {
-        self.enable_curve = enabled;
-        self
-    }
-
-    /// Build with perf-tools.
-    pub fn perf_tool(&mut self, enabled: bool) -> &mut Self {
-        self.perf_tool = enabled;
-        self
-    }
-
-    /// Use an external `libsodium` library instead of `tweenacl`.
+    /// Enable the CURVE feature and link against an external `libsodium` library.
     ///
     /// Users can link against an installed lib or another `sys` or `src` crate
     /// that provides the lib.
+    ///
+    /// Note that by default `libzmq` builds without `libsodium` by instead
+    /// relying on `tweetnacl`. However since this `tweetnacl` [has never been
+    /// audited nor is ready for production](https://github.com/zeromq/libzmq/issues/3006),
+    /// we require linking against `libsodium` to enable `ZMQ_CURVE`.
     ///
     /// [`links build metadata`]: https://doc.rust-lang.org/cargo/reference/build-scripts.html#the-links-manifest-key
     pub fn with_libsodium(&mut self, maybe: Option<LibLocation>) -> &mut Self {
@@ -215,109 +236,297 @@ impl Build {
     ///
     /// Returns an `Artifacts` which contains metadata for linking
     /// against the compiled lib from rust code.
-    pub fn build(&mut self) -> Artifacts {
-        let mut config = Config::new(source_dir());
+    pub fn build(&mut self) {
+        let vendor = Path::new(env!("CARGO_MANIFEST_DIR")).join("vendor");
 
-        config
-            // For the LIBDIR to always be `lib`.
-            .define("CMAKE_INSTALL_LIBDIR", "lib")
-            // `libzmq` uses C99 but doesn't specify it.
-            .define("CMAKE_C_STANDARD", "99")
-            .define("ZMQ_BUILD_TESTS", "OFF");
+        let mut build = cc::Build::new();
+        build
+            // We use c++ as the default.
+            .cpp(true)
+            // canopy patch: libzmq's own warnings are upstream's to fix;
+            // printed on every build they would hide canopy's.
+            .warnings(false)
+            .define("ZMQ_BUILD_TESTS", "OFF")
+            .include(vendor.join("include"))
+            .include(vendor.join("src"));
+
+        add_cpp_sources(
+            &mut build,
+            vendor.join("src"),
+            &[
+                "address",
+                "channel",
+                "client",
+                "clock",
+                "ctx",
+                "curve_client",
+                "curve_mechanism_base",
+                "curve_server",
+                "dealer",
+                "decoder_allocators",
+                "devpoll",
+                "dgram",
+                "dish",
+                "dist",
+                "endpoint",
+                "epoll",
+                "err",
+                "fq",
+                "gather",
+                "gssapi_client",
+                "gssapi_mechanism_base",
+                "gssapi_server",
+                "io_object",
+                "io_thread",
+                "ip_resolver",
+                "ip",
+                "ipc_address",
+                "ipc_connecter",
+                "ipc_listener",
+                "kqueue",
+                "lb",
+                "mailbox_safe",
+                "mailbox",
+                "mechanism_base",
+                "mechanism",
+                "metadata",
+                "msg",
+                "mtrie",
+                "norm_engine",
+                "null_mechanism",
+                "object",
+                "options",
+                "own",
+                "pair",
+                "peer",
+                "pgm_receiver",
+                "pgm_sender",
+                "pgm_socket",
+                "pipe",
+                "plain_client",
+                "plain_server",
+                "poll",
+                "poller_base",
+                "polling_util",
+                "pollset",
+                "precompiled",
+                "proxy",
+                "pub",
+                "pull",
+                "push",
+                "radio",
+                "radix_tree",
+                "random",
+                "raw_decoder",
+                "raw_encoder",
+                "raw_engine",
+                "reaper",
+                "rep",
+                "req",
+                "router",
+                "scatter",
+                "select",
+                "server",
+                "session_base",
+                "signaler",
+                "socket_base",
+                "socket_poller",
+                "socks_connecter",
+                "socks",
+                "stream_connecter_base",
+                "stream_engine_base",
+                "stream_listener_base",
+                "stream",
+                "sub",
+                "tcp_address",
+                "tcp_connecter",
+                "tcp_listener",
+                "tcp",
+                "thread",
+                "timers",
+                "tipc_address",
+                "tipc_connecter",
+                "tipc_listener",
+                "trie",
+                "udp_address",
+                "udp_engine",
+                "v1_decoder",
+                "v1_encoder",
+                "v2_decoder",
+                "v2_encoder",
+                "v3_1_encoder",
+                "vmci_address",
+                "vmci_connecter",
+                "vmci_listener",
+                "vmci",
+                "ws_address",
+                "ws_connecter",
+                "ws_decoder",
+                "ws_encoder",
+                "ws_engine",
+                "ws_listener",
+                // "wss_address", // requires gnutls
+                // "wss_engine", // requires gnutls
+                "xpub",
+                "xsub",
+                "zap_client",
+                "zmq_utils",
+                "zmq",
+                "zmtp_engine",
+            ],
+        );
+
+        add_c_sources(&mut build, vendor.join("external/sha1"), &["sha1.c"]);
 
         if self.enable_draft {
-            config.define("ENABLE_DRAFTS", "ON");
-        } else {
-            config.define("ENABLE_DRAFTS", "OFF");
+            build.define("ZMQ_BUILD_DRAFT_API", "1");
         }
 
-        if self.enable_curve {
-            config.define("ENABLE_CURVE", "ON");
-        } else {
-            config.define("ENABLE_CURVE", "OFF");
-        }
+        build.define("ZMQ_USE_CV_IMPL_STL11", "1");
+        build.define("ZMQ_STATIC", "1");
+        build.define("ZMQ_USE_BUILTIN_SHA1", "1");
 
-        if self.build_debug {
-            config.define("CMAKE_BUILD_TYPE", "Debug");
-        } else {
-            config.define("CMAKE_BUILD_TYPE", "Release");
-        }
-
-        if self.perf_tool {
-            config.define("WITH_PERF_TOOL", "ON");
-        } else {
-            config.define("WITH_PERF_TOOL", "OFF");
-        }
+        build.define("ZMQ_HAVE_WS", "1");
 
         let target = env::var("TARGET").unwrap();
 
-        let link_type = {
-            if self.link_static {
-                config
-                    .define("BUILD_SHARED", "OFF")
-                    .define("BUILD_STATIC", "ON");
+        if let Some(libsodium) = &self.libsodium {
+            build.define("ZMQ_USE_LIBSODIUM", "1");
+            build.define("ZMQ_HAVE_CURVE", "1");
 
-                if target.contains("msvc") {
-                    config.cflag("-DZMQ_STATIC");
-                }
-
-                LinkType::Static
-            } else {
-                config
-                    .define("BUILD_SHARED", "ON")
-                    .define("BUILD_STATIC", "OFF");
-
-                LinkType::Dynamic
-            }
-        };
-
-        if target.contains("msvc") && link_type == LinkType::Dynamic {
-            panic!("dynamic compilation is currently not supported on windows");
-        }
-
-        let mut libs = vec![];
-
-        libs.push(Lib::new("zmq", link_type));
-
-        if let Some(ref location) = self.libsodium {
-            config.define("WITH_LIBSODIUM", "ON");
-
-            config.define("SODIUM_LIBRARIES", location.lib_dir());
-            config.define("SODIUM_INCLUDE_DIRS", location.include_dir());
+            build.include(libsodium.include_dir());
+            println!(
+                "cargo:rustc-link-search={}",
+                libsodium.lib_dir().display()
+            );
 
             if target.contains("msvc") {
-                libs.push(Lib::new("libsodium", LinkType::Static));
-            } else {
-                libs.push(Lib::new("sodium", LinkType::Unspecified));
+                fs::copy(
+                    libsodium
+                        .include_dir()
+                        .join("../../../builds/msvc/version.h"),
+                    libsodium.include_dir().join("sodium/version.h"),
+                )
+                .unwrap();
             }
-        } else {
-            config.define("WITH_LIBSODIUM", "OFF");
+
+            if target.contains("msvc") {
+                println!("cargo:rustc-link-lib=static=libsodium");
+            } else {
+                println!("cargo:rustc-link-lib=static=sodium");
+            }
         }
 
-        if target.contains("apple")
-            || target.contains("freebsd")
-            || target.contains("openbsd")
-        {
-            libs.push(Lib::new("c++", LinkType::Dynamic));
+        let create_platform_hpp_shim = |build: &mut cc::Build| {
+            // https://cmake.org/cmake/help/latest/command/configure_file.html
+            // TODO: Replace `#cmakedefine` with the appropriate `#define`
+            // let _platform_file =
+            //     fs::read_to_string(path.join("builds/cmake/platform.hpp.in"))
+            //         .unwrap();
+
+            let out_includes = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+
+            // Write out an empty platform file: defines will be set through cc directly,
+            // sync to prevent potential IO troubles later on
+            let mut f =
+                File::create(out_includes.join("platform.hpp")).unwrap();
+            f.write_all(b"").unwrap();
+            f.sync_all().unwrap();
+
+            build.include(out_includes);
+        };
+
+        let mut has_strlcpy = false;
+        if target.contains("windows") {
+            // on windows vista and up we can use `epoll` through the `wepoll` lib
+            if !target.contains("gnu") {
+                add_c_sources(
+                    &mut build,
+                    vendor.join("external/wepoll"),
+                    &["wepoll.c"],
+                );
+            }
+
+            build.define("ZMQ_HAVE_WINDOWS", "1");
+            build.define("ZMQ_IOTHREAD_POLLER_USE_EPOLL", "1");
+            build.define("ZMQ_POLL_BASED_ON_POLL", "1");
+            build.define("_WIN32_WINNT", "0x0600"); // vista
+            build.define("ZMQ_HAVE_STRUCT_SOCKADDR_UN", "1");
+
+            println!("cargo:rustc-link-lib=iphlpapi");
+
+            if target.contains("msvc") {
+                build.include(vendor.join("builds/deprecated-msvc"));
+                // We need to explicitly disable `/GL` flag, otherwise
+                // we get linkage error.
+                build.flag("/GL-");
+
+                // Fix warning C4530: "C++ exception handler used, but unwind
+                // semantics are not enabled. Specify /EHsc"
+                build.flag("/EHsc");
+            } else {
+                create_platform_hpp_shim(&mut build);
+                build.define("HAVE_STRNLEN", "1");
+            }
+
+            if !target.contains("uwp") && windows::has_icp_headers() {
+                build.define("ZMQ_HAVE_IPC", "1");
+            }
         } else if target.contains("linux") {
-            libs.push(Lib::new("stdc++", LinkType::Dynamic));
-        } else if target.contains("msvc") {
-            libs.push(Lib::new("iphlpapi", LinkType::Dynamic));
+            create_platform_hpp_shim(&mut build);
+            build.define("ZMQ_HAVE_LINUX", "1");
+            build.define("ZMQ_IOTHREAD_POLLER_USE_EPOLL", "1");
+            build.define("ZMQ_POLL_BASED_ON_POLL", "1");
+            build.define("ZMQ_HAVE_IPC", "1");
+
+            build.define("HAVE_STRNLEN", "1");
+            build.define("ZMQ_HAVE_UIO", "1");
+            build.define("ZMQ_HAVE_STRUCT_SOCKADDR_UN", "1");
+
+            if target.contains("android") {
+                has_strlcpy = true;
+            }
+
+            if target.contains("musl") {
+                has_strlcpy = true;
+            }
+        } else if target.contains("apple") || target.contains("freebsd") {
+            create_platform_hpp_shim(&mut build);
+            build.define("ZMQ_IOTHREAD_POLLER_USE_KQUEUE", "1");
+            build.define("ZMQ_POLL_BASED_ON_POLL", "1");
+            build.define("HAVE_STRNLEN", "1");
+            build.define("ZMQ_HAVE_UIO", "1");
+            build.define("ZMQ_HAVE_IPC", "1");
+            build.define("ZMQ_HAVE_STRUCT_SOCKADDR_UN", "1");
+            has_strlcpy = true;
         }
 
-        if target.contains("msvc") {
-            // We need to explicitly disable `/GL` flag, otherwise
-            // we get linkage error.
-            config.cxxflag("/GL-");
-            // Fix warning C4530: "C++ exception handler used, but unwind
-            // semantics are not enabled. Specify /EHsc"
-            config.cxxflag("/EHsc");
+        // https://github.com/jean-airoldie/zeromq-src-rs/issues/28
+        if env::var("CARGO_CFG_TARGET_ENV").unwrap() == "gnu"
+            && !has_strlcpy
+            && glibc::has_strlcpy()
+        {
+            has_strlcpy = true;
         }
 
-        let out_dir = config.build();
+        if has_strlcpy {
+            build.define("ZMQ_HAVE_STRLCPY", "1");
+        }
+
+        // MSVC does not support c++11, since c++14 is the minimum.
+        if !target.contains("msvc") {
+            // Enable c++11 if possible to fix issue 45
+            // (https://github.com/jean-airoldie/zeromq-src-rs/issues/45).
+            if cxx11::has_cxx11() {
+                build.std("c++11");
+            }
+        }
+
+        let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
         let lib_dir = out_dir.join("lib");
-        let include_dir = out_dir.join("include");
-        let pkg_config_dir = lib_dir.join("pkgconfig");
+
+        build.out_dir(&lib_dir);
+        build.compile("zmq");
 
         // On windows we need to rename the static compiled lib
         // since its name is unpredictable.
@@ -327,18 +536,38 @@ impl Build {
             panic!("unable to find compiled `libzmq` lib");
         }
 
-        Artifacts {
-            out_dir,
-            lib_dir,
-            include_dir,
-            pkg_config_dir,
-            libs,
-        }
+        let source_dir = out_dir.join("source");
+        let include_dir = source_dir.join("include");
+
+        // Finally we need to copy the include files.
+        dircpy::copy_dir(vendor.join("include"), &include_dir)
+            .expect("unable to copy include dir");
+        dircpy::copy_dir(vendor.join("src"), source_dir.join("src"))
+            .expect("unable to copy src dir");
+        dircpy::copy_dir(vendor.join("external"), source_dir.join("external"))
+            .expect("unable to copy external dir");
+
+        println!("cargo:rustc-link-search=native={}", lib_dir.display());
+        println!("cargo:rustc-link-lib=static=zmq");
+        println!("cargo:include={}", include_dir.display());
+        println!("cargo:lib={}", lib_dir.display());
+        println!("cargo:out={}", out_dir.display());
     }
 }
 
-impl Default for Build {
-    fn default() -> Self {
-        Self::new()
+#[cfg(test)]
+mod test {
+    #[test]
+    fn version_works() {
+        let version = testcrate::version();
+        println!("{version:?}");
+        assert_eq!(version, (4, 3, 5));
+    }
+
+    #[test]
+    fn sodium_version_works() {
+        let version = testcrate::sodium_version();
+        println!("{:?}", version.to_str().unwrap());
+        assert!(version.to_str().unwrap().starts_with("1.0"));
     }
 }

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_BLOB_HPP_INCLUDED__
 #define __ZMQ_BLOB_HPP_INCLUDED__
@@ -81,7 +54,7 @@ struct blob_t
         _size (size_),
         _owned (true)
     {
-        alloc_assert (_data);
+        alloc_assert (!_size || _data);
     }
 
     //  Creates a blob_t of a given size, an initializes content by copying
@@ -91,8 +64,10 @@ struct blob_t
         _size (size_),
         _owned (true)
     {
-        alloc_assert (_data);
-        memcpy (_data, data_, size_);
+        alloc_assert (!size_ || _data);
+        if (size_ && _data) {
+            memcpy (_data, data_, size_);
+        }
     }
 
     //  Creates a blob_t for temporary use that only references a
@@ -100,9 +75,7 @@ struct blob_t
     //  Use with caution and ensure that the blob_t will not outlive
     //  the referenced data.
     blob_t (unsigned char *const data_, const size_t size_, reference_tag_t) :
-        _data (data_),
-        _size (size_),
-        _owned (false)
+        _data (data_), _size (size_), _owned (false)
     {
     }
 
@@ -116,7 +89,7 @@ struct blob_t
     unsigned char *data () { return _data; }
 
     //  Defines an order relationship on blob_t.
-    bool operator< (blob_t const &other_) const
+    bool operator<(blob_t const &other_) const
     {
         const int cmpres =
           memcmp (_data, other_._data, std::min (_size, other_._size));
@@ -128,10 +101,12 @@ struct blob_t
     {
         clear ();
         _data = static_cast<unsigned char *> (malloc (other_._size));
-        alloc_assert (_data);
+        alloc_assert (!other_._size || _data);
         _size = other_._size;
         _owned = true;
-        memcpy (_data, other_._data, _size);
+        if (_size && _data) {
+            memcpy (_data, other_._data, _size);
+        }
     }
 
     //  Sets a blob_t to a copy of a given buffer.
@@ -139,10 +114,12 @@ struct blob_t
     {
         clear ();
         _data = static_cast<unsigned char *> (malloc (size_));
-        alloc_assert (_data);
+        alloc_assert (!size_ || _data);
         _size = size_;
         _owned = true;
-        memcpy (_data, data_, size_);
+        if (size_ && _data) {
+            memcpy (_data, data_, size_);
+        }
     }
 
     //  Empties a blob_t.
@@ -184,7 +161,10 @@ struct blob_t
         return *this;
     }
 #else
-    blob_t (const blob_t &other) : _owned (false) { set_deep_copy (other); }
+    blob_t (const blob_t &other) : _owned (false)
+    {
+        set_deep_copy (other);
+    }
     blob_t &operator= (const blob_t &other)
     {
         if (this != &other) {

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "clock.hpp"
@@ -41,6 +14,9 @@
 #include <cmnintrin.h>
 #else
 #include <intrin.h>
+#if defined(_M_ARM) || defined(_M_ARM64)
+#include <arm_neon.h>
+#endif
 #endif
 #endif
 
@@ -103,7 +79,7 @@ f_compatible_get_tick_count64 init_compatible_get_tick_count64 ()
     f_compatible_get_tick_count64 func = NULL;
 #if !defined ZMQ_HAVE_WINDOWS_UWP
 
-    HMODULE module = ::LoadLibraryA ("Kernel32.dll");
+    const HMODULE module = ::LoadLibraryA ("Kernel32.dll");
     if (module != NULL)
         func = reinterpret_cast<f_compatible_get_tick_count64> (
           ::GetProcAddress (module, "GetTickCount64"));
@@ -112,7 +88,8 @@ f_compatible_get_tick_count64 init_compatible_get_tick_count64 ()
         func = compatible_get_tick_count64;
 
 #if !defined ZMQ_HAVE_WINDOWS_UWP
-    ::FreeLibrary (module);
+    if (module != NULL)
+        ::FreeLibrary (module);
 #endif
 
     return func;
@@ -122,9 +99,11 @@ static f_compatible_get_tick_count64 my_get_tick_count64 =
   init_compatible_get_tick_count64 ();
 #endif
 
+#ifndef ZMQ_HAVE_WINDOWS
 const uint64_t usecs_per_msec = 1000;
-const uint64_t usecs_per_sec = 1000000;
 const uint64_t nsecs_per_usec = 1000;
+#endif
+const uint64_t usecs_per_sec = 1000000;
 
 zmq::clock_t::clock_t () :
     _last_tsc (rdtsc ()),
@@ -189,6 +168,7 @@ uint64_t zmq::clock_t::now_us ()
 
 #else
 
+    LIBZMQ_UNUSED (nsecs_per_usec);
     //  Use POSIX gettimeofday function to get precise time.
     struct timeval tv;
     int rc = gettimeofday (&tv, NULL);
@@ -200,7 +180,7 @@ uint64_t zmq::clock_t::now_us ()
 
 uint64_t zmq::clock_t::now_ms ()
 {
-    uint64_t tsc = rdtsc ();
+    const uint64_t tsc = rdtsc ();
 
     //  If TSC is not supported, get precise time and chop off the microseconds.
     if (!tsc) {
@@ -234,6 +214,15 @@ uint64_t zmq::clock_t::rdtsc ()
 {
 #if (defined _MSC_VER && (defined _M_IX86 || defined _M_X64))
     return __rdtsc ();
+#elif defined(_MSC_VER) && defined(_M_ARM)   // NC => added for windows ARM
+    return __rdpmccntr64 ();
+#elif defined(_MSC_VER) && defined(_M_ARM64) // NC => added for windows ARM64
+    const int64_t pmccntr_el0 = (((3 & 1) << 14) |  // op0
+                                 ((3 & 7) << 11) |  // op1
+                                 ((9 & 15) << 7) |  // crn
+                                 ((13 & 15) << 3) | // crm
+                                 ((0 & 7) << 0));   // op2
+    return _ReadStatusReg (pmccntr_el0);
 #elif (defined __GNUC__ && (defined __i386__ || defined __x86_64__))
     uint32_t low, high;
     __asm__ volatile("rdtsc" : "=a"(low), "=d"(high));

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_CONDITON_VARIABLE_HPP_INCLUDED__
 #define __ZMQ_CONDITON_VARIABLE_HPP_INCLUDED__
@@ -44,8 +17,6 @@ class condition_variable_t
   public:
     inline condition_variable_t () { zmq_assert (false); }
 
-    inline ~condition_variable_t () {}
-
     inline int wait (mutex_t *mutex_, int timeout_)
     {
         zmq_assert (false);
@@ -54,10 +25,7 @@ class condition_variable_t
 
     inline void broadcast () { zmq_assert (false); }
 
-  private:
-    //  Disable copy construction and assignment.
-    condition_variable_t (const condition_variable_t &);
-    void operator= (const condition_variable_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (condition_variable_t)
 };
 }
 
@@ -71,8 +39,6 @@ class condition_variable_t
 {
   public:
     inline condition_variable_t () { InitializeConditionVariable (&_cv); }
-
-    inline ~condition_variable_t () {}
 
     inline int wait (mutex_t *mutex_, int timeout_)
     {
@@ -95,9 +61,7 @@ class condition_variable_t
   private:
     CONDITION_VARIABLE _cv;
 
-    //  Disable copy construction and assignment.
-    condition_variable_t (const condition_variable_t &);
-    void operator= (const condition_variable_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (condition_variable_t)
 };
 }
 
@@ -110,11 +74,9 @@ namespace zmq
 class condition_variable_t
 {
   public:
-    inline condition_variable_t () {}
+    condition_variable_t () ZMQ_DEFAULT;
 
-    inline ~condition_variable_t () {}
-
-    inline int wait (mutex_t *mutex_, int timeout_)
+    int wait (mutex_t *mutex_, int timeout_)
     {
         // this assumes that the mutex mutex_ has been locked by the caller
         int res = 0;
@@ -130,7 +92,7 @@ class condition_variable_t
         return res;
     }
 
-    inline void broadcast ()
+    void broadcast ()
     {
         // this assumes that the mutex associated with _cv has been locked by the caller
         _cv.notify_all ();
@@ -139,9 +101,7 @@ class condition_variable_t
   private:
     std::condition_variable_any _cv;
 
-    //  Disable copy construction and assignment.
-    condition_variable_t (const condition_variable_t &);
-    void operator= (const condition_variable_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (condition_variable_t)
 };
 }
 
@@ -154,7 +114,7 @@ namespace zmq
 class condition_variable_t
 {
   public:
-    inline condition_variable_t () {}
+    inline condition_variable_t () ZMQ_DEFAULT;
 
     inline ~condition_variable_t ()
     {
@@ -224,9 +184,7 @@ class condition_variable_t
     mutex_t _listenersMutex;
     std::vector<SEM_ID> _listeners;
 
-    // Disable copy construction and assignment.
-    condition_variable_t (const condition_variable_t &);
-    const condition_variable_t &operator= (const condition_variable_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (condition_variable_t)
 };
 }
 
@@ -274,13 +232,14 @@ class condition_variable_t
             timeout.tv_sec = 0;
             timeout.tv_nsec = 0;
 #else
-            clock_gettime (CLOCK_MONOTONIC, &timeout);
+            rc = clock_gettime (CLOCK_MONOTONIC, &timeout);
+            posix_assert (rc);
 #endif
 
             timeout.tv_sec += timeout_ / 1000;
             timeout.tv_nsec += (timeout_ % 1000) * 1000000;
 
-            if (timeout.tv_nsec > 1000000000) {
+            if (timeout.tv_nsec >= 1000000000) {
                 timeout.tv_sec++;
                 timeout.tv_nsec -= 1000000000;
             }
@@ -318,9 +277,7 @@ class condition_variable_t
   private:
     pthread_cond_t _cond;
 
-    // Disable copy construction and assignment.
-    condition_variable_t (const condition_variable_t &);
-    const condition_variable_t &operator= (const condition_variable_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (condition_variable_t)
 };
 }
 

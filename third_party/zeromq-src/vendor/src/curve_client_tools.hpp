@@ -1,40 +1,11 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_CURVE_CLIENT_TOOLS_HPP_INCLUDED__
 #define __ZMQ_CURVE_CLIENT_TOOLS_HPP_INCLUDED__
 
 #ifdef ZMQ_HAVE_CURVE
 
-#if defined(ZMQ_USE_TWEETNACL)
-#include "tweetnacl.h"
-#elif defined(ZMQ_USE_LIBSODIUM)
+#if defined(ZMQ_USE_LIBSODIUM)
 #include "sodium.h"
 #endif
 
@@ -46,6 +17,9 @@
 
 #include "wire.hpp"
 #include "err.hpp"
+#include "secure_allocator.hpp"
+
+#include <vector>
 
 namespace zmq
 {
@@ -58,7 +32,8 @@ struct curve_client_tools_t
                               const uint8_t *cn_secret_)
     {
         uint8_t hello_nonce[crypto_box_NONCEBYTES];
-        uint8_t hello_plaintext[crypto_box_ZEROBYTES + 64];
+        std::vector<uint8_t, secure_allocator_t<uint8_t> > hello_plaintext (
+          crypto_box_ZEROBYTES + 64, 0);
         uint8_t hello_box[crypto_box_BOXZEROBYTES + 80];
 
         //  Prepare the full nonce
@@ -66,10 +41,9 @@ struct curve_client_tools_t
         put_uint64 (hello_nonce + 16, cn_nonce_);
 
         //  Create Box [64 * %x0](C'->S)
-        memset (hello_plaintext, 0, sizeof hello_plaintext);
-
-        int rc = crypto_box (hello_box, hello_plaintext, sizeof hello_plaintext,
-                             hello_nonce, server_key_, cn_secret_);
+        const int rc =
+          crypto_box (hello_box, &hello_plaintext[0], hello_plaintext.size (),
+                      hello_nonce, server_key_, cn_secret_);
         if (rc == -1)
             return -1;
 
@@ -104,7 +78,8 @@ struct curve_client_tools_t
         }
 
         uint8_t welcome_nonce[crypto_box_NONCEBYTES];
-        uint8_t welcome_plaintext[crypto_box_ZEROBYTES + 128];
+        std::vector<uint8_t, secure_allocator_t<uint8_t> > welcome_plaintext (
+          crypto_box_ZEROBYTES + 128);
         uint8_t welcome_box[crypto_box_BOXZEROBYTES + 144];
 
         //  Open Box [S' + cookie](C'->S)
@@ -114,16 +89,16 @@ struct curve_client_tools_t
         memcpy (welcome_nonce, "WELCOME-", 8);
         memcpy (welcome_nonce + 8, msg_data_ + 8, 16);
 
-        int rc =
-          crypto_box_open (welcome_plaintext, welcome_box, sizeof welcome_box,
-                           welcome_nonce, server_key_, cn_secret_);
+        int rc = crypto_box_open (&welcome_plaintext[0], welcome_box,
+                                  sizeof welcome_box, welcome_nonce,
+                                  server_key_, cn_secret_);
         if (rc != 0) {
             errno = EPROTO;
             return -1;
         }
 
-        memcpy (cn_server_, welcome_plaintext + crypto_box_ZEROBYTES, 32);
-        memcpy (cn_cookie_, welcome_plaintext + crypto_box_ZEROBYTES + 32,
+        memcpy (cn_server_, &welcome_plaintext[crypto_box_ZEROBYTES], 32);
+        memcpy (cn_cookie_, &welcome_plaintext[crypto_box_ZEROBYTES + 32],
                 16 + 80);
 
         //  Message independent precomputation
@@ -147,47 +122,61 @@ struct curve_client_tools_t
                                  const size_t metadata_length_)
     {
         uint8_t vouch_nonce[crypto_box_NONCEBYTES];
-        uint8_t vouch_plaintext[crypto_box_ZEROBYTES + 64];
+        std::vector<uint8_t, secure_allocator_t<uint8_t> > vouch_plaintext (
+          crypto_box_ZEROBYTES + 64);
         uint8_t vouch_box[crypto_box_BOXZEROBYTES + 80];
 
         //  Create vouch = Box [C',S](C->S')
-        memset (vouch_plaintext, 0, crypto_box_ZEROBYTES);
-        memcpy (vouch_plaintext + crypto_box_ZEROBYTES, cn_public_, 32);
-        memcpy (vouch_plaintext + crypto_box_ZEROBYTES + 32, server_key_, 32);
+        std::fill (vouch_plaintext.begin (),
+                   vouch_plaintext.begin () + crypto_box_ZEROBYTES, 0);
+        memcpy (&vouch_plaintext[crypto_box_ZEROBYTES], cn_public_, 32);
+        memcpy (&vouch_plaintext[crypto_box_ZEROBYTES + 32], server_key_, 32);
 
+        memset (vouch_nonce, 0, crypto_box_NONCEBYTES);
         memcpy (vouch_nonce, "VOUCH---", 8);
         randombytes (vouch_nonce + 8, 16);
 
-        int rc = crypto_box (vouch_box, vouch_plaintext, sizeof vouch_plaintext,
-                             vouch_nonce, cn_server_, secret_key_);
+        int rc =
+          crypto_box (vouch_box, &vouch_plaintext[0], vouch_plaintext.size (),
+                      vouch_nonce, cn_server_, secret_key_);
         if (rc == -1)
             return -1;
 
         uint8_t initiate_nonce[crypto_box_NONCEBYTES];
-        uint8_t *initiate_box = static_cast<uint8_t *> (
-          malloc (crypto_box_BOXZEROBYTES + 144 + metadata_length_));
-        alloc_assert (initiate_box);
-        uint8_t *initiate_plaintext = static_cast<uint8_t *> (
-          malloc (crypto_box_ZEROBYTES + 128 + metadata_length_));
-        alloc_assert (initiate_plaintext);
+        std::vector<uint8_t> initiate_box (crypto_box_BOXZEROBYTES + 144
+                                           + metadata_length_);
+        std::vector<uint8_t, secure_allocator_t<uint8_t> > initiate_plaintext (
+          crypto_box_ZEROBYTES + 128 + metadata_length_);
 
         //  Create Box [C + vouch + metadata](C'->S')
-        memset (initiate_plaintext, 0, crypto_box_ZEROBYTES);
-        memcpy (initiate_plaintext + crypto_box_ZEROBYTES, public_key_, 32);
-        memcpy (initiate_plaintext + crypto_box_ZEROBYTES + 32, vouch_nonce + 8,
+        std::fill (initiate_plaintext.begin (),
+                   initiate_plaintext.begin () + crypto_box_ZEROBYTES, 0);
+
+        //  False positives due to https://gcc.gnu.org/bugzilla/show_bug.cgi?id=99578
+#if __GNUC__ >= 11
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overflow="
+#endif
+        memcpy (&initiate_plaintext[crypto_box_ZEROBYTES], public_key_, 32);
+        memcpy (&initiate_plaintext[crypto_box_ZEROBYTES + 32], vouch_nonce + 8,
                 16);
-        memcpy (initiate_plaintext + crypto_box_ZEROBYTES + 48,
+        memcpy (&initiate_plaintext[crypto_box_ZEROBYTES + 48],
                 vouch_box + crypto_box_BOXZEROBYTES, 80);
-        memcpy (initiate_plaintext + crypto_box_ZEROBYTES + 48 + 80,
-                metadata_plaintext_, metadata_length_);
+        if (metadata_length_) {
+            memcpy (&initiate_plaintext[crypto_box_ZEROBYTES + 48 + 80],
+                    metadata_plaintext_, metadata_length_);
+        }
+#if __GNUC__ >= 11
+#pragma GCC diagnostic pop
+#pragma GCC diagnostic pop
+#endif
 
         memcpy (initiate_nonce, "CurveZMQINITIATE", 16);
         put_uint64 (initiate_nonce + 16, cn_nonce_);
 
-        rc = crypto_box (initiate_box, initiate_plaintext,
+        rc = crypto_box (&initiate_box[0], &initiate_plaintext[0],
                          crypto_box_ZEROBYTES + 128 + metadata_length_,
                          initiate_nonce, cn_server_, cn_secret_);
-        free (initiate_plaintext);
 
         if (rc == -1)
             return -1;
@@ -203,9 +192,8 @@ struct curve_client_tools_t
         //  Short nonce, prefixed by "CurveZMQINITIATE"
         memcpy (initiate + 105, initiate_nonce + 16, 8);
         //  Box [C + vouch + metadata](C'->S')
-        memcpy (initiate + 113, initiate_box + crypto_box_BOXZEROBYTES,
+        memcpy (initiate + 113, &initiate_box[crypto_box_BOXZEROBYTES],
                 128 + metadata_length_ + crypto_box_BOXZEROBYTES);
-        free (initiate_box);
 
         return 0;
     }
@@ -240,6 +228,8 @@ struct curve_client_tools_t
         memcpy (server_key, curve_server_key_, crypto_box_PUBLICKEYBYTES);
 
         //  Generate short-term key pair
+        memset (cn_secret, 0, crypto_box_SECRETKEYBYTES);
+        memset (cn_public, 0, crypto_box_PUBLICKEYBYTES);
         rc = crypto_box_keypair (cn_public, cn_secret);
         zmq_assert (rc == 0);
     }
@@ -262,7 +252,7 @@ struct curve_client_tools_t
                           size_t size_,
                           const uint64_t cn_nonce_,
                           const uint8_t *metadata_plaintext_,
-                          const size_t metadata_length_)
+                          const size_t metadata_length_) const
     {
         return produce_initiate (data_, size_, cn_nonce_, server_key,
                                  public_key, secret_key, cn_public, cn_secret,

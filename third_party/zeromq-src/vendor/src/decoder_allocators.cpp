@@ -1,36 +1,7 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "decoder_allocators.hpp"
-
-#include <cmath>
 
 #include "msg.hpp"
 
@@ -40,9 +11,7 @@ zmq::shared_message_memory_allocator::shared_message_memory_allocator (
     _buf_size (0),
     _max_size (bufsize_),
     _msg_content (NULL),
-    _max_counters (static_cast<size_t> (
-      std::ceil (static_cast<double> (_max_size)
-                 / static_cast<double> (msg_t::max_vsm_size))))
+    _max_counters ((_max_size + msg_t::max_vsm_size - 1) / msg_t::max_vsm_size)
 {
 }
 
@@ -106,6 +75,7 @@ void zmq::shared_message_memory_allocator::deallocate ()
 {
     zmq::atomic_counter_t *c = reinterpret_cast<zmq::atomic_counter_t *> (_buf);
     if (_buf && !c->sub (1)) {
+        c->~atomic_counter_t ();
         std::free (_buf);
     }
     clear ();

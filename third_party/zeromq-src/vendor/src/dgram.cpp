@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "macros.hpp"
@@ -37,10 +10,7 @@
 #include "err.hpp"
 
 zmq::dgram_t::dgram_t (class ctx_t *parent_, uint32_t tid_, int sid_) :
-    socket_base_t (parent_, tid_, sid_),
-    _pipe (NULL),
-    _last_in (NULL),
-    _more_out (false)
+    socket_base_t (parent_, tid_, sid_), _pipe (NULL), _more_out (false)
 {
     options.type = ZMQ_DGRAM;
     options.raw_socket = true;
@@ -71,9 +41,6 @@ void zmq::dgram_t::xattach_pipe (pipe_t *pipe_,
 void zmq::dgram_t::xpipe_terminated (pipe_t *pipe_)
 {
     if (pipe_ == _pipe) {
-        if (_last_in == _pipe) {
-            _last_in = NULL;
-        }
         _pipe = NULL;
     }
 }
@@ -94,7 +61,7 @@ int zmq::dgram_t::xsend (msg_t *msg_)
 {
     // If there's no out pipe, just drop it.
     if (!_pipe) {
-        int rc = msg_->close ();
+        const int rc = msg_->close ();
         errno_assert (rc == 0);
         return -1;
     }
@@ -127,7 +94,7 @@ int zmq::dgram_t::xsend (msg_t *msg_)
     _more_out = !_more_out;
 
     //  Detach the message from the data buffer.
-    int rc = msg_->init ();
+    const int rc = msg_->init ();
     errno_assert (rc == 0);
 
     return 0;
@@ -147,7 +114,6 @@ int zmq::dgram_t::xrecv (msg_t *msg_)
         errno = EAGAIN;
         return -1;
     }
-    _last_in = _pipe;
 
     return 0;
 }

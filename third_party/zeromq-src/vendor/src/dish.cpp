@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include <string.h>
@@ -35,8 +8,7 @@
 #include "err.hpp"
 
 zmq::dish_t::dish_t (class ctx_t *parent_, uint32_t tid_, int sid_) :
-    socket_base_t (parent_, tid_, sid_, true),
-    _has_message (false)
+    socket_base_t (parent_, tid_, sid_, true), _has_message (false)
 {
     options.type = ZMQ_DISH;
 
@@ -44,13 +16,13 @@ zmq::dish_t::dish_t (class ctx_t *parent_, uint32_t tid_, int sid_) :
     //  subscription commands are sent to the wire.
     options.linger.store (0);
 
-    int rc = _message.init ();
+    const int rc = _message.init ();
     errno_assert (rc == 0);
 }
 
 zmq::dish_t::~dish_t ()
 {
-    int rc = _message.close ();
+    const int rc = _message.close ();
     errno_assert (rc == 0);
 }
 
@@ -93,7 +65,7 @@ void zmq::dish_t::xhiccuped (pipe_t *pipe_)
 
 int zmq::dish_t::xjoin (const char *group_)
 {
-    std::string group = std::string (group_);
+    const std::string group = std::string (group_);
 
     if (group.length () > ZMQ_GROUP_MAX_LENGTH) {
         errno = EINVAL;
@@ -117,7 +89,7 @@ int zmq::dish_t::xjoin (const char *group_)
     rc = _dist.send_to_all (&msg);
     if (rc != 0)
         err = errno;
-    int rc2 = msg.close ();
+    const int rc2 = msg.close ();
     errno_assert (rc2 == 0);
     if (rc != 0)
         errno = err;
@@ -126,7 +98,7 @@ int zmq::dish_t::xjoin (const char *group_)
 
 int zmq::dish_t::xleave (const char *group_)
 {
-    std::string group = std::string (group_);
+    const std::string group = std::string (group_);
 
     if (group.length () > ZMQ_GROUP_MAX_LENGTH) {
         errno = EINVAL;
@@ -149,7 +121,7 @@ int zmq::dish_t::xleave (const char *group_)
     rc = _dist.send_to_all (&msg);
     if (rc != 0)
         err = errno;
-    int rc2 = msg.close ();
+    const int rc2 = msg.close ();
     errno_assert (rc2 == 0);
     if (rc != 0)
         errno = err;
@@ -233,7 +205,6 @@ void zmq::dish_t::send_subscriptions (pipe_t *pipe_)
 
         //  Send it to the pipe.
         pipe_->write (&msg);
-        msg.close ();
     }
 
     pipe_->flush ();
@@ -269,7 +240,7 @@ int zmq::dish_session_t::push_msg (msg_t *msg_)
         _group_msg = *msg_;
         _state = body;
 
-        int rc = msg_->init ();
+        const int rc = msg_->init ();
         errno_assert (rc == 0);
         return 0;
     }
@@ -312,7 +283,7 @@ int zmq::dish_session_t::pull_msg (msg_t *msg_)
     if (!msg_->is_join () && !msg_->is_leave ())
         return rc;
 
-    int group_length = static_cast<int> (strlen (msg_->group ()));
+    const int group_length = static_cast<int> (strlen (msg_->group ()));
 
     msg_t command;
     int offset;

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "dist.hpp"
@@ -35,10 +8,7 @@
 #include "likely.hpp"
 
 zmq::dist_t::dist_t () :
-    _matching (0),
-    _active (0),
-    _eligible (0),
-    _more (false)
+    _matching (0), _active (0), _eligible (0), _more (false)
 {
 }
 
@@ -64,6 +34,18 @@ void zmq::dist_t::attach (pipe_t *pipe_)
     }
 }
 
+bool zmq::dist_t::has_pipe (pipe_t *pipe_)
+{
+    std::size_t claimed_index = _pipes.index (pipe_);
+
+    // If pipe claims to be outside the available index space it can't be in the distributor.
+    if (claimed_index >= _pipes.size ()) {
+        return false;
+    }
+
+    return _pipes[claimed_index] == pipe_;
+}
+
 void zmq::dist_t::match (pipe_t *pipe_)
 {
     //  If pipe is already matching do nothing.
@@ -81,7 +63,7 @@ void zmq::dist_t::match (pipe_t *pipe_)
 
 void zmq::dist_t::reverse_match ()
 {
-    pipes_t::size_type prev_matching = _matching;
+    const pipes_t::size_type prev_matching = _matching;
 
     // Reset matching to 0
     unmatch ();
@@ -145,7 +127,7 @@ int zmq::dist_t::send_to_all (msg_t *msg_)
 int zmq::dist_t::send_to_matching (msg_t *msg_)
 {
     //  Is this end of a multipart message?
-    bool msg_more = (msg_->flags () & msg_t::more) != 0;
+    const bool msg_more = (msg_->flags () & msg_t::more) != 0;
 
     //  Push the message to matching pipes.
     distribute (msg_);
@@ -171,12 +153,14 @@ void zmq::dist_t::distribute (msg_t *msg_)
     }
 
     if (msg_->is_vsm ()) {
-        for (pipes_t::size_type i = 0; i < _matching; ++i)
-            if (!write (_pipes[i], msg_))
-                --i; //  Retry last write because index will have been swapped
-        int rc = msg_->close ();
-        errno_assert (rc == 0);
-        rc = msg_->init ();
+        for (pipes_t::size_type i = 0; i < _matching;) {
+            if (!write (_pipes[i], msg_)) {
+                //  Use same index again because entry will have been removed.
+            } else {
+                ++i;
+            }
+        }
+        int rc = msg_->init ();
         errno_assert (rc == 0);
         return;
     }
@@ -187,17 +171,20 @@ void zmq::dist_t::distribute (msg_t *msg_)
 
     //  Push copy of the message to each matching pipe.
     int failed = 0;
-    for (pipes_t::size_type i = 0; i < _matching; ++i)
+    for (pipes_t::size_type i = 0; i < _matching;) {
         if (!write (_pipes[i], msg_)) {
             ++failed;
-            --i; //  Retry last write because index will have been swapped
+            //  Use same index again because entry will have been removed.
+        } else {
+            ++i;
         }
+    }
     if (unlikely (failed))
         msg_->rm_refs (failed);
 
     //  Detach the original message from the data buffer. Note that we don't
     //  close the message. That's because we've already used all the references.
-    int rc = msg_->init ();
+    const int rc = msg_->init ();
     errno_assert (rc == 0);
 }
 

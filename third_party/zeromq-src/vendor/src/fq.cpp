@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "fq.hpp"
@@ -33,7 +6,7 @@
 #include "err.hpp"
 #include "msg.hpp"
 
-zmq::fq_t::fq_t () : _active (0), _last_in (NULL), _current (0), _more (false)
+zmq::fq_t::fq_t () : _active (0), _current (0), _more (false)
 {
 }
 
@@ -62,10 +35,6 @@ void zmq::fq_t::pipe_terminated (pipe_t *pipe_)
             _current = 0;
     }
     _pipes.erase (pipe_);
-
-    if (_last_in == pipe_) {
-        _last_in = NULL;
-    }
 }
 
 void zmq::fq_t::activated (pipe_t *pipe_)
@@ -90,7 +59,7 @@ int zmq::fq_t::recvpipe (msg_t *msg_, pipe_t **pipe_)
     while (_active > 0) {
         //  Try to fetch new message. If we've already read part of the message
         //  subsequent part should be immediately available.
-        bool fetched = _pipes[_current]->read (msg_);
+        const bool fetched = _pipes[_current]->read (msg_);
 
         //  Note that when message is not fetched, current pipe is deactivated
         //  and replaced by another active pipe. Thus we don't have to increase
@@ -100,7 +69,6 @@ int zmq::fq_t::recvpipe (msg_t *msg_, pipe_t **pipe_)
                 *pipe_ = _pipes[_current];
             _more = (msg_->flags () & msg_t::more) != 0;
             if (!_more) {
-                _last_in = _pipes[_current];
                 _current = (_current + 1) % _active;
             }
             return 0;

@@ -1,31 +1,4 @@
-/*
-Copyright (c) 2018 Contributors as noted in the AUTHORS file
-
-This file is part of libzmq, the ZeroMQ core engine in C++.
-
-libzmq is free software; you can redistribute it and/or modify it under
-the terms of the GNU Lesser General Public License (LGPL) as published
-by the Free Software Foundation; either version 3 of the License, or
-(at your option) any later version.
-
-As a special exception, the Contributors give you permission to link
-this library with independent modules to produce an executable,
-regardless of the license terms of these independent modules, and to
-copy and distribute the resulting executable under terms of your choice,
-provided that you also meet, for each linked independent module, the
-terms and conditions of the license of that module. An independent
-module is a module which is not derived from or based on this library.
-If you modify this library, you must extend this exception to your
-version of the library.
-
-libzmq is distributed in the hope that it will be useful, but WITHOUT
-ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-License for more details.
-
-You should have received a copy of the GNU Lesser General Public License
-along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_GENERIC_MTRIE_HPP_INCLUDED__
 #define __ZMQ_GENERIC_MTRIE_HPP_INCLUDED__
@@ -33,7 +6,9 @@ along with this program.  If not, see <http://www.gnu.org/licenses/>.
 #include <stddef.h>
 #include <set>
 
+#include "macros.hpp"
 #include "stdint.hpp"
+#include "atomic_counter.hpp"
 
 namespace zmq
 {
@@ -82,45 +57,40 @@ template <typename T> class generic_mtrie_t
                 void (*func_) (value_t *value_, Arg arg_),
                 Arg arg_);
 
-  private:
-    bool add_helper (prefix_t prefix_, size_t size_, value_t *value_);
-    template <typename Arg>
-    void rm_helper (value_t *value_,
-                    unsigned char **buff_,
-                    size_t buffsize_,
-                    size_t maxbuffsize_,
-                    void (*func_) (prefix_t data_, size_t size_, Arg arg_),
-                    Arg arg_,
-                    bool call_on_uniq_);
-    template <typename Arg>
-    void rm_helper_multiple_subnodes (unsigned char **buff_,
-                                      size_t buffsize_,
-                                      size_t maxbuffsize_,
-                                      void (*func_) (prefix_t data_,
-                                                     size_t size_,
-                                                     Arg arg_),
-                                      Arg arg_,
-                                      bool call_on_uniq_,
-                                      value_t *pipe_);
+    //  Retrieve the number of prefixes stored in this trie (added - removed)
+    //  Note this is a multithread safe function.
+    uint32_t num_prefixes () const { return _num_prefixes.get (); }
 
-    rm_result rm_helper (prefix_t prefix_, size_t size_, value_t *value_);
+  private:
     bool is_redundant () const;
 
     typedef std::set<value_t *> pipes_t;
     pipes_t *_pipes;
 
+    atomic_counter_t _num_prefixes;
+
     unsigned char _min;
     unsigned short _count;
     unsigned short _live_nodes;
-    union
+    union _next_t
     {
         class generic_mtrie_t<value_t> *node;
         class generic_mtrie_t<value_t> **table;
     } _next;
 
-    generic_mtrie_t (const generic_mtrie_t<value_t> &);
-    const generic_mtrie_t<value_t> &
-    operator= (const generic_mtrie_t<value_t> &);
+    struct iter
+    {
+        generic_mtrie_t<value_t> *node;
+        generic_mtrie_t<value_t> *next_node;
+        prefix_t prefix;
+        size_t size;
+        unsigned short current_child;
+        unsigned char new_min;
+        unsigned char new_max;
+        bool processed_for_removal;
+    };
+
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (generic_mtrie_t)
 };
 }
 

@@ -1,42 +1,13 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "ipc_connecter.hpp"
 
-#if !defined ZMQ_HAVE_WINDOWS && !defined ZMQ_HAVE_OPENVMS                     \
-  && !defined ZMQ_HAVE_VXWORKS
+#if defined ZMQ_HAVE_IPC
 
 #include <new>
 #include <string>
 
-#include "stream_engine.hpp"
 #include "io_thread.hpp"
 #include "random.hpp"
 #include "err.hpp"
@@ -45,11 +16,14 @@
 #include "ipc_address.hpp"
 #include "session_base.hpp"
 
+#ifdef _MSC_VER
+#include <afunix.h>
+#else
 #include <unistd.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-
+#endif
 
 zmq::ipc_connecter_t::ipc_connecter_t (class io_thread_t *io_thread_,
                                        class session_base_t *session_,
@@ -64,7 +38,7 @@ zmq::ipc_connecter_t::ipc_connecter_t (class io_thread_t *io_thread_,
 
 void zmq::ipc_connecter_t::out_event ()
 {
-    fd_t fd = connect ();
+    const fd_t fd = connect ();
     rm_handle ();
 
     //  Handle the error condition by attempt to reconnect.
@@ -80,7 +54,7 @@ void zmq::ipc_connecter_t::out_event ()
 void zmq::ipc_connecter_t::start_connecting ()
 {
     //  Open the connecting socket.
-    int rc = open ();
+    const int rc = open ();
 
     //  Connect may succeed in synchronous manner.
     if (rc == 0) {
@@ -99,6 +73,13 @@ void zmq::ipc_connecter_t::start_connecting ()
         // should be done here as well (and then this could be pulled up to
         // stream_connecter_base_t).
     }
+    //stop connecting after called zmq_disconnect
+    else if (rc == -1
+             && (options.reconnect_stop & ZMQ_RECONNECT_STOP_AFTER_DISCONNECT)
+             && errno == ECONNREFUSED && _socket->is_disconnected ()) {
+        if (_s != retired_fd)
+            close ();
+    }
 
     //  Handle any other error condition by eventual reconnect.
     else {
@@ -114,26 +95,33 @@ int zmq::ipc_connecter_t::open ()
 
     //  Create the socket.
     _s = open_socket (AF_UNIX, SOCK_STREAM, 0);
-    if (_s == -1)
+    if (_s == retired_fd)
         return -1;
 
     //  Set the non-blocking flag.
     unblock_socket (_s);
 
     //  Connect to the remote peer.
-    int rc = ::connect (_s, _addr->resolved.ipc_addr->addr (),
-                        _addr->resolved.ipc_addr->addrlen ());
+    const int rc = ::connect (_s, _addr->resolved.ipc_addr->addr (),
+                              _addr->resolved.ipc_addr->addrlen ());
 
     //  Connect was successful immediately.
     if (rc == 0)
         return 0;
 
-    //  Translate other error codes indicating asynchronous connect has been
-    //  launched to a uniform EINPROGRESS.
+        //  Translate other error codes indicating asynchronous connect has been
+        //  launched to a uniform EINPROGRESS.
+#ifdef ZMQ_HAVE_WINDOWS
+    const int last_error = WSAGetLastError ();
+    if (last_error == WSAEINPROGRESS || last_error == WSAEWOULDBLOCK)
+        errno = EINPROGRESS;
+    else
+        errno = wsa_error_to_errno (last_error);
+#else
     if (rc == -1 && errno == EINTR) {
         errno = EINPROGRESS;
-        return -1;
     }
+#endif
 
     //  Forward the error.
     return -1;
@@ -145,8 +133,8 @@ zmq::fd_t zmq::ipc_connecter_t::connect ()
     //  implementations and Solaris.
     int err = 0;
     zmq_socklen_t len = static_cast<zmq_socklen_t> (sizeof (err));
-    int rc = getsockopt (_s, SOL_SOCKET, SO_ERROR,
-                         reinterpret_cast<char *> (&err), &len);
+    const int rc = getsockopt (_s, SOL_SOCKET, SO_ERROR,
+                               reinterpret_cast<char *> (&err), &len);
     if (rc == -1) {
         if (errno == ENOPROTOOPT)
             errno = 0;
@@ -163,7 +151,7 @@ zmq::fd_t zmq::ipc_connecter_t::connect ()
         return retired_fd;
     }
 
-    fd_t result = _s;
+    const fd_t result = _s;
     _s = retired_fd;
     return result;
 }

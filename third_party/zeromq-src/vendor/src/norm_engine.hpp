@@ -4,6 +4,11 @@
 
 #if defined ZMQ_HAVE_NORM
 
+#if defined(ZMQ_HAVE_WINDOWS) && defined(ZMQ_IOTHREAD_POLLER_USE_EPOLL)
+#define ZMQ_USE_NORM_SOCKET_WRAPPER
+#endif
+
+
 #include "io_object.hpp"
 #include "i_engine.hpp"
 #include "options.hpp"
@@ -18,36 +23,38 @@ class io_thread_t;
 class msg_t;
 class session_base_t;
 
-class norm_engine_t : public io_object_t, public i_engine
+class norm_engine_t ZMQ_FINAL : public io_object_t, public i_engine
 {
   public:
     norm_engine_t (zmq::io_thread_t *parent_, const options_t &options_);
-    ~norm_engine_t ();
+    ~norm_engine_t () ZMQ_FINAL;
 
     // create NORM instance, session, etc
     int init (const char *network_, bool send, bool recv);
     void shutdown ();
 
+    bool has_handshake_stage () ZMQ_FINAL { return false; };
+
     //  i_engine interface implementation.
     //  Plug the engine to the session.
-    virtual void plug (zmq::io_thread_t *io_thread_,
-                       class session_base_t *session_);
+    void plug (zmq::io_thread_t *io_thread_,
+               class session_base_t *session_) ZMQ_FINAL;
 
     //  Terminate and deallocate the engine. Note that 'detached'
     //  events are not fired on termination.
-    virtual void terminate ();
+    void terminate () ZMQ_FINAL;
 
     //  This method is called by the session to signalise that more
     //  messages can be written to the pipe.
-    virtual bool restart_input ();
+    bool restart_input () ZMQ_FINAL;
 
     //  This method is called by the session to signalise that there
     //  are messages to send available.
-    virtual void restart_output ();
+    void restart_output () ZMQ_FINAL;
 
-    virtual void zap_msg_available (){};
+    void zap_msg_available () ZMQ_FINAL {}
 
-    virtual const endpoint_uri_pair_t &get_endpoint () const;
+    const endpoint_uri_pair_t &get_endpoint () const ZMQ_FINAL;
 
     // i_poll_events interface implementation.
     // (we only need in_event() for NormEvent notification)
@@ -184,6 +191,12 @@ class norm_engine_t : public io_object_t, public i_engine
     NormRxStreamState::List
       msg_ready_list; // rx streams w/ msg ready for push to zmq
 
+#ifdef ZMQ_USE_NORM_SOCKET_WRAPPER
+    fd_t
+      wrapper_read_fd; // filedescriptor used to read norm events through the wrapper
+    DWORD wrapper_thread_id;
+    HANDLE wrapper_thread_handle;
+#endif
 
 }; // end class norm_engine_t
 }

@@ -1,38 +1,13 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_OBJECT_HPP_INCLUDED__
 #define __ZMQ_OBJECT_HPP_INCLUDED__
 
 #include <string>
-#include "stdint.hpp"
+
 #include "endpoint.hpp"
+#include "macros.hpp"
+#include "stdint.hpp"
 
 namespace zmq
 {
@@ -57,10 +32,10 @@ class object_t
     object_t (object_t *parent_);
     virtual ~object_t ();
 
-    uint32_t get_tid ();
+    uint32_t get_tid () const;
     void set_tid (uint32_t id_);
-    ctx_t *get_ctx ();
-    void process_command (zmq::command_t &cmd_);
+    ctx_t *get_ctx () const;
+    void process_command (const zmq::command_t &cmd_);
     void send_inproc_connected (zmq::socket_base_t *socket_);
     void send_bind (zmq::own_t *destination_,
                     zmq::pipe_t *pipe_,
@@ -72,7 +47,7 @@ class object_t
     int register_endpoint (const char *addr_, const zmq::endpoint_t &endpoint_);
     int unregister_endpoint (const std::string &addr_, socket_base_t *socket_);
     void unregister_endpoints (zmq::socket_base_t *socket_);
-    zmq::endpoint_t find_endpoint (const char *addr_);
+    zmq::endpoint_t find_endpoint (const char *addr_) const;
     void pend_connection (const std::string &addr_,
                           const endpoint_t &endpoint_,
                           pipe_t **pipes_);
@@ -84,7 +59,7 @@ class object_t
     void log (const char *format_, ...);
 
     //  Chooses least loaded I/O thread.
-    zmq::io_thread_t *choose_io_thread (uint64_t affinity_);
+    zmq::io_thread_t *choose_io_thread (uint64_t affinity_) const;
 
     //  Derived object can use these functions to send commands
     //  to other objects.
@@ -115,6 +90,8 @@ class object_t
     void send_reap (zmq::socket_base_t *socket_);
     void send_reaped ();
     void send_done ();
+    void send_conn_failed (zmq::session_base_t *destination_);
+
 
     //  These handlers can be overridden by the derived objects. They are
     //  called when command arrives from another thread.
@@ -142,6 +119,8 @@ class object_t
     virtual void process_term_endpoint (std::string *endpoint_);
     virtual void process_reap (zmq::socket_base_t *socket_);
     virtual void process_reaped ();
+    virtual void process_conn_failed ();
+
 
     //  Special handler called after a command that requires a seqnum
     //  was processed. The implementation should catch up with its counter
@@ -155,10 +134,9 @@ class object_t
     //  Thread ID of the thread the object belongs to.
     uint32_t _tid;
 
-    void send_command (command_t &cmd_);
+    void send_command (const command_t &cmd_);
 
-    object_t (const object_t &);
-    const object_t &operator= (const object_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (object_t)
 };
 }
 

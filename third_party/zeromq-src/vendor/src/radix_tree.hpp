@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2018 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef RADIX_TREE_HPP
 #define RADIX_TREE_HPP
@@ -33,6 +6,7 @@
 #include <stddef.h>
 
 #include "stdint.hpp"
+#include "atomic_counter.hpp"
 
 // Wrapper type for a node's data layout.
 //
@@ -67,24 +41,23 @@ struct node_t
     bool operator== (node_t other_) const;
     bool operator!= (node_t other_) const;
 
-    inline uint32_t refcount ();
-    inline uint32_t prefix_length ();
-    inline uint32_t edgecount ();
-    inline unsigned char *prefix ();
-    inline unsigned char *first_bytes ();
-    inline unsigned char first_byte_at (size_t index_);
-    inline unsigned char *node_pointers ();
-    inline node_t node_at (size_t index_);
-    inline void set_refcount (uint32_t value_);
-    inline void set_prefix_length (uint32_t value_);
-    inline void set_edgecount (uint32_t value_);
-    inline void set_prefix (const unsigned char *prefix_);
-    inline void set_first_bytes (const unsigned char *bytes_);
-    inline void set_first_byte_at (size_t index_, unsigned char byte_);
-    inline void set_node_pointers (const unsigned char *pointers_);
-    inline void set_node_at (size_t index_, node_t node_);
-    inline void
-    set_edge_at (size_t index_, unsigned char first_byte_, node_t node_);
+    uint32_t refcount ();
+    uint32_t prefix_length ();
+    uint32_t edgecount ();
+    unsigned char *prefix ();
+    unsigned char *first_bytes ();
+    unsigned char first_byte_at (size_t index_);
+    unsigned char *node_pointers ();
+    node_t node_at (size_t index_);
+    void set_refcount (uint32_t value_);
+    void set_prefix_length (uint32_t value_);
+    void set_edgecount (uint32_t value_);
+    void set_prefix (const unsigned char *bytes_);
+    void set_first_bytes (const unsigned char *bytes_);
+    void set_first_byte_at (size_t index_, unsigned char byte_);
+    void set_node_pointers (const unsigned char *pointers_);
+    void set_node_at (size_t index_, node_t node_);
+    void set_edge_at (size_t index_, unsigned char first_byte_, node_t node_);
     void resize (size_t prefix_length_, size_t edgecount_);
 
     unsigned char *_data;
@@ -134,14 +107,15 @@ class radix_tree_t
     void apply (void (*func_) (unsigned char *data, size_t size, void *arg),
                 void *arg_);
 
+    //  Retrieve size of the radix tree. Note this is a multithread safe function.
     size_t size () const;
 
   private:
-    inline match_result_t
+    match_result_t
     match (const unsigned char *key_, size_t key_size_, bool is_lookup_) const;
 
     node_t _root;
-    size_t _size;
+    atomic_counter_t _size;
 };
 }
 

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_SESSION_BASE_HPP_INCLUDED__
 #define __ZMQ_SESSION_BASE_HPP_INCLUDED__
@@ -36,7 +9,8 @@
 #include "io_object.hpp"
 #include "pipe.hpp"
 #include "socket_base.hpp"
-#include "stream_engine.hpp"
+#include "i_engine.hpp"
+#include "msg.hpp"
 
 namespace zmq
 {
@@ -61,20 +35,21 @@ class session_base_t : public own_t, public io_object_t, public i_pipe_events
     virtual void reset ();
     void flush ();
     void rollback ();
-    void engine_error (zmq::stream_engine_t::error_reason_t reason_);
+    void engine_error (bool handshaked_, zmq::i_engine::error_reason_t reason_);
+    void engine_ready ();
 
     //  i_pipe_events interface implementation.
-    void read_activated (zmq::pipe_t *pipe_);
-    void write_activated (zmq::pipe_t *pipe_);
-    void hiccuped (zmq::pipe_t *pipe_);
-    void pipe_terminated (zmq::pipe_t *pipe_);
+    void read_activated (zmq::pipe_t *pipe_) ZMQ_FINAL;
+    void write_activated (zmq::pipe_t *pipe_) ZMQ_FINAL;
+    void hiccuped (zmq::pipe_t *pipe_) ZMQ_FINAL;
+    void pipe_terminated (zmq::pipe_t *pipe_) ZMQ_FINAL;
 
     //  Delivers a message. Returns 0 if successful; -1 otherwise.
     //  The function takes ownership of the message.
     virtual int push_msg (msg_t *msg_);
 
     int zap_connect ();
-    bool zap_enabled ();
+    bool zap_enabled () const;
 
     //  Fetches a message. Returns 0 if successful; -1 otherwise.
     //  The caller is responsible for freeing the message when no
@@ -91,7 +66,7 @@ class session_base_t : public own_t, public io_object_t, public i_pipe_events
     //  The function takes ownership of the message.
     int write_zap_msg (msg_t *msg_);
 
-    socket_base_t *get_socket ();
+    socket_base_t *get_socket () const;
     const endpoint_uri_pair_t &get_endpoint () const;
 
   protected:
@@ -100,47 +75,21 @@ class session_base_t : public own_t, public io_object_t, public i_pipe_events
                     zmq::socket_base_t *socket_,
                     const options_t &options_,
                     address_t *addr_);
-    virtual ~session_base_t ();
+    ~session_base_t () ZMQ_OVERRIDE;
 
   private:
     void start_connecting (bool wait_);
 
-    typedef own_t *(session_base_t::*connecter_factory_fun_t) (
-      io_thread_t *io_thread, bool wait_);
-    typedef std::pair<const std::string, connecter_factory_fun_t>
-      connecter_factory_entry_t;
-    static connecter_factory_entry_t _connecter_factories[];
-    typedef std::map<std::string, connecter_factory_fun_t>
-      connecter_factory_map_t;
-    static connecter_factory_map_t _connecter_factories_map;
-
-    own_t *create_connecter_vmci (io_thread_t *io_thread_, bool wait_);
-    own_t *create_connecter_tipc (io_thread_t *io_thread_, bool wait_);
-    own_t *create_connecter_ipc (io_thread_t *io_thread_, bool wait_);
-    own_t *create_connecter_tcp (io_thread_t *io_thread_, bool wait_);
-
-    typedef void (session_base_t::*start_connecting_fun_t) (
-      io_thread_t *io_thread);
-    typedef std::pair<const std::string, start_connecting_fun_t>
-      start_connecting_entry_t;
-    static start_connecting_entry_t _start_connecting_entries[];
-    typedef std::map<std::string, start_connecting_fun_t>
-      start_connecting_map_t;
-    static start_connecting_map_t _start_connecting_map;
-
-    void start_connecting_pgm (io_thread_t *io_thread_);
-    void start_connecting_norm (io_thread_t *io_thread_);
-    void start_connecting_udp (io_thread_t *io_thread_);
-
     void reconnect ();
 
     //  Handlers for incoming commands.
-    void process_plug ();
-    void process_attach (zmq::i_engine *engine_);
-    void process_term (int linger_);
+    void process_plug () ZMQ_FINAL;
+    void process_attach (zmq::i_engine *engine_) ZMQ_FINAL;
+    void process_term (int linger_) ZMQ_FINAL;
+    void process_conn_failed () ZMQ_OVERRIDE;
 
     //  i_poll_events handlers.
-    void timer_event (int id_);
+    void timer_event (int id_) ZMQ_FINAL;
 
     //  Remove any half processed messages. Flush unflushed messages.
     //  Call this function when engine disconnect to get rid of leftovers.
@@ -189,8 +138,33 @@ class session_base_t : public own_t, public io_object_t, public i_pipe_events
     //  Protocol and address to use when connecting.
     address_t *_addr;
 
-    session_base_t (const session_base_t &);
-    const session_base_t &operator= (const session_base_t &);
+#ifdef ZMQ_HAVE_WSS
+    //  TLS handshake, we need to take a copy when the session is created,
+    //  in order to maintain the value at the creation time
+    const std::string _wss_hostname;
+#endif
+
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (session_base_t)
+};
+
+class hello_msg_session_t ZMQ_FINAL : public session_base_t
+{
+  public:
+    hello_msg_session_t (zmq::io_thread_t *io_thread_,
+                         bool connect_,
+                         zmq::socket_base_t *socket_,
+                         const options_t &options_,
+                         address_t *addr_);
+    ~hello_msg_session_t ();
+
+    //  Overrides of the functions from session_base_t.
+    int pull_msg (msg_t *msg_);
+    void reset ();
+
+  private:
+    bool _new_pipe;
+
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (hello_msg_session_t)
 };
 }
 

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "socket_poller.hpp"
@@ -35,10 +8,22 @@
 
 #include <limits.h>
 
-static bool is_thread_safe (zmq::socket_base_t &socket_)
+static bool is_thread_safe (const zmq::socket_base_t &socket_)
 {
     // do not use getsockopt here, since that would fail during context termination
     return socket_.is_thread_safe ();
+}
+
+// compare elements to value
+template <class It, class T, class Pred>
+static It find_if2 (It b_, It e_, const T &value, Pred pred)
+{
+    for (; b_ != e_; ++b_) {
+        if (pred (*b_, value)) {
+            break;
+        }
+    }
+    return b_;
 }
 
 zmq::socket_poller_t::socket_poller_t () :
@@ -81,33 +66,30 @@ zmq::socket_poller_t::~socket_poller_t ()
 #endif
 }
 
-bool zmq::socket_poller_t::check_tag ()
+bool zmq::socket_poller_t::check_tag () const
 {
     return _tag == 0xCAFEBABE;
 }
 
-int zmq::socket_poller_t::signaler_fd (fd_t *fd_)
+int zmq::socket_poller_t::signaler_fd (fd_t *fd_) const
 {
     if (_signaler) {
         *fd_ = _signaler->get_fd ();
         return 0;
-    } else {
-        // Only thread-safe socket types are guaranteed to have a signaler.
-        errno = EINVAL;
-        return -1;
     }
+    // Only thread-safe socket types are guaranteed to have a signaler.
+    errno = EINVAL;
+    return -1;
 }
 
 int zmq::socket_poller_t::add (socket_base_t *socket_,
                                void *user_data_,
                                short events_)
 {
-    for (items_t::iterator it = _items.begin (), end = _items.end (); it != end;
-         ++it) {
-        if (it->socket == socket_) {
-            errno = EINVAL;
-            return -1;
-        }
+    if (find_if2 (_items.begin (), _items.end (), socket_, &is_socket)
+        != _items.end ()) {
+        errno = EINVAL;
+        return -1;
     }
 
     if (is_thread_safe (*socket_)) {
@@ -128,7 +110,7 @@ int zmq::socket_poller_t::add (socket_base_t *socket_,
         socket_->add_signaler (_signaler);
     }
 
-    item_t item = {
+    const item_t item = {
         socket_,
         0,
         user_data_,
@@ -152,15 +134,13 @@ int zmq::socket_poller_t::add (socket_base_t *socket_,
 
 int zmq::socket_poller_t::add_fd (fd_t fd_, void *user_data_, short events_)
 {
-    for (items_t::iterator it = _items.begin (), end = _items.end (); it != end;
-         ++it) {
-        if (!it->socket && it->fd == fd_) {
-            errno = EINVAL;
-            return -1;
-        }
+    if (find_if2 (_items.begin (), _items.end (), fd_, &is_fd)
+        != _items.end ()) {
+        errno = EINVAL;
+        return -1;
     }
 
-    item_t item = {
+    const item_t item = {
         NULL,
         fd_,
         user_data_,
@@ -182,17 +162,12 @@ int zmq::socket_poller_t::add_fd (fd_t fd_, void *user_data_, short events_)
     return 0;
 }
 
-int zmq::socket_poller_t::modify (socket_base_t *socket_, short events_)
+int zmq::socket_poller_t::modify (const socket_base_t *socket_, short events_)
 {
-    const items_t::iterator end = _items.end ();
-    items_t::iterator it;
+    const items_t::iterator it =
+      find_if2 (_items.begin (), _items.end (), socket_, &is_socket);
 
-    for (it = _items.begin (); it != end; ++it) {
-        if (it->socket == socket_)
-            break;
-    }
-
-    if (it == end) {
+    if (it == _items.end ()) {
         errno = EINVAL;
         return -1;
     }
@@ -206,15 +181,10 @@ int zmq::socket_poller_t::modify (socket_base_t *socket_, short events_)
 
 int zmq::socket_poller_t::modify_fd (fd_t fd_, short events_)
 {
-    const items_t::iterator end = _items.end ();
-    items_t::iterator it;
+    const items_t::iterator it =
+      find_if2 (_items.begin (), _items.end (), fd_, &is_fd);
 
-    for (it = _items.begin (); it != end; ++it) {
-        if (!it->socket && it->fd == fd_)
-            break;
-    }
-
-    if (it == end) {
+    if (it == _items.end ()) {
         errno = EINVAL;
         return -1;
     }
@@ -228,15 +198,10 @@ int zmq::socket_poller_t::modify_fd (fd_t fd_, short events_)
 
 int zmq::socket_poller_t::remove (socket_base_t *socket_)
 {
-    const items_t::iterator end = _items.end ();
-    items_t::iterator it;
+    const items_t::iterator it =
+      find_if2 (_items.begin (), _items.end (), socket_, &is_socket);
 
-    for (it = _items.begin (); it != end; ++it) {
-        if (it->socket == socket_)
-            break;
-    }
-
-    if (it == end) {
+    if (it == _items.end ()) {
         errno = EINVAL;
         return -1;
     }
@@ -253,15 +218,10 @@ int zmq::socket_poller_t::remove (socket_base_t *socket_)
 
 int zmq::socket_poller_t::remove_fd (fd_t fd_)
 {
-    const items_t::iterator end = _items.end ();
-    items_t::iterator it;
+    const items_t::iterator it =
+      find_if2 (_items.begin (), _items.end (), fd_, &is_fd);
 
-    for (it = _items.begin (); it != end; ++it) {
-        if (!it->socket && it->fd == fd_)
-            break;
-    }
-
-    if (it == end) {
+    if (it == _items.end ()) {
         errno = EINVAL;
         return -1;
     }
@@ -323,7 +283,7 @@ int zmq::socket_poller_t::rebuild ()
             if (it->socket) {
                 if (!is_thread_safe (*it->socket)) {
                     size_t fd_size = sizeof (zmq::fd_t);
-                    int rc = it->socket->getsockopt (
+                    const int rc = it->socket->getsockopt (
                       ZMQ_FD, &_pollfds[item_nbr].fd, &fd_size);
                     zmq_assert (rc == 0);
 
@@ -416,7 +376,7 @@ void zmq::socket_poller_t::zero_trail_events (
 {
     for (int i = found_; i < n_events_; ++i) {
         events_[i].socket = NULL;
-        events_[i].fd = 0;
+        events_[i].fd = zmq::retired_fd;
         events_[i].user_data = NULL;
         events_[i].events = 0;
     }
@@ -448,6 +408,7 @@ int zmq::socket_poller_t::check_events (zmq::socket_poller_t::event_t *events_,
 
             if (it->events & events) {
                 events_[found].socket = it->socket;
+                events_[found].fd = zmq::retired_fd;
                 events_[found].user_data = it->user_data;
                 events_[found].events = it->events & events;
                 ++found;
@@ -455,10 +416,10 @@ int zmq::socket_poller_t::check_events (zmq::socket_poller_t::event_t *events_,
         }
         //  Else, the poll item is a raw file descriptor, simply convert
         //  the events to zmq_pollitem_t-style format.
-        else {
+        else if (it->events) {
 #if defined ZMQ_POLL_BASED_ON_POLL
-
-            short revents = _pollfds[it->pollfd_index].revents;
+            zmq_assert (it->pollfd_index >= 0);
+            const short revents = _pollfds[it->pollfd_index].revents;
             short events = 0;
 
             if (revents & POLLIN)
@@ -484,8 +445,8 @@ int zmq::socket_poller_t::check_events (zmq::socket_poller_t::event_t *events_,
 
             if (events) {
                 events_[found].socket = NULL;
-                events_[found].user_data = it->user_data;
                 events_[found].fd = it->fd;
+                events_[found].user_data = it->user_data;
                 events_[found].events = events;
                 ++found;
             }
@@ -543,12 +504,17 @@ int zmq::socket_poller_t::wait (zmq::socket_poller_t::event_t *events_,
     }
 
     if (_need_rebuild) {
-        int rc = rebuild ();
+        const int rc = rebuild ();
         if (rc == -1)
             return -1;
     }
 
     if (unlikely (_pollset_size == 0)) {
+        if (timeout_ < 0) {
+            // Fail instead of trying to sleep forever
+            errno = EFAULT;
+            return -1;
+        }
         // We'll report an error (timed out) as if the list was non-empty and
         // no event occurred within the specified timeout. Otherwise the caller
         // needs to check the return value AND the event to avoid using the
@@ -597,21 +563,18 @@ int zmq::socket_poller_t::wait (zmq::socket_poller_t::event_t *events_,
               static_cast<int> (std::min<uint64_t> (end - now, INT_MAX));
 
         //  Wait for events.
-        while (true) {
-            int rc = poll (_pollfds, _pollset_size, timeout);
-            if (rc == -1 && errno == EINTR) {
-                return -1;
-            }
-            errno_assert (rc >= 0);
-            break;
+        const int rc = poll (_pollfds, _pollset_size, timeout);
+        if (rc == -1 && errno == EINTR) {
+            return -1;
         }
+        errno_assert (rc >= 0);
 
         //  Receive the signal from pollfd
         if (_use_signaler && _pollfds[0].revents & POLLIN)
             _signaler->recv ();
 
         //  Check for the events.
-        int found = check_events (events_, n_events_);
+        const int found = check_events (events_, n_events_);
         if (found) {
             if (found > 0)
                 zero_trail_events (events_, n_events_, found);
@@ -654,29 +617,26 @@ int zmq::socket_poller_t::wait (zmq::socket_poller_t::event_t *events_,
         }
 
         //  Wait for events. Ignore interrupts if there's infinite timeout.
-        while (true) {
-            memcpy (inset.get (), _pollset_in.get (),
-                    valid_pollset_bytes (*_pollset_in.get ()));
-            memcpy (outset.get (), _pollset_out.get (),
-                    valid_pollset_bytes (*_pollset_out.get ()));
-            memcpy (errset.get (), _pollset_err.get (),
-                    valid_pollset_bytes (*_pollset_err.get ()));
-            const int rc = select (static_cast<int> (_max_fd + 1), inset.get (),
-                                   outset.get (), errset.get (), ptimeout);
+        memcpy (inset.get (), _pollset_in.get (),
+                valid_pollset_bytes (*_pollset_in.get ()));
+        memcpy (outset.get (), _pollset_out.get (),
+                valid_pollset_bytes (*_pollset_out.get ()));
+        memcpy (errset.get (), _pollset_err.get (),
+                valid_pollset_bytes (*_pollset_err.get ()));
+        const int rc = select (static_cast<int> (_max_fd + 1), inset.get (),
+                               outset.get (), errset.get (), ptimeout);
 #if defined ZMQ_HAVE_WINDOWS
-            if (unlikely (rc == SOCKET_ERROR)) {
-                errno = wsa_error_to_errno (WSAGetLastError ());
-                wsa_assert (errno == ENOTSOCK);
-                return -1;
-            }
-#else
-            if (unlikely (rc == -1)) {
-                errno_assert (errno == EINTR || errno == EBADF);
-                return -1;
-            }
-#endif
-            break;
+        if (unlikely (rc == SOCKET_ERROR)) {
+            errno = wsa_error_to_errno (WSAGetLastError ());
+            wsa_assert (errno == ENOTSOCK);
+            return -1;
         }
+#else
+        if (unlikely (rc == -1)) {
+            errno_assert (errno == EINTR || errno == EBADF);
+            return -1;
+        }
+#endif
 
         if (_use_signaler && FD_ISSET (_signaler->get_fd (), inset.get ()))
             _signaler->recv ();

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __SOCKS_CONNECTER_HPP_INCLUDED__
 #define __SOCKS_CONNECTER_HPP_INCLUDED__
@@ -41,7 +14,7 @@ class io_thread_t;
 class session_base_t;
 struct address_t;
 
-class socks_connecter_t : public stream_connecter_base_t
+class socks_connecter_t ZMQ_FINAL : public stream_connecter_base_t
 {
   public:
     //  If 'delayed_start' is true connecter first waits for a while,
@@ -54,8 +27,8 @@ class socks_connecter_t : public stream_connecter_base_t
                        bool delayed_start_);
     ~socks_connecter_t ();
 
-    void set_auth_method_basic (const std::string username,
-                                const std::string password);
+    void set_auth_method_basic (const std::string &username,
+                                const std::string &password);
     void set_auth_method_none ();
 
 
@@ -82,19 +55,19 @@ class socks_connecter_t : public stream_connecter_base_t
     };
 
     //  Handlers for I/O events.
-    virtual void in_event ();
-    virtual void out_event ();
+    void in_event ();
+    void out_event ();
 
     //  Internal function to start the actual connection establishment.
     void start_connecting ();
 
-    int process_server_response (const socks_choice_t &response_);
-    int process_server_response (const socks_response_t &response_);
-    int process_server_response (const socks_auth_response_t &response_);
+    static int process_server_response (const socks_choice_t &response_);
+    static int process_server_response (const socks_response_t &response_);
+    static int process_server_response (const socks_auth_response_t &response_);
 
-    int parse_address (const std::string &address_,
-                       std::string &hostname_,
-                       uint16_t &port_);
+    static int parse_address (const std::string &address_,
+                              std::string &hostname_,
+                              uint16_t &port_);
 
     int connect_to_proxy ();
 
@@ -107,7 +80,7 @@ class socks_connecter_t : public stream_connecter_base_t
 
     //  Get the file descriptor of newly created connection. Returns
     //  retired_fd if the connection was unsuccessful.
-    zmq::fd_t check_proxy_connection ();
+    zmq::fd_t check_proxy_connection () const;
 
     socks_greeting_encoder_t _greeting_encoder;
     socks_choice_decoder_t _choice_decoder;
@@ -128,8 +101,7 @@ class socks_connecter_t : public stream_connecter_base_t
 
     int _status;
 
-    socks_connecter_t (const socks_connecter_t &);
-    const socks_connecter_t &operator= (const socks_connecter_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (socks_connecter_t)
 };
 }
 

@@ -1,37 +1,12 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "stream_connecter_base.hpp"
 #include "session_base.hpp"
 #include "address.hpp"
 #include "random.hpp"
+#include "zmtp_engine.hpp"
+#include "raw_engine.hpp"
 
 #ifndef ZMQ_HAVE_WINDOWS
 #include <unistd.h>
@@ -55,8 +30,8 @@ zmq::stream_connecter_base_t::stream_connecter_base_t (
     _socket (session_->get_socket ()),
     _delayed_start (delayed_start_),
     _reconnect_timer_started (false),
-    _session (session_),
-    _current_reconnect_ivl (options.reconnect_ivl)
+    _current_reconnect_ivl (-1),
+    _session (session_)
 {
     zmq_assert (_addr);
     _addr->to_string (_endpoint);
@@ -99,7 +74,7 @@ void zmq::stream_connecter_base_t::process_term (int linger_)
 
 void zmq::stream_connecter_base_t::add_reconnect_timer ()
 {
-    if (options.reconnect_ivl != -1) {
+    if (options.reconnect_ivl > 0) {
         const int interval = get_new_reconnect_ivl ();
         add_timer (interval, reconnect_timer_id);
         _socket->event_connect_retried (
@@ -110,29 +85,32 @@ void zmq::stream_connecter_base_t::add_reconnect_timer ()
 
 int zmq::stream_connecter_base_t::get_new_reconnect_ivl ()
 {
-    //  TODO should the random jitter be really based on the configured initial
-    //  reconnect interval options.reconnect_ivl, or better on the
-    //  _current_reconnect_ivl?
+    if (options.reconnect_ivl_max > 0) {
+        int candidate_interval = 0;
+        if (_current_reconnect_ivl == -1)
+            candidate_interval = options.reconnect_ivl;
+        else if (_current_reconnect_ivl > std::numeric_limits<int>::max () / 2)
+            candidate_interval = std::numeric_limits<int>::max ();
+        else
+            candidate_interval = _current_reconnect_ivl * 2;
 
-    //  The new interval is the current interval + random value.
-    const int random_jitter = generate_random () % options.reconnect_ivl;
-    const int interval =
-      _current_reconnect_ivl < std::numeric_limits<int>::max () - random_jitter
-        ? _current_reconnect_ivl + random_jitter
-        : std::numeric_limits<int>::max ();
-
-    //  Only change the new current reconnect interval if the maximum reconnect
-    //  interval was set and if it's larger than the reconnect interval.
-    if (options.reconnect_ivl_max > 0
-        && options.reconnect_ivl_max > options.reconnect_ivl) {
-        //  Calculate the next interval
-        _current_reconnect_ivl =
-          _current_reconnect_ivl < std::numeric_limits<int>::max () / 2
-            ? std::min (_current_reconnect_ivl * 2, options.reconnect_ivl_max)
-            : options.reconnect_ivl_max;
+        if (candidate_interval > options.reconnect_ivl_max)
+            _current_reconnect_ivl = options.reconnect_ivl_max;
+        else
+            _current_reconnect_ivl = candidate_interval;
+        return _current_reconnect_ivl;
+    } else {
+        if (_current_reconnect_ivl == -1)
+            _current_reconnect_ivl = options.reconnect_ivl;
+        //  The new interval is the base interval + random value.
+        const int random_jitter = generate_random () % options.reconnect_ivl;
+        const int interval =
+          _current_reconnect_ivl
+              < std::numeric_limits<int>::max () - random_jitter
+            ? _current_reconnect_ivl + random_jitter
+            : std::numeric_limits<int>::max ();
+        return interval;
     }
-
-    return interval;
 }
 
 void zmq::stream_connecter_base_t::rm_handle ()
@@ -167,14 +145,17 @@ void zmq::stream_connecter_base_t::in_event ()
 }
 
 void zmq::stream_connecter_base_t::create_engine (
-  fd_t fd, const std::string &local_address_)
+  fd_t fd_, const std::string &local_address_)
 {
     const endpoint_uri_pair_t endpoint_pair (local_address_, _endpoint,
                                              endpoint_type_connect);
 
     //  Create the engine object for this connection.
-    stream_engine_t *engine =
-      new (std::nothrow) stream_engine_t (fd, options, endpoint_pair);
+    i_engine *engine;
+    if (options.raw_socket)
+        engine = new (std::nothrow) raw_engine_t (fd_, options, endpoint_pair);
+    else
+        engine = new (std::nothrow) zmtp_engine_t (fd_, options, endpoint_pair);
     alloc_assert (engine);
 
     //  Attach the engine to the corresponding session object.
@@ -183,7 +164,7 @@ void zmq::stream_connecter_base_t::create_engine (
     //  Shut the connecter down.
     terminate ();
 
-    _socket->event_connected (endpoint_pair, fd);
+    _socket->event_connected (endpoint_pair, fd_);
 }
 
 void zmq::stream_connecter_base_t::timer_event (int id_)

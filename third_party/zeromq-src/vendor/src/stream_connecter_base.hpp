@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __STREAM_CONNECTER_BASE_HPP_INCLUDED__
 #define __STREAM_CONNECTER_BASE_HPP_INCLUDED__
@@ -51,19 +24,19 @@ class stream_connecter_base_t : public own_t, public io_object_t
                              address_t *addr_,
                              bool delayed_start_);
 
-    ~stream_connecter_base_t ();
+    ~stream_connecter_base_t () ZMQ_OVERRIDE;
 
   protected:
     //  Handlers for incoming commands.
-    void process_plug ();
-    void process_term (int linger_);
+    void process_plug () ZMQ_FINAL;
+    void process_term (int linger_) ZMQ_OVERRIDE;
 
     //  Handlers for I/O events.
-    void in_event ();
-    void timer_event (int id_);
+    void in_event () ZMQ_OVERRIDE;
+    void timer_event (int id_) ZMQ_OVERRIDE;
 
     //  Internal function to create the engine after connection was established.
-    void create_engine (fd_t fd, const std::string &local_address_);
+    virtual void create_engine (fd_t fd, const std::string &local_address_);
 
     //  Internal function to add a reconnect timer
     void add_reconnect_timer ();
@@ -111,14 +84,14 @@ class stream_connecter_base_t : public own_t, public io_object_t
     //  True iff a timer has been started.
     bool _reconnect_timer_started;
 
-    //  Reference to the session we belong to.
-    zmq::session_base_t *const _session;
-
     //  Current reconnect ivl, updated for backoff strategy
     int _current_reconnect_ivl;
 
-    stream_connecter_base_t (const stream_connecter_base_t &);
-    const stream_connecter_base_t &operator= (const stream_connecter_base_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (stream_connecter_base_t)
+
+  protected:
+    //  Reference to the session we belong to.
+    zmq::session_base_t *const _session;
 };
 }
 

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "macros.hpp"
@@ -60,9 +33,10 @@ int zmq::tune_tcp_socket (fd_t s_)
     //  so using Nagle wouldn't improve throughput in anyway, but it would
     //  hurt latency.
     int nodelay = 1;
-    int rc = setsockopt (s_, IPPROTO_TCP, TCP_NODELAY,
-                         reinterpret_cast<char *> (&nodelay), sizeof (int));
-    tcp_assert_tuning_error (s_, rc);
+    const int rc =
+      setsockopt (s_, IPPROTO_TCP, TCP_NODELAY,
+                  reinterpret_cast<char *> (&nodelay), sizeof (int));
+    assert_success_or_recoverable (s_, rc);
     if (rc != 0)
         return rc;
 
@@ -71,7 +45,7 @@ int zmq::tune_tcp_socket (fd_t s_)
     int nodelack = 1;
     rc = setsockopt (s_, IPPROTO_TCP, TCP_NODELACK, (char *) &nodelack,
                      sizeof (int));
-    tcp_assert_tuning_error (s_, rc);
+    assert_success_or_recoverable (s_, rc);
 #endif
     return rc;
 }
@@ -81,7 +55,7 @@ int zmq::set_tcp_send_buffer (fd_t sockfd_, int bufsize_)
     const int rc =
       setsockopt (sockfd_, SOL_SOCKET, SO_SNDBUF,
                   reinterpret_cast<char *> (&bufsize_), sizeof bufsize_);
-    tcp_assert_tuning_error (sockfd_, rc);
+    assert_success_or_recoverable (sockfd_, rc);
     return rc;
 }
 
@@ -90,7 +64,7 @@ int zmq::set_tcp_receive_buffer (fd_t sockfd_, int bufsize_)
     const int rc =
       setsockopt (sockfd_, SOL_SOCKET, SO_RCVBUF,
                   reinterpret_cast<char *> (&bufsize_), sizeof bufsize_);
-    tcp_assert_tuning_error (sockfd_, rc);
+    assert_success_or_recoverable (sockfd_, rc);
     return rc;
 }
 
@@ -120,10 +94,10 @@ int zmq::tune_tcp_keepalives (fd_t s_,
         keepalive_opts.keepaliveinterval =
           keepalive_intvl_ != -1 ? keepalive_intvl_ * 1000 : 1000;
         DWORD num_bytes_returned;
-        int rc = WSAIoctl (s_, SIO_KEEPALIVE_VALS, &keepalive_opts,
-                           sizeof (keepalive_opts), NULL, 0,
-                           &num_bytes_returned, NULL, NULL);
-        tcp_assert_tuning_error (s_, rc);
+        const int rc = WSAIoctl (s_, SIO_KEEPALIVE_VALS, &keepalive_opts,
+                                 sizeof (keepalive_opts), NULL, 0,
+                                 &num_bytes_returned, NULL, NULL);
+        assert_success_or_recoverable (s_, rc);
         if (rc == SOCKET_ERROR)
             return rc;
     }
@@ -133,7 +107,7 @@ int zmq::tune_tcp_keepalives (fd_t s_,
         int rc =
           setsockopt (s_, SOL_SOCKET, SO_KEEPALIVE,
                       reinterpret_cast<char *> (&keepalive_), sizeof (int));
-        tcp_assert_tuning_error (s_, rc);
+        assert_success_or_recoverable (s_, rc);
         if (rc != 0)
             return rc;
 
@@ -141,7 +115,7 @@ int zmq::tune_tcp_keepalives (fd_t s_,
         if (keepalive_cnt_ != -1) {
             int rc = setsockopt (s_, IPPROTO_TCP, TCP_KEEPCNT, &keepalive_cnt_,
                                  sizeof (int));
-            tcp_assert_tuning_error (s_, rc);
+            assert_success_or_recoverable (s_, rc);
             if (rc != 0)
                 return rc;
         }
@@ -151,7 +125,7 @@ int zmq::tune_tcp_keepalives (fd_t s_,
         if (keepalive_idle_ != -1) {
             int rc = setsockopt (s_, IPPROTO_TCP, TCP_KEEPIDLE,
                                  &keepalive_idle_, sizeof (int));
-            tcp_assert_tuning_error (s_, rc);
+            assert_success_or_recoverable (s_, rc);
             if (rc != 0)
                 return rc;
         }
@@ -160,7 +134,7 @@ int zmq::tune_tcp_keepalives (fd_t s_,
         if (keepalive_idle_ != -1) {
             int rc = setsockopt (s_, IPPROTO_TCP, TCP_KEEPALIVE,
                                  &keepalive_idle_, sizeof (int));
-            tcp_assert_tuning_error (s_, rc);
+            assert_success_or_recoverable (s_, rc);
             if (rc != 0)
                 return rc;
         }
@@ -171,7 +145,7 @@ int zmq::tune_tcp_keepalives (fd_t s_,
         if (keepalive_intvl_ != -1) {
             int rc = setsockopt (s_, IPPROTO_TCP, TCP_KEEPINTVL,
                                  &keepalive_intvl_, sizeof (int));
-            tcp_assert_tuning_error (s_, rc);
+            assert_success_or_recoverable (s_, rc);
             if (rc != 0)
                 return rc;
         }
@@ -193,16 +167,16 @@ int zmq::tune_tcp_maxrt (fd_t sockfd_, int timeout_)
 #if defined(ZMQ_HAVE_WINDOWS) && defined(TCP_MAXRT)
     // msdn says it's supported in >= Vista, >= Windows Server 2003
     timeout_ /= 1000; // in seconds
-    int rc =
+    const int rc =
       setsockopt (sockfd_, IPPROTO_TCP, TCP_MAXRT,
                   reinterpret_cast<char *> (&timeout_), sizeof (timeout_));
-    tcp_assert_tuning_error (sockfd_, rc);
+    assert_success_or_recoverable (sockfd_, rc);
     return rc;
 // FIXME: should be ZMQ_HAVE_TCP_USER_TIMEOUT
 #elif defined(TCP_USER_TIMEOUT)
     int rc = setsockopt (sockfd_, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_,
                          sizeof (timeout_));
-    tcp_assert_tuning_error (sockfd_, rc);
+    assert_success_or_recoverable (sockfd_, rc);
     return rc;
 #else
     return 0;
@@ -213,7 +187,7 @@ int zmq::tcp_write (fd_t s_, const void *data_, size_t size_)
 {
 #ifdef ZMQ_HAVE_WINDOWS
 
-    int nbytes = send (s_, (char *) data_, static_cast<int> (size_), 0);
+    const int nbytes = send (s_, (char *) data_, static_cast<int> (size_), 0);
 
     //  If not a single byte can be written to the socket in non-blocking mode
     //  we'll get an error (this may happen during the speculative write).
@@ -316,62 +290,18 @@ int zmq::tcp_read (fd_t s_, void *data_, size_t size_)
 #endif
 }
 
-void zmq::tcp_assert_tuning_error (zmq::fd_t s_, int rc_)
-{
-    if (rc_ == 0)
-        return;
-
-    //  Check whether an error occurred
-    int err = 0;
-#if defined ZMQ_HAVE_HPUX || defined ZMQ_HAVE_VXWORKS
-    int len = sizeof err;
-#else
-    socklen_t len = sizeof err;
-#endif
-
-    int rc = getsockopt (s_, SOL_SOCKET, SO_ERROR,
-                         reinterpret_cast<char *> (&err), &len);
-
-    //  Assert if the error was caused by 0MQ bug.
-    //  Networking problems are OK. No need to assert.
-#ifdef ZMQ_HAVE_WINDOWS
-    zmq_assert (rc == 0);
-    if (err != 0) {
-        wsa_assert (err == WSAECONNREFUSED || err == WSAECONNRESET
-                    || err == WSAECONNABORTED || err == WSAEINTR
-                    || err == WSAETIMEDOUT || err == WSAEHOSTUNREACH
-                    || err == WSAENETUNREACH || err == WSAENETDOWN
-                    || err == WSAENETRESET || err == WSAEACCES
-                    || err == WSAEINVAL || err == WSAEADDRINUSE);
-    }
-#else
-    //  Following code should handle both Berkeley-derived socket
-    //  implementations and Solaris.
-    if (rc == -1)
-        err = errno;
-    if (err != 0) {
-        errno = err;
-        errno_assert (errno == ECONNREFUSED || errno == ECONNRESET
-                      || errno == ECONNABORTED || errno == EINTR
-                      || errno == ETIMEDOUT || errno == EHOSTUNREACH
-                      || errno == ENETUNREACH || errno == ENETDOWN
-                      || errno == ENETRESET || errno == EINVAL);
-    }
-#endif
-}
-
 void zmq::tcp_tune_loopback_fast_path (const fd_t socket_)
 {
 #if defined ZMQ_HAVE_WINDOWS && defined SIO_LOOPBACK_FAST_PATH
     int sio_loopback_fastpath = 1;
     DWORD number_of_bytes_returned = 0;
 
-    int rc = WSAIoctl (socket_, SIO_LOOPBACK_FAST_PATH, &sio_loopback_fastpath,
-                       sizeof sio_loopback_fastpath, NULL, 0,
-                       &number_of_bytes_returned, 0, 0);
+    const int rc = WSAIoctl (
+      socket_, SIO_LOOPBACK_FAST_PATH, &sio_loopback_fastpath,
+      sizeof sio_loopback_fastpath, NULL, 0, &number_of_bytes_returned, 0, 0);
 
     if (SOCKET_ERROR == rc) {
-        DWORD last_error = ::WSAGetLastError ();
+        const DWORD last_error = ::WSAGetLastError ();
 
         if (WSAEOPNOTSUPP == last_error) {
             // This system is not Windows 8 or Server 2012, and the call is not supported.
@@ -381,6 +311,21 @@ void zmq::tcp_tune_loopback_fast_path (const fd_t socket_)
     }
 #else
     LIBZMQ_UNUSED (socket_);
+#endif
+}
+
+void zmq::tune_tcp_busy_poll (fd_t socket_, int busy_poll_)
+{
+#if defined(ZMQ_HAVE_BUSY_POLL)
+    if (busy_poll_ > 0) {
+        const int rc =
+          setsockopt (socket_, SOL_SOCKET, SO_BUSY_POLL,
+                      reinterpret_cast<char *> (&busy_poll_), sizeof (int));
+        assert_success_or_recoverable (socket_, rc);
+    }
+#else
+    LIBZMQ_UNUSED (socket_);
+    LIBZMQ_UNUSED (busy_poll_);
 #endif
 }
 
@@ -422,6 +367,10 @@ zmq::fd_t zmq::tcp_open_socket (const char *address_,
     if (options_.tos != 0)
         set_ip_type_of_service (s, options_.tos);
 
+    // Set the protocol-defined priority for this socket
+    if (options_.priority != 0)
+        set_socket_priority (s, options_.priority);
+
     // Set the socket to loopback fastpath if configured.
     if (options_.loopback_fastpath)
         tcp_tune_loopback_fast_path (s);
@@ -437,6 +386,9 @@ zmq::fd_t zmq::tcp_open_socket (const char *address_,
     if (options_.rcvbuf >= 0)
         set_tcp_receive_buffer (s, options_.rcvbuf);
 
+    //  This option removes several delays caused by scheduling, interrupts and context switching.
+    if (options_.busy_poll)
+        tune_tcp_busy_poll (s, options_.busy_poll);
     return s;
 
 setsockopt_error:

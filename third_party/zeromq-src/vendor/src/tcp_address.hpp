@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_TCP_ADDRESS_HPP_INCLUDED__
 #define __ZMQ_TCP_ADDRESS_HPP_INCLUDED__
@@ -82,13 +55,7 @@ class tcp_address_mask_t
     // Works only with remote hostnames.
     int resolve (const char *name_, bool ipv6_);
 
-    // The opposite to resolve()
-    int to_string (std::string &addr_) const;
-
-    int mask () const;
-
-    bool match_address (const struct sockaddr *ss_,
-                        const socklen_t ss_len_) const;
+    bool match_address (const struct sockaddr *ss_, socklen_t ss_len_) const;
 
   private:
     ip_addr_t _network_address;

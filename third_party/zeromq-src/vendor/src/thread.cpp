@@ -1,36 +1,17 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include "macros.hpp"
 #include "thread.hpp"
 #include "err.hpp"
+
+#ifdef ZMQ_HAVE_WINDOWS
+#include <winnt.h>
+#endif
+
+#ifdef __MINGW32__
+#include "pthread.h"
+#endif
 
 bool zmq::thread_t::get_started () const
 {
@@ -46,7 +27,7 @@ static DWORD thread_routine (LPVOID arg_)
 static unsigned int __stdcall thread_routine (void *arg_)
 #endif
 {
-    zmq::thread_t *self = (zmq::thread_t *) arg_;
+    zmq::thread_t *self = static_cast<zmq::thread_t *> (arg_);
     self->applyThreadName ();
     self->_tfn (self->_arg);
     return 0;
@@ -59,12 +40,19 @@ void zmq::thread_t::start (thread_fn *tfn_, void *arg_, const char *name_)
     _arg = arg_;
     if (name_)
         strncpy (_name, name_, sizeof (_name) - 1);
+
+    // set default stack size to 4MB to avoid std::map stack overflow on x64
+    unsigned int stack = 0;
+#if defined _WIN64
+    stack = 0x400000;
+#endif
+
 #if defined _WIN32_WCE
-    _descriptor =
-      (HANDLE) CreateThread (NULL, 0, &::thread_routine, this, 0, NULL);
+    _descriptor = (HANDLE) CreateThread (NULL, stack, &::thread_routine, this,
+                                         0, &_thread_id);
 #else
-    _descriptor =
-      (HANDLE) _beginthreadex (NULL, 0, &::thread_routine, this, 0, NULL);
+    _descriptor = (HANDLE) _beginthreadex (NULL, stack, &::thread_routine, this,
+                                           0, &_thread_id);
 #endif
     win_assert (_descriptor != NULL);
     _started = true;
@@ -72,15 +60,15 @@ void zmq::thread_t::start (thread_fn *tfn_, void *arg_, const char *name_)
 
 bool zmq::thread_t::is_current_thread () const
 {
-    return GetCurrentThreadId () == GetThreadId (_descriptor);
+    return GetCurrentThreadId () == _thread_id;
 }
 
 void zmq::thread_t::stop ()
 {
     if (_started) {
-        DWORD rc = WaitForSingleObject (_descriptor, INFINITE);
+        const DWORD rc = WaitForSingleObject (_descriptor, INFINITE);
         win_assert (rc != WAIT_FAILED);
-        BOOL rc2 = CloseHandle (_descriptor);
+        const BOOL rc2 = CloseHandle (_descriptor);
         win_assert (rc2 != 0);
     }
 }
@@ -100,6 +88,8 @@ void zmq::thread_t::
     // not implemented
 }
 
+#ifdef _MSC_VER
+
 namespace
 {
 #pragma pack(push, 8)
@@ -113,11 +103,15 @@ struct thread_info_t
 #pragma pack(pop)
 }
 
+#endif
+
 void zmq::thread_t::
   applyThreadName () // to be called in secondary thread context
 {
-    if (!_name[0])
+    if (!_name[0] || !IsDebuggerPresent ())
         return;
+
+#ifdef _MSC_VER
 
     thread_info_t thread_info;
     thread_info._type = 0x1000;
@@ -125,18 +119,28 @@ void zmq::thread_t::
     thread_info._thread_id = -1;
     thread_info._flags = 0;
 
-#pragma warning(push)
-#pragma warning(disable : 6320 6322)
     __try {
-        DWORD MS_VC_EXCEPTION = 0x406D1388;
+        const DWORD MS_VC_EXCEPTION = 0x406D1388;
         RaiseException (MS_VC_EXCEPTION, 0,
                         sizeof (thread_info) / sizeof (ULONG_PTR),
                         (ULONG_PTR *) &thread_info);
     }
     __except (EXCEPTION_CONTINUE_EXECUTION) {
     }
-#pragma warning(pop)
+
+#elif defined(__MINGW32__)
+
+    int rc = pthread_setname_np (pthread_self (), _name);
+    if (rc)
+        return;
+
+#else
+
+        // not implemented
+
+#endif
 }
+
 
 #elif defined ZMQ_HAVE_VXWORKS
 
@@ -248,14 +252,14 @@ void zmq::thread_t::stop ()
 
 bool zmq::thread_t::is_current_thread () const
 {
-    return bool(pthread_equal (pthread_self (), _descriptor));
+    return bool (pthread_equal (pthread_self (), _descriptor));
 }
 
 void zmq::thread_t::setSchedulingParameters (
-  int priority_, int schedulingPolicy_, const std::set<int> &affinity_cpus_)
+  int priority_, int scheduling_policy_, const std::set<int> &affinity_cpus_)
 {
     _thread_priority = priority_;
-    _thread_sched_policy = schedulingPolicy_;
+    _thread_sched_policy = scheduling_policy_;
     _thread_affinity_cpus = affinity_cpus_;
 }
 
@@ -288,14 +292,12 @@ void zmq::thread_t::
     bool use_nice_instead_priority =
       (policy != SCHED_FIFO) && (policy != SCHED_RR);
 
-    if (_thread_priority != ZMQ_THREAD_PRIORITY_DFLT) {
-        if (use_nice_instead_priority)
-            param.sched_priority =
-              0; // this is the only supported priority for most scheduling policies
-        else
-            param.sched_priority =
-              _thread_priority; // user should provide a value between 1 and 99
-    }
+    if (use_nice_instead_priority)
+        param.sched_priority =
+          0; // this is the only supported priority for most scheduling policies
+    else if (_thread_priority != ZMQ_THREAD_PRIORITY_DFLT)
+        param.sched_priority =
+          _thread_priority; // user should provide a value between 1 and 99
 
 #ifdef __NetBSD__
     if (policy == SCHED_OTHER)
@@ -314,7 +316,8 @@ void zmq::thread_t::
 
 #if !defined ZMQ_HAVE_VXWORKS
     if (use_nice_instead_priority
-        && _thread_priority != ZMQ_THREAD_PRIORITY_DFLT) {
+        && _thread_priority != ZMQ_THREAD_PRIORITY_DFLT
+        && _thread_priority > 0) {
         // assume the user wants to decrease the thread's nice value
         // i.e., increase the chance of this thread being scheduled: try setting that to
         // maximum priority.
@@ -330,8 +333,9 @@ void zmq::thread_t::
     if (!_thread_affinity_cpus.empty ()) {
         cpu_set_t cpuset;
         CPU_ZERO (&cpuset);
-        for (std::set<int>::const_iterator it = _thread_affinity_cpus.begin ();
-             it != _thread_affinity_cpus.end (); it++) {
+        for (std::set<int>::const_iterator it = _thread_affinity_cpus.begin (),
+                                           end = _thread_affinity_cpus.end ();
+             it != end; it++) {
             CPU_SET ((int) (*it), &cpuset);
         }
         rc =

@@ -1,31 +1,4 @@
-/*
-Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-This file is part of libzmq, the ZeroMQ core engine in C++.
-
-libzmq is free software; you can redistribute it and/or modify it under
-the terms of the GNU Lesser General Public License (LGPL) as published
-by the Free Software Foundation; either version 3 of the License, or
-(at your option) any later version.
-
-As a special exception, the Contributors give you permission to link
-this library with independent modules to produce an executable,
-regardless of the license terms of these independent modules, and to
-copy and distribute the resulting executable under terms of your choice,
-provided that you also meet, for each linked independent module, the
-terms and conditions of the license of that module. An independent
-module is a module which is not derived from or based on this library.
-If you modify this library, you must extend this exception to your
-version of the library.
-
-libzmq is distributed in the hope that it will be useful, but WITHOUT
-ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-License for more details.
-
-You should have received a copy of the GNU Lesser General Public License
-along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_TIMERS_HPP_INCLUDED__
 #define __ZMQ_TIMERS_HPP_INCLUDED__
@@ -38,7 +11,7 @@ along with this program.  If not, see <http://www.gnu.org/licenses/>.
 
 namespace zmq
 {
-typedef void(timers_timer_fn) (int timer_id_, void *arg_);
+typedef void (timers_timer_fn) (int timer_id_, void *arg_);
 
 class timers_t
 {
@@ -74,7 +47,7 @@ class timers_t
     int execute ();
 
     //  Return false if object is not a timers class.
-    bool check_tag ();
+    bool check_tag () const;
 
   private:
     //  Used to check whether the object is a timers class.
@@ -99,10 +72,9 @@ class timers_t
     typedef std::set<int> cancelled_timers_t;
     cancelled_timers_t _cancelled_timers;
 
-    timers_t (const timers_t &);
-    const timers_t &operator= (const timers_t &);
-
     struct match_by_id;
+
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (timers_t)
 };
 }
 

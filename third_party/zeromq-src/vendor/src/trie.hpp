@@ -1,38 +1,13 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_TRIE_HPP_INCLUDED__
 #define __ZMQ_TRIE_HPP_INCLUDED__
 
 #include <stddef.h>
 
+#include "macros.hpp"
 #include "stdint.hpp"
+#include "atomic_counter.hpp"
 
 namespace zmq
 {
@@ -51,7 +26,7 @@ class trie_t
     bool rm (unsigned char *prefix_, size_t size_);
 
     //  Check whether particular key is in the trie.
-    bool check (unsigned char *data_, size_t size_);
+    bool check (const unsigned char *data_, size_t size_) const;
 
     //  Apply the function supplied to each subscription in the trie.
     void apply (void (*func_) (unsigned char *data_, size_t size_, void *arg_),
@@ -77,9 +52,55 @@ class trie_t
         class trie_t **table;
     } _next;
 
-    trie_t (const trie_t &);
-    const trie_t &operator= (const trie_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (trie_t)
 };
+
+
+// lightweight wrapper around trie_t adding tracking of total number of prefixes
+class trie_with_size_t
+{
+  public:
+    trie_with_size_t () {}
+    ~trie_with_size_t () {}
+
+    bool add (unsigned char *prefix_, size_t size_)
+    {
+        if (_trie.add (prefix_, size_)) {
+            _num_prefixes.add (1);
+            return true;
+        } else
+            return false;
+    }
+
+    bool rm (unsigned char *prefix_, size_t size_)
+    {
+        if (_trie.rm (prefix_, size_)) {
+            _num_prefixes.sub (1);
+            return true;
+        } else
+            return false;
+    }
+
+    bool check (const unsigned char *data_, size_t size_) const
+    {
+        return _trie.check (data_, size_);
+    }
+
+    void apply (void (*func_) (unsigned char *data_, size_t size_, void *arg_),
+                void *arg_)
+    {
+        _trie.apply (func_, arg_);
+    }
+
+    //  Retrieve the number of prefixes stored in this trie (added - removed)
+    //  Note this is a multithread safe function.
+    uint32_t num_prefixes () const { return _num_prefixes.get (); }
+
+  private:
+    atomic_counter_t _num_prefixes;
+    trie_t _trie;
+};
+
 }
 
 #endif

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include <string>
@@ -46,8 +19,7 @@
 #endif
 
 zmq::udp_address_t::udp_address_t () :
-    _bind_interface (-1),
-    _is_multicast (false)
+    _bind_interface (-1), _is_multicast (false)
 {
     _bind_address = ip_addr_t::any (AF_INET);
     _target_address = ip_addr_t::any (AF_INET);
@@ -68,7 +40,7 @@ int zmq::udp_address_t::resolve (const char *name_, bool bind_, bool ipv6_)
     //  URL
     const char *src_delimiter = strrchr (name_, ';');
     if (src_delimiter) {
-        std::string src_name (name_, src_delimiter - name_);
+        const std::string src_name (name_, src_delimiter - name_);
 
         ip_resolver_options_t src_resolver_opts;
 
@@ -104,11 +76,13 @@ int zmq::udp_address_t::resolve (const char *name_, bool bind_, bool ipv6_)
         if (src_name == "*") {
             _bind_interface = 0;
         } else {
+#ifdef HAVE_IF_NAMETOINDEX
             _bind_interface = if_nametoindex (src_name.c_str ());
             if (_bind_interface == 0) {
                 //  Error, probably not an interface name.
                 _bind_interface = -1;
             }
+#endif
         }
 
         has_interface = true;
@@ -118,20 +92,20 @@ int zmq::udp_address_t::resolve (const char *name_, bool bind_, bool ipv6_)
     ip_resolver_options_t resolver_opts;
 
     resolver_opts.bindable (bind_)
-      .allow_dns (!bind_)
+      .allow_dns (true)
       .allow_nic_name (bind_)
       .expect_port (true)
       .ipv6 (ipv6_);
 
     ip_resolver_t resolver (resolver_opts);
 
-    int rc = resolver.resolve (&_target_address, name_);
+    const int rc = resolver.resolve (&_target_address, name_);
     if (rc != 0) {
         return -1;
     }
 
     _is_multicast = _target_address.is_multicast ();
-    uint16_t port = _target_address.port ();
+    const uint16_t port = _target_address.port ();
 
     if (has_interface) {
         //  If we have an interface specifier then the target address must be a

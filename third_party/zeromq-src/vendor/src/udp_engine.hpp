@@ -14,13 +14,15 @@ namespace zmq
 class io_thread_t;
 class session_base_t;
 
-class udp_engine_t : public io_object_t, public i_engine
+class udp_engine_t ZMQ_FINAL : public io_object_t, public i_engine
 {
   public:
     udp_engine_t (const options_t &options_);
     ~udp_engine_t ();
 
     int init (address_t *address_, bool send_, bool recv_);
+
+    bool has_handshake_stage () ZMQ_FINAL { return false; };
 
     //  i_engine interface implementation.
     //  Plug the engine to the session.
@@ -46,8 +48,24 @@ class udp_engine_t : public io_object_t, public i_engine
     const endpoint_uri_pair_t &get_endpoint () const;
 
   private:
-    int resolve_raw_address (char *addr_, size_t length_);
-    void sockaddr_to_msg (zmq::msg_t *msg_, sockaddr_in *addr_);
+    int resolve_raw_address (const char *name_, size_t length_);
+    static void sockaddr_to_msg (zmq::msg_t *msg_, const sockaddr_in *addr_);
+
+    static int set_udp_reuse_address (fd_t s_, bool on_);
+    static int set_udp_reuse_port (fd_t s_, bool on_);
+    // Indicate, if the multicast data being sent should be looped back
+    static int set_udp_multicast_loop (fd_t s_, bool is_ipv6_, bool loop_);
+    // Set multicast TTL
+    static int set_udp_multicast_ttl (fd_t s_, bool is_ipv6_, int hops_);
+    // Set multicast address/interface
+    int set_udp_multicast_iface (fd_t s_,
+                                 bool is_ipv6_,
+                                 const udp_address_t *addr_);
+    // Join a multicast group
+    int add_membership (fd_t s_, const udp_address_t *addr_);
+
+    //  Function to handle network issues.
+    void error (error_reason_t reason_);
 
     const endpoint_uri_pair_t _empty_endpoint;
 

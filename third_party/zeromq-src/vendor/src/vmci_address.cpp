@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 
@@ -38,6 +11,11 @@
 #include <sstream>
 
 #include "err.hpp"
+
+zmq::vmci_address_t::vmci_address_t ()
+{
+    memset (&address, 0, sizeof address);
+}
 
 zmq::vmci_address_t::vmci_address_t (ctx_t *parent_) : parent (parent_)
 {
@@ -54,10 +32,6 @@ zmq::vmci_address_t::vmci_address_t (const sockaddr *sa,
     memset (&address, 0, sizeof address);
     if (sa->sa_family == parent->get_vmci_socket_family ())
         memcpy (&address, sa, sa_len);
-}
-
-zmq::vmci_address_t::~vmci_address_t ()
-{
 }
 
 int zmq::vmci_address_t::resolve (const char *path_)
@@ -125,7 +99,7 @@ int zmq::vmci_address_t::resolve (const char *path_)
     return 0;
 }
 
-int zmq::vmci_address_t::to_string (std::string &addr_)
+int zmq::vmci_address_t::to_string (std::string &addr_) const
 {
     if (address.svm_family != parent->get_vmci_socket_family ()) {
         addr_.clear ();
@@ -162,6 +136,15 @@ const sockaddr *zmq::vmci_address_t::addr () const
 socklen_t zmq::vmci_address_t::addrlen () const
 {
     return static_cast<socklen_t> (sizeof address);
+}
+
+#if defined ZMQ_HAVE_WINDOWS
+unsigned short zmq::vmci_address_t::family () const
+#else
+sa_family_t zmq::vmci_address_t::family () const
+#endif
+{
+    return parent->get_vmci_socket_family ();
 }
 
 #endif

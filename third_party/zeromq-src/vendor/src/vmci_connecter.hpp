@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_VMCI_CONNECTER_HPP_INCLUDED__
 #define __ZMQ_VMCI_CONNECTER_HPP_INCLUDED__
@@ -38,6 +11,7 @@
 #include "own.hpp"
 #include "stdint.hpp"
 #include "io_object.hpp"
+#include "stream_connecter_base.hpp"
 
 namespace zmq
 {
@@ -45,8 +19,7 @@ class io_thread_t;
 class session_base_t;
 struct address_t;
 
-//  TODO consider refactoring this to derive from stream_connecter_base_t
-class vmci_connecter_t : public own_t, public io_object_t
+class vmci_connecter_t ZMQ_FINAL : public stream_connecter_base_t
 {
   public:
     //  If 'delayed_start' is true connecter first waits for a while,
@@ -54,19 +27,21 @@ class vmci_connecter_t : public own_t, public io_object_t
     vmci_connecter_t (zmq::io_thread_t *io_thread_,
                       zmq::session_base_t *session_,
                       const options_t &options_,
-                      const address_t *addr_,
+                      address_t *addr_,
                       bool delayed_start_);
     ~vmci_connecter_t ();
 
+  protected:
+    std::string get_socket_name (fd_t fd_, socket_end_t socket_end_) const;
+
   private:
-    //  ID of the timer used to delay the reconnection.
+    //  ID of the timer used to check the connect timeout, must be different from stream_connecter_base_t::reconnect_timer_id.
     enum
     {
-        reconnect_timer_id = 1
+        connect_timer_id = 2
     };
 
     //  Handlers for incoming commands.
-    void process_plug ();
     void process_term (int linger_);
 
     //  Handlers for I/O events.
@@ -77,8 +52,8 @@ class vmci_connecter_t : public own_t, public io_object_t
     //  Internal function to start the actual connection establishment.
     void start_connecting ();
 
-    //  Internal function to add a reconnect timer
-    void add_reconnect_timer ();
+    //  Internal function to add a connect timer
+    void add_connect_timer ();
 
     //  Internal function to return a reconnect backoff delay.
     //  Will modify the current_reconnect_ivl used for next call
@@ -90,46 +65,14 @@ class vmci_connecter_t : public own_t, public io_object_t
     //  EAGAIN errno if async connect was launched.
     int open ();
 
-    //  Close the connecting socket.
-    void close ();
-
     //  Get the file descriptor of newly created connection. Returns
     //  retired_fd if the connection was unsuccessful.
     fd_t connect ();
 
-    //  Address to connect to. Owned by session_base_t.
-    const address_t *addr;
-
-    //  Underlying socket.
-    fd_t s;
-
-    //  Handle corresponding to the listening socket.
-    handle_t handle;
-
-    //  If true file descriptor is registered with the poller and 'handle'
-    //  contains valid value.
-    bool handle_valid;
-
-    //  If true, connecter is waiting a while before trying to connect.
-    const bool delayed_start;
-
     //  True iff a timer has been started.
-    bool timer_started;
+    bool _connect_timer_started;
 
-    //  Reference to the session we belong to.
-    zmq::session_base_t *session;
-
-    //  Current reconnect ivl, updated for backoff strategy
-    int current_reconnect_ivl;
-
-    // String representation of endpoint to connect to
-    std::string endpoint;
-
-    // Socket
-    zmq::socket_base_t *socket;
-
-    vmci_connecter_t (const vmci_connecter_t &);
-    const vmci_connecter_t &operator= (const vmci_connecter_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (vmci_connecter_t)
 };
 }
 

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 #include <string.h>
@@ -45,7 +18,10 @@ zmq::xpub_t::xpub_t (class ctx_t *parent_, uint32_t tid_, int sid_) :
     socket_base_t (parent_, tid_, sid_),
     _verbose_subs (false),
     _verbose_unsubs (false),
-    _more (false),
+    _more_send (false),
+    _more_recv (false),
+    _process_subscribe (false),
+    _only_first_subscribe (false),
     _lossy (true),
     _manual (false),
     _send_last_pipe (false),
@@ -53,14 +29,19 @@ zmq::xpub_t::xpub_t (class ctx_t *parent_, uint32_t tid_, int sid_) :
     _welcome_msg ()
 {
     _last_pipe = NULL;
-    _pipe_limit = 0; //  canopy patch
     options.type = ZMQ_XPUB;
+    _pipe_limit = 0; //  canopy patch
     _welcome_msg.init ();
 }
 
 zmq::xpub_t::~xpub_t ()
 {
     _welcome_msg.close ();
+    for (std::deque<metadata_t *>::iterator it = _pending_metadata.begin (),
+                                            end = _pending_metadata.end ();
+         it != end; ++it)
+        if (*it && (*it)->drop_ref ())
+            LIBZMQ_DELETE (*it);
 }
 
 void zmq::xpub_t::xattach_pipe (pipe_t *pipe_,
@@ -81,9 +62,9 @@ void zmq::xpub_t::xattach_pipe (pipe_t *pipe_,
     if (_welcome_msg.size () > 0) {
         msg_t copy;
         copy.init ();
-        int rc = copy.copy (_welcome_msg);
+        const int rc = copy.copy (_welcome_msg);
         errno_assert (rc == 0);
-        bool ok = pipe_->write (&copy);
+        const bool ok = pipe_->write (&copy);
         zmq_assert (ok);
         pipe_->flush ();
     }
@@ -118,113 +99,115 @@ void zmq::xpub_t::resume_throttled ()
 void zmq::xpub_t::read_pipe (pipe_t *pipe_)
 {
     //  There are some subscriptions waiting. Let's process them.
-    msg_t sub;
-    bool more = false;
+    msg_t msg;
     while (true) {
         //  canopy patch: stop between whole messages once the pending queue
-        //  is full; the rest stays in the pipe (whose HWM then pushes back
-        //  on the peer) until the user has read what is pending.
-        if (!more && pending_full ()) {
+        //  holds rcvhwm entries; the rest stays in the pipe (whose HWM then
+        //  pushes back on the peer through TCP) until the user has read what
+        //  is pending. libzmq moved every message into the unbounded pending
+        //  queue, so a peer flooding the XPUB port grew the process.
+        if (!_more_recv && pending_full ()) {
             if (std::find (_throttled.begin (), _throttled.end (), pipe_)
                 == _throttled.end ())
                 _throttled.push_back (pipe_);
             return;
         }
-        if (!pipe_->read (&sub))
+        if (!pipe_->read (&msg))
             break;
-        more = (sub.flags () & msg_t::more) != 0;
-        metadata_t *metadata = sub.metadata ();
-        unsigned char *msg_data = static_cast<unsigned char *> (sub.data ()),
+        metadata_t *metadata = msg.metadata ();
+        unsigned char *msg_data = static_cast<unsigned char *> (msg.data ()),
                       *data = NULL;
         size_t size = 0;
         bool subscribe = false;
+        bool is_subscribe_or_cancel = false;
+        bool notify = false;
 
-        //  Apply the subscription to the trie
-        if (sub.is_subscribe () || sub.is_cancel ()) {
-            data = static_cast<unsigned char *> (sub.command_body ());
-            size = sub.command_body_size ();
-            subscribe = sub.is_subscribe ();
-        } else if (sub.size () > 0) {
-            unsigned char first = *msg_data;
-            if (first == 0 || first == 1) {
+        const bool first_part = !_more_recv;
+        _more_recv = (msg.flags () & msg_t::more) != 0;
+
+        if (first_part || _process_subscribe) {
+            //  Apply the subscription to the trie
+            if (msg.is_subscribe () || msg.is_cancel ()) {
+                data = static_cast<unsigned char *> (msg.command_body ());
+                size = msg.command_body_size ();
+                subscribe = msg.is_subscribe ();
+                is_subscribe_or_cancel = true;
+            } else if (msg.size () > 0 && (*msg_data == 0 || *msg_data == 1)) {
                 data = msg_data + 1;
-                size = sub.size () - 1;
-                subscribe = first == 1;
+                size = msg.size () - 1;
+                subscribe = *msg_data == 1;
+                is_subscribe_or_cancel = true;
             }
         }
-        //  canopy patch: a message that is neither a subscription nor a
-        //  cancel (first byte not 0/1) left `data` NULL and was then written
-        //  through below (remote SIGSEGV in 4.3.2). Hand it to the user as an
-        //  upstream message instead, like an empty one.
-        if (data == NULL) {
-            //  Process user message coming upstream from xsub socket
-            _pending_data.push_back (blob_t (msg_data, sub.size ()));
-            if (metadata)
-                metadata->add_ref ();
-            _pending_metadata.push_back (metadata);
-            _pending_flags.push_back (sub.flags ());
-            //  canopy patch: keep _pending_pipes aligned with the pending
-            //  queue, or a later subscription is applied to the wrong pipe.
-            if (_manual)
-                _pending_pipes.push_back (NULL);
-            sub.close ();
-            continue;
-        }
 
-        if (_manual) {
-            //  canopy patch: the manual trie (used to unsubscribe on
-            //  termination) records what the user applies with
-            //  ZMQ_SUBSCRIBE, not every request, so refused requests cost
-            //  no memory.
-            _pending_pipes.push_back (pipe_);
+        if (first_part)
+            _process_subscribe =
+              !_only_first_subscribe || is_subscribe_or_cancel;
 
-            //  ZMTP 3.1 hack: we need to support sub/cancel commands, but
-            //  we can't give them back to userspace as it would be an API
-            //  breakage since the payload of the message is completely
-            //  different. Manually craft an old-style message instead.
-            data = data - 1;
-            size = size + 1;
-            if (subscribe)
-                *data = 1;
-            else
-                *data = 0;
-
-            _pending_data.push_back (blob_t (data, size));
-            if (metadata)
-                metadata->add_ref ();
-            _pending_metadata.push_back (metadata);
-            _pending_flags.push_back (0);
-        } else {
-            bool notify;
-            if (!subscribe) {
-                mtrie_t::rm_result rm_result =
-                  _subscriptions.rm (data, size, pipe_);
-                //  TODO reconsider what to do if rm_result == mtrie_t::not_found
-                notify = rm_result != mtrie_t::values_remain || _verbose_unsubs;
+        if (is_subscribe_or_cancel) {
+            if (_manual) {
+                //  canopy patch: the manual trie (used to unsubscribe on
+                //  termination) records what the user applies with
+                //  ZMQ_SUBSCRIBE, not every request, so refused requests
+                //  cost no memory.
+                _pending_pipes.push_back (pipe_);
             } else {
-                bool first_added = _subscriptions.add (data, size, pipe_);
-                notify = first_added || _verbose_subs;
+                if (!subscribe) {
+                    const mtrie_t::rm_result rm_result =
+                      _subscriptions.rm (data, size, pipe_);
+                    //  TODO reconsider what to do if rm_result == mtrie_t::not_found
+                    notify =
+                      rm_result != mtrie_t::values_remain || _verbose_unsubs;
+                } else {
+                    const bool first_added =
+                      _subscriptions.add (data, size, pipe_);
+                    notify = first_added || _verbose_subs;
+                }
             }
 
             //  If the request was a new subscription, or the subscription
-            //  was removed, or verbose mode is enabled, store it so that
-            //  it can be passed to the user on next recv call.
-            if (options.type == ZMQ_XPUB && notify) {
-                data = data - 1;
-                size = size + 1;
+            //  was removed, or verbose mode or manual mode are enabled, store it
+            //  so that it can be passed to the user on next recv call.
+            if (_manual || (options.type == ZMQ_XPUB && notify)) {
+                //  ZMTP 3.1 hack: we need to support sub/cancel commands, but
+                //  we can't give them back to userspace as it would be an API
+                //  breakage since the payload of the message is completely
+                //  different. Manually craft an old-style message instead.
+                //  Although with other transports it would be possible to simply
+                //  reuse the same buffer and prefix a 0/1 byte to the topic, with
+                //  inproc the subscribe/cancel command string is not present in
+                //  the message, so this optimization is not possible.
+                //  The pushback makes a copy of the data array anyway, so the
+                //  number of buffer copies does not change.
+                blob_t notification (size + 1);
                 if (subscribe)
-                    *data = 1;
+                    *notification.data () = 1;
                 else
-                    *data = 0;
+                    *notification.data () = 0;
+                memcpy (notification.data () + 1, data, size);
 
-                _pending_data.push_back (blob_t (data, size));
+                _pending_data.push_back (ZMQ_MOVE (notification));
                 if (metadata)
                     metadata->add_ref ();
                 _pending_metadata.push_back (metadata);
                 _pending_flags.push_back (0);
             }
+        } else if (options.type != ZMQ_PUB) {
+            //  Process user message coming upstream from xsub socket,
+            //  but not if the type is PUB, which never processes user
+            //  messages
+            _pending_data.push_back (blob_t (msg_data, msg.size ()));
+            if (metadata)
+                metadata->add_ref ();
+            _pending_metadata.push_back (metadata);
+            _pending_flags.push_back (msg.flags ());
+            //  canopy patch: keep _pending_pipes aligned with the pending
+            //  queue, or a later subscription is applied to the wrong pipe.
+            if (_manual)
+                _pending_pipes.push_back (NULL);
         }
-        sub.close ();
+
+        msg.close ();
     }
 }
 
@@ -239,7 +222,7 @@ int zmq::xpub_t::xsetsockopt (int option_,
 {
     if (option_ == ZMQ_XPUB_VERBOSE || option_ == ZMQ_XPUB_VERBOSER
         || option_ == ZMQ_XPUB_MANUAL_LAST_VALUE || option_ == ZMQ_XPUB_NODROP
-        || option_ == ZMQ_XPUB_MANUAL) {
+        || option_ == ZMQ_XPUB_MANUAL || option_ == ZMQ_ONLY_FIRST_SUBSCRIBE) {
         if (optvallen_ != sizeof (int)
             || *static_cast<const int *> (optval_) < 0) {
             errno = EINVAL;
@@ -258,6 +241,8 @@ int zmq::xpub_t::xsetsockopt (int option_,
             _lossy = (*static_cast<const int *> (optval_) == 0);
         else if (option_ == ZMQ_XPUB_MANUAL)
             _manual = (*static_cast<const int *> (optval_) != 0);
+        else if (option_ == ZMQ_ONLY_FIRST_SUBSCRIBE)
+            _only_first_subscribe = (*static_cast<const int *> (optval_) != 0);
     } else if (option_ == ZMQ_CANOPY_XPUB_PIPE_SUBSCRIPTIONS) {
         //  canopy patch: most prefixes one pipe may hold in manual mode.
         if (optvallen_ != sizeof (int)
@@ -305,7 +290,7 @@ int zmq::xpub_t::xsetsockopt (int option_,
         _welcome_msg.close ();
 
         if (optvallen_ > 0) {
-            int rc = _welcome_msg.init_size (optvallen_);
+            const int rc = _welcome_msg.init_size (optvallen_);
             errno_assert (rc == 0);
 
             unsigned char *data =
@@ -320,6 +305,21 @@ int zmq::xpub_t::xsetsockopt (int option_,
     return 0;
 }
 
+int zmq::xpub_t::xgetsockopt (int option_, void *optval_, size_t *optvallen_)
+{
+    if (option_ == ZMQ_TOPICS_COUNT) {
+        // make sure to use a multi-thread safe function to avoid race conditions with I/O threads
+        // where subscriptions are processed:
+        return do_getsockopt<int> (optval_, optvallen_,
+                                   (int) _subscriptions.num_prefixes ());
+    }
+
+    // room for future options here
+
+    errno = EINVAL;
+    return -1;
+}
+
 static void stub (zmq::mtrie_t::prefix_t data_, size_t size_, void *arg_)
 {
     LIBZMQ_UNUSED (data_);
@@ -330,8 +330,9 @@ static void stub (zmq::mtrie_t::prefix_t data_, size_t size_, void *arg_)
 void zmq::xpub_t::xpipe_terminated (pipe_t *pipe_)
 {
     //  canopy patch: forget the pipe everywhere it is still named, or a
-    //  message read after its peer left would apply a subscription to
-    //  freed memory.
+    //  message read after its peer left could apply a subscription to
+    //  freed memory (libzmq's has_pipe check cannot tell a new pipe
+    //  allocated at the same address).
     std::replace (_pending_pipes.begin (), _pending_pipes.end (), pipe_,
                   static_cast<pipe_t *> (NULL));
     if (_last_pipe == pipe_)
@@ -348,7 +349,13 @@ void zmq::xpub_t::xpipe_terminated (pipe_t *pipe_)
         //  Remove pipe without actually sending the message as it was taken
         //  care of by the manual call above. subscriptions is the real mtrie,
         //  so the pipe must be removed from there or it will be left over.
-        _subscriptions.rm (pipe_, stub, (void *) NULL, false);
+        _subscriptions.rm (pipe_, stub, static_cast<void *> (NULL), false);
+
+        // In case the pipe is currently set as last we must clear it to prevent
+        // subscriptions from being re-added.
+        if (pipe_ == _last_pipe) {
+            _last_pipe = NULL;
+        }
     } else {
         //  Remove the pipe from the trie. If there are topics that nobody
         //  is interested in anymore, send corresponding unsubscriptions
@@ -372,10 +379,13 @@ void zmq::xpub_t::mark_last_pipe_as_matching (pipe_t *pipe_, xpub_t *self_)
 
 int zmq::xpub_t::xsend (msg_t *msg_)
 {
-    bool msg_more = (msg_->flags () & msg_t::more) != 0;
+    const bool msg_more = (msg_->flags () & msg_t::more) != 0;
 
     //  For the first part of multi-part message, find the matching pipes.
-    if (!_more) {
+    if (!_more_send) {
+        // Ensure nothing from previous failed attempt to send is left matched
+        _dist.unmatch ();
+
         if (unlikely (_manual && _last_pipe && _send_last_pipe)) {
             _subscriptions.match (static_cast<unsigned char *> (msg_->data ()),
                                   msg_->size (), mark_last_pipe_as_matching,
@@ -397,7 +407,7 @@ int zmq::xpub_t::xsend (msg_t *msg_)
             //  all the pipes as non-matching.
             if (!msg_more)
                 _dist.unmatch ();
-            _more = msg_more;
+            _more_send = msg_more;
             rc = 0; //  Yay, sent successfully
         }
     } else
@@ -413,7 +423,7 @@ bool zmq::xpub_t::xhas_out ()
 int zmq::xpub_t::xrecv (msg_t *msg_)
 {
     if (_pending_data.empty ())
-        resume_throttled ();
+        resume_throttled (); //  canopy patch
     //  If there is at least one
     if (_pending_data.empty ()) {
         errno = EAGAIN;
@@ -424,6 +434,12 @@ int zmq::xpub_t::xrecv (msg_t *msg_)
     if (_manual && !_pending_pipes.empty ()) {
         _last_pipe = _pending_pipes.front ();
         _pending_pipes.pop_front ();
+
+        // If the distributor doesn't know about this pipe it must have already
+        // been terminated and thus we can't allow manual subscriptions.
+        if (_last_pipe != NULL && !_dist.has_pipe (_last_pipe)) {
+            _last_pipe = NULL;
+        }
     }
 
     int rc = msg_->close ();
@@ -450,7 +466,7 @@ int zmq::xpub_t::xrecv (msg_t *msg_)
 bool zmq::xpub_t::xhas_in ()
 {
     if (_pending_data.empty ())
-        resume_throttled ();
+        resume_throttled (); //  canopy patch
     return !_pending_data.empty ();
 }
 

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_YPIPE_HPP_INCLUDED__
 #define __ZMQ_YPIPE_HPP_INCLUDED__
@@ -43,11 +16,11 @@ namespace zmq
 //  N is granularity of the pipe, i.e. how many items are needed to
 //  perform next memory allocation.
 
-template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
+template <typename T, int N> class ypipe_t ZMQ_FINAL : public ypipe_base_t<T>
 {
   public:
     //  Initialises the pipe.
-    inline ypipe_t ()
+    ypipe_t ()
     {
         //  Insert terminator element into the queue.
         _queue.push ();
@@ -57,10 +30,6 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
         _r = _w = _f = &_queue.back ();
         _c.set (&_queue.back ());
     }
-
-    //  The destructor doesn't have to be virtual. It is made virtual
-    //  just to keep ICC and code checking tools from complaining.
-    inline virtual ~ypipe_t () {}
 
     //  Following function (write) deliberately copies uninitialised data
     //  when used with zmq_msg. Initialising the VSM body for
@@ -75,13 +44,13 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
     //  set to true the item is assumed to be continued by items
     //  subsequently written to the pipe. Incomplete items are never
     //  flushed down the stream.
-    inline void write (const T &value_, bool incomplete_)
+    void write (const T &value_, bool incomplete_)
     {
         //  Place the value to the queue, add new terminator element.
         _queue.back () = value_;
         _queue.push ();
 
-        //  Move the "flush up to here" poiter.
+        //  Move the "flush up to here" pointer.
         if (!incomplete_)
             _f = &_queue.back ();
     }
@@ -92,7 +61,7 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
 
     //  Pop an incomplete item from the pipe. Returns true if such
     //  item exists, false otherwise.
-    inline bool unwrite (T *value_)
+    bool unwrite (T *value_)
     {
         if (_f == &_queue.back ())
             return false;
@@ -104,7 +73,7 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
     //  Flush all the completed items into the pipe. Returns false if
     //  the reader thread is sleeping. In that case, caller is obliged to
     //  wake the reader up before using the pipe again.
-    inline bool flush ()
+    bool flush ()
     {
         //  If there are no un-flushed items, do nothing.
         if (_w == _f)
@@ -112,7 +81,7 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
 
         //  Try to set 'c' to 'f'.
         if (_c.cas (_w, _f) != _w) {
-            //  Compare-and-swap was unseccessful because 'c' is NULL.
+            //  Compare-and-swap was unsuccessful because 'c' is NULL.
             //  This means that the reader is asleep. Therefore we don't
             //  care about thread-safeness and update c in non-atomic
             //  manner. We'll return false to let the caller know
@@ -129,7 +98,7 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
     }
 
     //  Check whether item is available for reading.
-    inline bool check_read ()
+    bool check_read ()
     {
         //  Was the value prefetched already? If so, return.
         if (&_queue.front () != _r && _r)
@@ -154,7 +123,7 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
 
     //  Reads an item from the pipe. Returns false if there is no value.
     //  available.
-    inline bool read (T *value_)
+    bool read (T *value_)
     {
         //  Try to prefetch a value.
         if (!check_read ())
@@ -167,12 +136,12 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
         return true;
     }
 
-    //  Applies the function fn to the first elemenent in the pipe
+    //  Applies the function fn to the first element in the pipe
     //  and returns the value returned by the fn.
     //  The pipe mustn't be empty or the function crashes.
-    inline bool probe (bool (*fn_) (const T &))
+    bool probe (bool (*fn_) (const T &))
     {
-        bool rc = check_read ();
+        const bool rc = check_read ();
         zmq_assert (rc);
 
         return (*fn_) (_queue.front ());
@@ -202,9 +171,7 @@ template <typename T, int N> class ypipe_t : public ypipe_base_t<T>
     //  atomic operations.
     atomic_ptr_t<T> _c;
 
-    //  Disable copying of ypipe object.
-    ypipe_t (const ypipe_t &);
-    const ypipe_t &operator= (const ypipe_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (ypipe_t)
 };
 }
 

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #ifndef __ZMQ_YQUEUE_HPP_INCLUDED__
 #define __ZMQ_YQUEUE_HPP_INCLUDED__
@@ -35,6 +8,7 @@
 
 #include "err.hpp"
 #include "atomic_ptr.hpp"
+#include "platform.hpp"
 
 namespace zmq
 {
@@ -50,7 +24,7 @@ namespace zmq
 //  T is the type of the object in the queue.
 //  N is granularity of the queue (how many pushes have to be done till
 //  actual memory allocation is required).
-#ifdef HAVE_POSIX_MEMALIGN
+#if defined HAVE_POSIX_MEMALIGN
 // ALIGN is the memory alignment size to use in the case where we have
 // posix_memalign available. Default value is 64, this alignment will
 // prevent two queue chunks from occupying the same CPU cache line on
@@ -179,15 +153,15 @@ template <typename T, int N> class yqueue_t
         chunk_t *next;
     };
 
-    inline chunk_t *allocate_chunk ()
+    static inline chunk_t *allocate_chunk ()
     {
-#ifdef HAVE_POSIX_MEMALIGN
+#if defined HAVE_POSIX_MEMALIGN
         void *pv;
         if (posix_memalign (&pv, ALIGN, sizeof (chunk_t)) == 0)
             return (chunk_t *) pv;
         return NULL;
 #else
-        return (chunk_t *) malloc (sizeof (chunk_t));
+        return static_cast<chunk_t *> (malloc (sizeof (chunk_t)));
 #endif
     }
 
@@ -207,9 +181,7 @@ template <typename T, int N> class yqueue_t
     //  us from having to call malloc/free.
     atomic_ptr_t<chunk_t> _spare_chunk;
 
-    //  Disable copying of yqueue.
-    yqueue_t (const yqueue_t &);
-    const yqueue_t &operator= (const yqueue_t &);
+    ZMQ_NON_COPYABLE_NOR_MOVABLE (yqueue_t)
 };
 }
 

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 // "Tell them I was a writer.
 //  A maker of software.
@@ -40,6 +13,7 @@
 
 #include "macros.hpp"
 #include "poller.hpp"
+#include "peer.hpp"
 
 #if !defined ZMQ_HAVE_POLLER
 //  On AIX platform, poll.h has to be included first to get consistent
@@ -95,6 +69,11 @@ struct iovec
 #include "timers.hpp"
 #include "ip.hpp"
 #include "address.hpp"
+
+#ifdef ZMQ_HAVE_PPOLL
+#include "polling_util.hpp"
+#include <sys/select.h>
+#endif
 
 #if defined ZMQ_HAVE_OPENPGM
 #define __PGM_WININT_H__
@@ -153,8 +132,8 @@ int zmq_ctx_term (void *ctx_)
         return -1;
     }
 
-    int rc = (static_cast<zmq::ctx_t *> (ctx_))->terminate ();
-    int en = errno;
+    const int rc = (static_cast<zmq::ctx_t *> (ctx_))->terminate ();
+    const int en = errno;
 
     //  Shut down only if termination was not interrupted by a signal.
     if (!rc || en != EINTR) {
@@ -176,11 +155,20 @@ int zmq_ctx_shutdown (void *ctx_)
 
 int zmq_ctx_set (void *ctx_, int option_, int optval_)
 {
+    return zmq_ctx_set_ext (ctx_, option_, &optval_, sizeof (int));
+}
+
+int zmq_ctx_set_ext (void *ctx_,
+                     int option_,
+                     const void *optval_,
+                     size_t optvallen_)
+{
     if (!ctx_ || !(static_cast<zmq::ctx_t *> (ctx_))->check_tag ()) {
         errno = EFAULT;
         return -1;
     }
-    return (static_cast<zmq::ctx_t *> (ctx_))->set (option_, optval_);
+    return (static_cast<zmq::ctx_t *> (ctx_))
+      ->set (option_, optval_, optvallen_);
 }
 
 int zmq_ctx_get (void *ctx_, int option_)
@@ -191,6 +179,17 @@ int zmq_ctx_get (void *ctx_, int option_)
     }
     return (static_cast<zmq::ctx_t *> (ctx_))->get (option_);
 }
+
+int zmq_ctx_get_ext (void *ctx_, int option_, void *optval_, size_t *optvallen_)
+{
+    if (!ctx_ || !(static_cast<zmq::ctx_t *> (ctx_))->check_tag ()) {
+        errno = EFAULT;
+        return -1;
+    }
+    return (static_cast<zmq::ctx_t *> (ctx_))
+      ->get (option_, optval_, optvallen_);
+}
+
 
 //  Stable/legacy context API
 
@@ -236,7 +235,7 @@ void *zmq_socket (void *ctx_, int type_)
     }
     zmq::ctx_t *ctx = static_cast<zmq::ctx_t *> (ctx_);
     zmq::socket_base_t *s = ctx->create_socket (type_);
-    return (void *) s;
+    return static_cast<void *> (s);
 }
 
 int zmq_close (void *s_)
@@ -313,6 +312,28 @@ int zmq_connect (void *s_, const char *addr_)
     return s->connect (addr_);
 }
 
+uint32_t zmq_connect_peer (void *s_, const char *addr_)
+{
+    zmq::peer_t *s = static_cast<zmq::peer_t *> (s_);
+    if (!s_ || !s->check_tag ()) {
+        errno = ENOTSOCK;
+        return 0;
+    }
+
+    int socket_type;
+    size_t socket_type_size = sizeof (socket_type);
+    if (s->getsockopt (ZMQ_TYPE, &socket_type, &socket_type_size) != 0)
+        return 0;
+
+    if (socket_type != ZMQ_PEER) {
+        errno = ENOTSUP;
+        return 0;
+    }
+
+    return s->connect_peer (addr_);
+}
+
+
 int zmq_unbind (void *s_, const char *addr_)
 {
     zmq::socket_base_t *s = as_socket_base_t (s_);
@@ -335,7 +356,7 @@ static inline int
 s_sendmsg (zmq::socket_base_t *s_, zmq_msg_t *msg_, int flags_)
 {
     size_t sz = zmq_msg_size (msg_);
-    int rc = s_->send (reinterpret_cast<zmq::msg_t *> (msg_), flags_);
+    const int rc = s_->send (reinterpret_cast<zmq::msg_t *> (msg_), flags_);
     if (unlikely (rc < 0))
         return -1;
 
@@ -359,18 +380,14 @@ int zmq_send (void *s_, const void *buf_, size_t len_, int flags_)
     if (!s)
         return -1;
     zmq_msg_t msg;
-    if (zmq_msg_init_size (&msg, len_))
+    int rc = zmq_msg_init_buffer (&msg, buf_, len_);
+    if (unlikely (rc < 0))
         return -1;
 
-    //  We explicitly allow a send from NULL, size zero
-    if (len_) {
-        assert (buf_);
-        memcpy (zmq_msg_data (&msg), buf_, len_);
-    }
-    int rc = s_sendmsg (s, &msg, flags_);
+    rc = s_sendmsg (s, &msg, flags_);
     if (unlikely (rc < 0)) {
-        int err = errno;
-        int rc2 = zmq_msg_close (&msg);
+        const int err = errno;
+        const int rc2 = zmq_msg_close (&msg);
         errno_assert (rc2 == 0);
         errno = err;
         return -1;
@@ -393,8 +410,8 @@ int zmq_send_const (void *s_, const void *buf_, size_t len_, int flags_)
 
     rc = s_sendmsg (s, &msg, flags_);
     if (unlikely (rc < 0)) {
-        int err = errno;
-        int rc2 = zmq_msg_close (&msg);
+        const int err = errno;
+        const int rc2 = zmq_msg_close (&msg);
         errno_assert (rc2 == 0);
         errno = err;
         return -1;
@@ -436,8 +453,8 @@ int zmq_sendiov (void *s_, iovec *a_, size_t count_, int flags_)
             flags_ = flags_ & ~ZMQ_SNDMORE;
         rc = s_sendmsg (s, &msg, flags_);
         if (unlikely (rc < 0)) {
-            int err = errno;
-            int rc2 = zmq_msg_close (&msg);
+            const int err = errno;
+            const int rc2 = zmq_msg_close (&msg);
             errno_assert (rc2 == 0);
             errno = err;
             rc = -1;
@@ -451,12 +468,12 @@ int zmq_sendiov (void *s_, iovec *a_, size_t count_, int flags_)
 
 static int s_recvmsg (zmq::socket_base_t *s_, zmq_msg_t *msg_, int flags_)
 {
-    int rc = s_->recv (reinterpret_cast<zmq::msg_t *> (msg_), flags_);
+    const int rc = s_->recv (reinterpret_cast<zmq::msg_t *> (msg_), flags_);
     if (unlikely (rc < 0))
         return -1;
 
     //  Truncate returned size to INT_MAX to avoid overflow to negative values
-    size_t sz = zmq_msg_size (msg_);
+    const size_t sz = zmq_msg_size (msg_);
     return static_cast<int> (sz < INT_MAX ? sz : INT_MAX);
 }
 
@@ -476,9 +493,9 @@ int zmq_recv (void *s_, void *buf_, size_t len_, int flags_)
     int rc = zmq_msg_init (&msg);
     errno_assert (rc == 0);
 
-    int nbytes = s_recvmsg (s, &msg, flags_);
+    const int nbytes = s_recvmsg (s, &msg, flags_);
     if (unlikely (nbytes < 0)) {
-        int err = errno;
+        const int err = errno;
         rc = zmq_msg_close (&msg);
         errno_assert (rc == 0);
         errno = err;
@@ -486,7 +503,7 @@ int zmq_recv (void *s_, void *buf_, size_t len_, int flags_)
     }
 
     //  An oversized message is silently truncated.
-    size_t to_copy = size_t (nbytes) < len_ ? size_t (nbytes) : len_;
+    const size_t to_copy = size_t (nbytes) < len_ ? size_t (nbytes) : len_;
 
     //  We explicitly allow a null buffer argument if len is zero
     if (to_copy) {
@@ -525,7 +542,7 @@ int zmq_recviov (void *s_, iovec *a_, size_t *count_, int flags_)
         return -1;
     }
 
-    size_t count = *count_;
+    const size_t count = *count_;
     int nread = 0;
     bool recvmore = true;
 
@@ -536,9 +553,9 @@ int zmq_recviov (void *s_, iovec *a_, size_t *count_, int flags_)
         int rc = zmq_msg_init (&msg);
         errno_assert (rc == 0);
 
-        int nbytes = s_recvmsg (s, &msg, flags_);
+        const int nbytes = s_recvmsg (s, &msg, flags_);
         if (unlikely (nbytes < 0)) {
-            int err = errno;
+            const int err = errno;
             rc = zmq_msg_close (&msg);
             errno_assert (rc == 0);
             errno = err;
@@ -575,6 +592,11 @@ int zmq_msg_init (zmq_msg_t *msg_)
 int zmq_msg_init_size (zmq_msg_t *msg_, size_t size_)
 {
     return (reinterpret_cast<zmq::msg_t *> (msg_))->init_size (size_);
+}
+
+int zmq_msg_init_buffer (zmq_msg_t *msg_, const void *buf_, size_t size_)
+{
+    return (reinterpret_cast<zmq::msg_t *> (msg_))->init_buffer (buf_, size_);
 }
 
 int zmq_msg_init_data (
@@ -703,7 +725,7 @@ const char *zmq_msg_gets (const zmq_msg_t *msg_, const char *property_)
 // Polling.
 
 #if defined ZMQ_HAVE_POLLER
-inline int zmq_poller_poll (zmq_pollitem_t *items_, int nitems_, long timeout_)
+static int zmq_poller_poll (zmq_pollitem_t *items_, int nitems_, long timeout_)
 {
     // implement zmq_poll on top of zmq_poller
     int rc;
@@ -808,9 +830,15 @@ int zmq_poll (zmq_pollitem_t *items_, int nitems_, long timeout_)
     // if poller is present, use that if there is at least 1 thread-safe socket,
     // otherwise fall back to the previous implementation as it's faster.
     for (int i = 0; i != nitems_; i++) {
-        if (items_[i].socket
-            && as_socket_base_t (items_[i].socket)->is_thread_safe ()) {
-            return zmq_poller_poll (items_, nitems_, timeout_);
+        if (items_[i].socket) {
+            zmq::socket_base_t *s = as_socket_base_t (items_[i].socket);
+            if (s) {
+                if (s->is_thread_safe ())
+                    return zmq_poller_poll (items_, nitems_, timeout_);
+            } else {
+                //as_socket_base_t returned NULL : socket is invalid
+                return -1;
+            }
         }
     }
 #endif // ZMQ_HAVE_POLLER
@@ -926,12 +954,12 @@ int zmq_poll (zmq_pollitem_t *items_, int nitems_, long timeout_)
 #if defined ZMQ_POLL_BASED_ON_POLL
 
         //  Compute the timeout for the subsequent poll.
-        zmq::timeout_t timeout =
+        const zmq::timeout_t timeout =
           zmq::compute_timeout (first_pass, timeout_, now, end);
 
         //  Wait for events.
         {
-            int rc = poll (&pollfds[0], nitems_, timeout);
+            const int rc = poll (&pollfds[0], nitems_, timeout);
             if (rc == -1 && errno == EINTR) {
                 return -1;
             }
@@ -1098,6 +1126,304 @@ int zmq_poll (zmq_pollitem_t *items_, int nitems_, long timeout_)
 #endif
 }
 
+#ifdef ZMQ_HAVE_PPOLL
+// return values of 0 or -1 should be returned from zmq_poll; return value 1 means items passed checks
+int zmq_poll_check_items_ (zmq_pollitem_t *items_, int nitems_, long timeout_)
+{
+    if (unlikely (nitems_ < 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (unlikely (nitems_ == 0)) {
+        if (timeout_ == 0)
+            return 0;
+#if defined ZMQ_HAVE_WINDOWS
+        Sleep (timeout_ > 0 ? timeout_ : INFINITE);
+        return 0;
+#elif defined ZMQ_HAVE_VXWORKS
+        struct timespec ns_;
+        ns_.tv_sec = timeout_ / 1000;
+        ns_.tv_nsec = timeout_ % 1000 * 1000000;
+        return nanosleep (&ns_, 0);
+#else
+        return usleep (timeout_ * 1000);
+#endif
+    }
+    if (!items_) {
+        errno = EFAULT;
+        return -1;
+    }
+    return 1;
+}
+
+struct zmq_poll_select_fds_t_
+{
+    explicit zmq_poll_select_fds_t_ (int nitems_) :
+        pollset_in (nitems_),
+        pollset_out (nitems_),
+        pollset_err (nitems_),
+        inset (nitems_),
+        outset (nitems_),
+        errset (nitems_),
+        maxfd (0)
+    {
+        FD_ZERO (pollset_in.get ());
+        FD_ZERO (pollset_out.get ());
+        FD_ZERO (pollset_err.get ());
+    }
+
+    zmq::optimized_fd_set_t pollset_in;
+    zmq::optimized_fd_set_t pollset_out;
+    zmq::optimized_fd_set_t pollset_err;
+    zmq::optimized_fd_set_t inset;
+    zmq::optimized_fd_set_t outset;
+    zmq::optimized_fd_set_t errset;
+    zmq::fd_t maxfd;
+};
+
+zmq_poll_select_fds_t_
+zmq_poll_build_select_fds_ (zmq_pollitem_t *items_, int nitems_, int &rc)
+{
+    //  Ensure we do not attempt to select () on more than FD_SETSIZE
+    //  file descriptors.
+    //  TODO since this function is called by a client, we could return errno EINVAL/ENOMEM/... here
+    zmq_assert (nitems_ <= FD_SETSIZE);
+
+    zmq_poll_select_fds_t_ fds (nitems_);
+
+    //  Build the fd_sets for passing to select ().
+    for (int i = 0; i != nitems_; i++) {
+        //  If the poll item is a 0MQ socket we are interested in input on the
+        //  notification file descriptor retrieved by the ZMQ_FD socket option.
+        if (items_[i].socket) {
+            size_t zmq_fd_size = sizeof (zmq::fd_t);
+            zmq::fd_t notify_fd;
+            if (zmq_getsockopt (items_[i].socket, ZMQ_FD, &notify_fd,
+                                &zmq_fd_size)
+                == -1) {
+                rc = -1;
+                return fds;
+            }
+            if (items_[i].events) {
+                FD_SET (notify_fd, fds.pollset_in.get ());
+                if (fds.maxfd < notify_fd)
+                    fds.maxfd = notify_fd;
+            }
+        }
+        //  Else, the poll item is a raw file descriptor. Convert the poll item
+        //  events to the appropriate fd_sets.
+        else {
+            if (items_[i].events & ZMQ_POLLIN)
+                FD_SET (items_[i].fd, fds.pollset_in.get ());
+            if (items_[i].events & ZMQ_POLLOUT)
+                FD_SET (items_[i].fd, fds.pollset_out.get ());
+            if (items_[i].events & ZMQ_POLLERR)
+                FD_SET (items_[i].fd, fds.pollset_err.get ());
+            if (fds.maxfd < items_[i].fd)
+                fds.maxfd = items_[i].fd;
+        }
+    }
+
+    rc = 0;
+    return fds;
+}
+
+timeval *zmq_poll_select_set_timeout_ (
+  long timeout_, bool first_pass, uint64_t now, uint64_t end, timeval &timeout)
+{
+    timeval *ptimeout;
+    if (first_pass) {
+        timeout.tv_sec = 0;
+        timeout.tv_usec = 0;
+        ptimeout = &timeout;
+    } else if (timeout_ < 0)
+        ptimeout = NULL;
+    else {
+        timeout.tv_sec = static_cast<long> ((end - now) / 1000);
+        timeout.tv_usec = static_cast<long> ((end - now) % 1000 * 1000);
+        ptimeout = &timeout;
+    }
+    return ptimeout;
+}
+
+timespec *zmq_poll_select_set_timeout_ (
+  long timeout_, bool first_pass, uint64_t now, uint64_t end, timespec &timeout)
+{
+    timespec *ptimeout;
+    if (first_pass) {
+        timeout.tv_sec = 0;
+        timeout.tv_nsec = 0;
+        ptimeout = &timeout;
+    } else if (timeout_ < 0)
+        ptimeout = NULL;
+    else {
+        timeout.tv_sec = static_cast<long> ((end - now) / 1000);
+        timeout.tv_nsec = static_cast<long> ((end - now) % 1000 * 1000000);
+        ptimeout = &timeout;
+    }
+    return ptimeout;
+}
+
+int zmq_poll_select_check_events_ (zmq_pollitem_t *items_,
+                                   int nitems_,
+                                   zmq_poll_select_fds_t_ &fds,
+                                   int &nevents)
+{
+    //  Check for the events.
+    for (int i = 0; i != nitems_; i++) {
+        items_[i].revents = 0;
+
+        //  The poll item is a 0MQ socket. Retrieve pending events
+        //  using the ZMQ_EVENTS socket option.
+        if (items_[i].socket) {
+            size_t zmq_events_size = sizeof (uint32_t);
+            uint32_t zmq_events;
+            if (zmq_getsockopt (items_[i].socket, ZMQ_EVENTS, &zmq_events,
+                                &zmq_events_size)
+                == -1)
+                return -1;
+            if ((items_[i].events & ZMQ_POLLOUT) && (zmq_events & ZMQ_POLLOUT))
+                items_[i].revents |= ZMQ_POLLOUT;
+            if ((items_[i].events & ZMQ_POLLIN) && (zmq_events & ZMQ_POLLIN))
+                items_[i].revents |= ZMQ_POLLIN;
+        }
+        //  Else, the poll item is a raw file descriptor, simply convert
+        //  the events to zmq_pollitem_t-style format.
+        else {
+            if (FD_ISSET (items_[i].fd, fds.inset.get ()))
+                items_[i].revents |= ZMQ_POLLIN;
+            if (FD_ISSET (items_[i].fd, fds.outset.get ()))
+                items_[i].revents |= ZMQ_POLLOUT;
+            if (FD_ISSET (items_[i].fd, fds.errset.get ()))
+                items_[i].revents |= ZMQ_POLLERR;
+        }
+
+        if (items_[i].revents)
+            nevents++;
+    }
+
+    return 0;
+}
+
+bool zmq_poll_must_break_loop_ (long timeout_,
+                                int nevents,
+                                bool &first_pass,
+                                zmq::clock_t &clock,
+                                uint64_t &now,
+                                uint64_t &end)
+{
+    //  If timeout is zero, exit immediately whether there are events or not.
+    if (timeout_ == 0)
+        return true;
+
+    //  If there are events to return, we can exit immediately.
+    if (nevents)
+        return true;
+
+    //  At this point we are meant to wait for events but there are none.
+    //  If timeout is infinite we can just loop until we get some events.
+    if (timeout_ < 0) {
+        if (first_pass)
+            first_pass = false;
+        return false;
+    }
+
+    //  The timeout is finite and there are no events. In the first pass
+    //  we get a timestamp of when the polling have begun. (We assume that
+    //  first pass have taken negligible time). We also compute the time
+    //  when the polling should time out.
+    if (first_pass) {
+        now = clock.now_ms ();
+        end = now + timeout_;
+        if (now == end)
+            return true;
+        first_pass = false;
+        return false;
+    }
+
+    //  Find out whether timeout have expired.
+    now = clock.now_ms ();
+    if (now >= end)
+        return true;
+
+    // finally, in all other cases, we just continue
+    return false;
+}
+#endif // ZMQ_HAVE_PPOLL
+
+#if !defined _WIN32
+int zmq_ppoll (zmq_pollitem_t *items_,
+               int nitems_,
+               long timeout_,
+               const sigset_t *sigmask_)
+#else
+// Windows has no sigset_t
+int zmq_ppoll (zmq_pollitem_t *items_,
+               int nitems_,
+               long timeout_,
+               const void *sigmask_)
+#endif
+{
+#ifdef ZMQ_HAVE_PPOLL
+    int rc = zmq_poll_check_items_ (items_, nitems_, timeout_);
+    if (rc <= 0) {
+        return rc;
+    }
+
+    zmq::clock_t clock;
+    uint64_t now = 0;
+    uint64_t end = 0;
+    zmq_poll_select_fds_t_ fds =
+      zmq_poll_build_select_fds_ (items_, nitems_, rc);
+    if (rc == -1) {
+        return -1;
+    }
+
+    bool first_pass = true;
+    int nevents = 0;
+
+    while (true) {
+        //  Compute the timeout for the subsequent poll.
+        timespec timeout;
+        timespec *ptimeout = zmq_poll_select_set_timeout_ (timeout_, first_pass,
+                                                           now, end, timeout);
+
+        //  Wait for events. Ignore interrupts if there's infinite timeout.
+        while (true) {
+            memcpy (fds.inset.get (), fds.pollset_in.get (),
+                    zmq::valid_pollset_bytes (*fds.pollset_in.get ()));
+            memcpy (fds.outset.get (), fds.pollset_out.get (),
+                    zmq::valid_pollset_bytes (*fds.pollset_out.get ()));
+            memcpy (fds.errset.get (), fds.pollset_err.get (),
+                    zmq::valid_pollset_bytes (*fds.pollset_err.get ()));
+            int rc =
+              pselect (fds.maxfd + 1, fds.inset.get (), fds.outset.get (),
+                       fds.errset.get (), ptimeout, sigmask_);
+            if (unlikely (rc == -1)) {
+                errno_assert (errno == EINTR || errno == EBADF);
+                return -1;
+            }
+            break;
+        }
+
+        rc = zmq_poll_select_check_events_ (items_, nitems_, fds, nevents);
+        if (rc < 0) {
+            return rc;
+        }
+
+        if (zmq_poll_must_break_loop_ (timeout_, nevents, first_pass, clock,
+                                       now, end)) {
+            break;
+        }
+    }
+
+    return nevents;
+#else
+    errno = ENOTSUP;
+    return -1;
+#endif // ZMQ_HAVE_PPOLL
+}
+
 //  The poller functionality
 
 void *zmq_poller_new (void)
@@ -1112,8 +1438,8 @@ void *zmq_poller_new (void)
 int zmq_poller_destroy (void **poller_p_)
 {
     if (poller_p_) {
-        zmq::socket_poller_t *const poller =
-          static_cast<zmq::socket_poller_t *> (*poller_p_);
+        const zmq::socket_poller_t *const poller =
+          static_cast<const zmq::socket_poller_t *> (*poller_p_);
         if (poller && poller->check_tag ()) {
             delete poller;
             *poller_p_ = NULL;
@@ -1172,6 +1498,14 @@ static int check_poller_fd_registration_args (void *const poller_,
     return 0;
 }
 
+int zmq_poller_size (void *poller_)
+{
+    if (-1 == check_poller (poller_))
+        return -1;
+
+    return (static_cast<zmq::socket_poller_t *> (poller_))->size ();
+}
+
 int zmq_poller_add (void *poller_, void *s_, void *user_data_, short events_)
 {
     if (-1 == check_poller_registration_args (poller_, s_)
@@ -1204,7 +1538,8 @@ int zmq_poller_modify (void *poller_, void *s_, short events_)
         || -1 == check_events (events_))
         return -1;
 
-    zmq::socket_base_t *socket = static_cast<zmq::socket_base_t *> (s_);
+    const zmq::socket_base_t *const socket =
+      static_cast<const zmq::socket_base_t *> (s_);
 
     return (static_cast<zmq::socket_poller_t *> (poller_))
       ->modify (socket, events_);
@@ -1240,12 +1575,13 @@ int zmq_poller_remove_fd (void *poller_, zmq::fd_t fd_)
 
 int zmq_poller_wait (void *poller_, zmq_poller_event_t *event_, long timeout_)
 {
-    int rc = zmq_poller_wait_all (poller_, event_, 1, timeout_);
+    const int rc = zmq_poller_wait_all (poller_, event_, 1, timeout_);
 
     if (rc < 0 && event_) {
-        // TODO this is not portable... zmq_poller_event_t contains pointers,
-        // for which nullptr does not need to be represented by all-zeroes
-        memset (event_, 0, sizeof (zmq_poller_event_t));
+        event_->socket = NULL;
+        event_->fd = zmq::retired_fd;
+        event_->user_data = NULL;
+        event_->events = 0;
     }
     // wait_all returns number of events, but we return 0 for any success
     return rc >= 0 ? 0 : rc;
@@ -1268,7 +1604,7 @@ int zmq_poller_wait_all (void *poller_,
         return -1;
     }
 
-    int rc =
+    const int rc =
       (static_cast<zmq::socket_poller_t *> (poller_))
         ->wait (reinterpret_cast<zmq::socket_poller_t::event_t *> (events_),
                 n_events_, timeout_);
@@ -1282,9 +1618,8 @@ int zmq_poller_fd (void *poller_, zmq_fd_t *fd_)
         || !(static_cast<zmq::socket_poller_t *> (poller_)->check_tag ())) {
         errno = EFAULT;
         return -1;
-    } else {
-        return static_cast<zmq::socket_poller_t *> (poller_)->signaler_fd (fd_);
     }
+    return static_cast<zmq::socket_poller_t *> (poller_)->signaler_fd (fd_);
 }
 
 //  Peer-specific state
@@ -1394,6 +1729,7 @@ int zmq_proxy (void *frontend_, void *backend_, void *capture_)
         errno = EFAULT;
         return -1;
     }
+    // Runs zmq::proxy_steerable with a NULL control_.
     return zmq::proxy (static_cast<zmq::socket_base_t *> (frontend_),
                        static_cast<zmq::socket_base_t *> (backend_),
                        static_cast<zmq::socket_base_t *> (capture_));
@@ -1408,10 +1744,10 @@ int zmq_proxy_steerable (void *frontend_,
         errno = EFAULT;
         return -1;
     }
-    return zmq::proxy (static_cast<zmq::socket_base_t *> (frontend_),
-                       static_cast<zmq::socket_base_t *> (backend_),
-                       static_cast<zmq::socket_base_t *> (capture_),
-                       static_cast<zmq::socket_base_t *> (control_));
+    return zmq::proxy_steerable (static_cast<zmq::socket_base_t *> (frontend_),
+                                 static_cast<zmq::socket_base_t *> (backend_),
+                                 static_cast<zmq::socket_base_t *> (capture_),
+                                 static_cast<zmq::socket_base_t *> (control_));
 }
 
 //  The deprecated device functionality
@@ -1426,12 +1762,12 @@ int zmq_device (int /* type */, void *frontend_, void *backend_)
 
 int zmq_has (const char *capability_)
 {
-#if !defined(ZMQ_HAVE_WINDOWS) && !defined(ZMQ_HAVE_OPENVMS)
+#if defined(ZMQ_HAVE_IPC)
     if (strcmp (capability_, zmq::protocol_name::ipc) == 0)
         return true;
 #endif
 #if defined(ZMQ_HAVE_OPENPGM)
-    if (strcmp (capability_, "pgm") == 0)
+    if (strcmp (capability_, zmq::protocol_name::pgm) == 0)
         return true;
 #endif
 #if defined(ZMQ_HAVE_TIPC)
@@ -1439,7 +1775,7 @@ int zmq_has (const char *capability_)
         return true;
 #endif
 #if defined(ZMQ_HAVE_NORM)
-    if (strcmp (capability_, "norm") == 0)
+    if (strcmp (capability_, zmq::protocol_name::norm) == 0)
         return true;
 #endif
 #if defined(ZMQ_HAVE_CURVE)
@@ -1456,6 +1792,14 @@ int zmq_has (const char *capability_)
 #endif
 #if defined(ZMQ_BUILD_DRAFT_API)
     if (strcmp (capability_, "draft") == 0)
+        return true;
+#endif
+#if defined(ZMQ_HAVE_WS)
+    if (strcmp (capability_, "WS") == 0)
+        return true;
+#endif
+#if defined(ZMQ_HAVE_WSS)
+    if (strcmp (capability_, "WSS") == 0)
         return true;
 #endif
     //  Whatever the application asked for, we don't have

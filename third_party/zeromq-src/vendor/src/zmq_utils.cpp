@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2017 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "precompiled.hpp"
 
@@ -43,9 +16,7 @@
 #include <unistd.h>
 #endif
 
-#if defined(ZMQ_USE_TWEETNACL)
-#include "tweetnacl.h"
-#elif defined(ZMQ_USE_LIBSODIUM)
+#if defined(ZMQ_USE_LIBSODIUM)
 #include "sodium.h"
 #endif
 
@@ -63,19 +34,19 @@ void *zmq_stopwatch_start ()
     uint64_t *watch = static_cast<uint64_t *> (malloc (sizeof (uint64_t)));
     alloc_assert (watch);
     *watch = zmq::clock_t::now_us ();
-    return (void *) watch;
+    return static_cast<void *> (watch);
 }
 
 unsigned long zmq_stopwatch_intermediate (void *watch_)
 {
-    uint64_t end = zmq::clock_t::now_us ();
-    uint64_t start = *static_cast<uint64_t *> (watch_);
+    const uint64_t end = zmq::clock_t::now_us ();
+    const uint64_t start = *static_cast<uint64_t *> (watch_);
     return static_cast<unsigned long> (end - start);
 }
 
 unsigned long zmq_stopwatch_stop (void *watch_)
 {
-    unsigned long res = zmq_stopwatch_intermediate (watch_);
+    const unsigned long res = zmq_stopwatch_intermediate (watch_);
     free (watch_);
     return res;
 }
@@ -166,6 +137,11 @@ uint8_t *zmq_z85_decode (uint8_t *dest_, const char *string_)
     unsigned int byte_nbr = 0;
     unsigned int char_nbr = 0;
     uint32_t value = 0;
+    size_t src_len = strlen (string_);
+
+    if (src_len < 5 || src_len % 5 != 0)
+        goto error_inval;
+
     while (string_[char_nbr]) {
         //  Accumulate value in base 85
         if (UINT32_MAX / 85 < value) {
@@ -173,12 +149,12 @@ uint8_t *zmq_z85_decode (uint8_t *dest_, const char *string_)
             goto error_inval;
         }
         value *= 85;
-        uint8_t index = string_[char_nbr++] - 32;
+        const uint8_t index = string_[char_nbr++] - 32;
         if (index >= sizeof (decoder)) {
             //  Invalid z85 encoding, character outside range
             goto error_inval;
         }
-        uint32_t summand = decoder[index];
+        const uint32_t summand = decoder[index];
         if (summand == 0xFF || summand > (UINT32_MAX - value)) {
             //  Invalid z85 encoding, invalid character or represented value exceeds 0xffffffff
             goto error_inval;
@@ -206,7 +182,7 @@ error_inval:
 }
 
 //  --------------------------------------------------------------------------
-//  Generate a public/private keypair with tweetnacl or libsodium.
+//  Generate a public/private keypair with libsodium.
 //  Generated keys will be 40 byte z85-encoded strings.
 //  Returns 0 on success, -1 on failure, setting errno.
 //  Sets errno = ENOTSUP in the absence of a CURVE library.
@@ -223,7 +199,7 @@ int zmq_curve_keypair (char *z85_public_key_, char *z85_secret_key_)
 
     zmq::random_open ();
 
-    int res = crypto_box_keypair (public_key, secret_key);
+    const int res = crypto_box_keypair (public_key, secret_key);
     zmq_z85_encode (z85_public_key_, public_key, 32);
     zmq_z85_encode (z85_secret_key_, secret_key, 32);
 
@@ -238,7 +214,7 @@ int zmq_curve_keypair (char *z85_public_key_, char *z85_secret_key_)
 }
 
 //  --------------------------------------------------------------------------
-//  Derive the public key from a private key using tweetnacl or libsodium.
+//  Derive the public key from a private key using libsodium.
 //  Derived key will be 40 byte z85-encoded string.
 //  Returns 0 on success, -1 on failure, setting errno.
 //  Sets errno = ENOTSUP in the absence of a CURVE library.

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2017 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "testutil.hpp"
 #include "testutil_unity.hpp"
@@ -127,10 +100,61 @@ void test_metadata ()
     zmq_threadclose (zap_thread);
 }
 
+void test_router_prefetch_metadata ()
+{
+    char my_endpoint[MAX_SOCKET_STRING];
+    setup_test_context ();
+
+    //  Spawn ZAP handler
+    //  We create and bind ZAP socket in main thread to avoid case
+    //  where child thread does not start up fast enough.
+    void *handler = zmq_socket (get_test_context (), ZMQ_REP);
+    TEST_ASSERT_NOT_NULL (handler);
+    TEST_ASSERT_SUCCESS_ERRNO (zmq_bind (handler, "inproc://zeromq.zap.01"));
+    void *zap_thread = zmq_threadstart (&zap_handler, handler);
+
+    void *server = test_context_socket (ZMQ_ROUTER);
+    void *client = test_context_socket (ZMQ_REQ);
+    TEST_ASSERT_SUCCESS_ERRNO (
+      zmq_setsockopt (server, ZMQ_ZAP_DOMAIN, "DOMAIN", 6));
+    bind_loopback_ipv4 (server, my_endpoint, sizeof (my_endpoint));
+    TEST_ASSERT_SUCCESS_ERRNO (zmq_connect (client, my_endpoint));
+
+    send_string_expect_success (client, "This is a message", 0);
+
+    msleep (SETTLE_TIME);
+
+    // Check for messages in the ROUTER socket which will trigger a prefetch
+    unsigned long int dummy;
+    size_t dummy_size = sizeof (dummy);
+    zmq_getsockopt (server, ZMQ_EVENTS, &dummy, &dummy_size);
+
+    zmq_msg_t msg;
+
+    // Ensure all frames in the message contain metadata
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_init (&msg);
+        TEST_ASSERT_SUCCESS_ERRNO (zmq_msg_recv (&msg, server, 0));
+        TEST_ASSERT_EQUAL_STRING ("World", zmq_msg_gets (&msg, "Hello"));
+        zmq_msg_close (&msg);
+    }
+
+    test_context_socket_close_zero_linger (client);
+    test_context_socket_close_zero_linger (server);
+
+    //  Shutdown
+    teardown_test_context ();
+
+    //  Wait until ZAP handler terminates
+    zmq_threadclose (zap_thread);
+}
+
+
 int main ()
 {
     setup_test_environment ();
     UNITY_BEGIN ();
     RUN_TEST (test_metadata);
+    RUN_TEST (test_router_prefetch_metadata);
     return UNITY_END ();
 }

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2017 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "testutil.hpp"
 #include "testutil_unity.hpp"
@@ -58,6 +31,17 @@ void test_null_poller_pointers_destroy_indirect ()
 {
     void *null_poller = NULL;
     TEST_ASSERT_FAILURE_ERRNO (EFAULT, zmq_poller_destroy (&null_poller));
+}
+
+void test_null_poller_pointers_size_direct ()
+{
+    TEST_ASSERT_FAILURE_ERRNO (EFAULT, zmq_poller_size (NULL));
+}
+
+void test_null_poller_pointers_size_indirect ()
+{
+    void *null_poller = NULL;
+    TEST_ASSERT_FAILURE_ERRNO (EFAULT, zmq_poller_size (&null_poller));
 }
 
 void test_null_poller_pointers_add_direct ()
@@ -198,7 +182,7 @@ void test_null_poller_pointers_wait_all_indirect ()
 void test_null_poller_pointer_poller_fd ()
 {
     void *null_poller = NULL;
-    zmq_fd_t fd;
+    fd_t fd;
     TEST_ASSERT_FAILURE_ERRNO (EFAULT, zmq_poller_fd (&null_poller, &fd));
 }
 
@@ -274,7 +258,7 @@ void test_call_poller_fd_no_signaler ()
     TEST_ASSERT_SUCCESS_ERRNO (
       zmq_poller_add (poller, socket, NULL, ZMQ_POLLIN));
 
-    zmq_fd_t fd;
+    fd_t fd;
     TEST_ASSERT_FAILURE_ERRNO (EINVAL, zmq_poller_fd (poller, &fd));
 
     TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_destroy (&poller));
@@ -292,7 +276,7 @@ void test_call_poller_fd ()
     TEST_ASSERT_SUCCESS_ERRNO (
       zmq_poller_add (poller, socket, NULL, ZMQ_POLLIN));
 
-    zmq_fd_t fd;
+    fd_t fd;
     TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_fd (poller, &fd));
 
     TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_destroy (&poller));
@@ -313,6 +297,7 @@ void call_poller_wait_all_null_event_fails_event_count_nonzero (void *poller_)
 
 void call_poller_wait_all_null_event_fails_event_count_zero (void *poller_)
 {
+    LIBZMQ_UNUSED (poller_);
 #if 0
     //  TODO this causes an assertion, which is not consistent if the number
     //  of events may be 0, the pointer should be allowed to by NULL in that
@@ -322,13 +307,52 @@ void call_poller_wait_all_null_event_fails_event_count_zero (void *poller_)
 }
 
 #define TEST_CASE_FUNC_PARAM(name, func)                                       \
-    void test_##name () { func (name); }
+    void test_##name ()                                                        \
+    {                                                                          \
+        func (name);                                                           \
+    }
 
 TEST_CASE_FUNC_PARAM (call_poller_wait_null_event_fails, test_with_valid_poller)
 TEST_CASE_FUNC_PARAM (call_poller_wait_all_null_event_fails_event_count_nonzero,
                       test_with_valid_poller)
 TEST_CASE_FUNC_PARAM (call_poller_wait_all_null_event_fails_event_count_zero,
                       test_with_valid_poller)
+
+void call_poller_size (void *poller_, void *socket_)
+{
+    int rc = zmq_poller_size (poller_);
+    TEST_ASSERT_SUCCESS_ERRNO (rc);
+    TEST_ASSERT_EQUAL (rc, 0);
+
+    TEST_ASSERT_SUCCESS_ERRNO (
+      zmq_poller_add (poller_, socket_, NULL, ZMQ_POLLIN));
+    rc = zmq_poller_size (poller_);
+    TEST_ASSERT_SUCCESS_ERRNO (rc);
+    TEST_ASSERT_EQUAL (rc, 1);
+
+    TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_modify (poller_, socket_, 0));
+    rc = zmq_poller_size (poller_);
+    TEST_ASSERT_SUCCESS_ERRNO (rc);
+    TEST_ASSERT_EQUAL (rc, 1);
+
+    fd_t plain_socket = socket (AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    TEST_ASSERT_SUCCESS_ERRNO (
+      zmq_poller_add_fd (poller_, plain_socket, NULL, ZMQ_POLLOUT));
+    rc = zmq_poller_size (poller_);
+    TEST_ASSERT_SUCCESS_ERRNO (rc);
+    TEST_ASSERT_EQUAL (rc, 2);
+
+    TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_remove (poller_, socket_));
+    rc = zmq_poller_size (poller_);
+    TEST_ASSERT_SUCCESS_ERRNO (rc);
+    TEST_ASSERT_EQUAL (rc, 1);
+
+    TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_remove_fd (poller_, plain_socket));
+    TEST_ASSERT_SUCCESS_ERRNO (close (plain_socket));
+    rc = zmq_poller_size (poller_);
+    TEST_ASSERT_SUCCESS_ERRNO (rc);
+    TEST_ASSERT_EQUAL (rc, 0);
+}
 
 void call_poller_add_twice_fails (void *poller_, void *socket_)
 {
@@ -449,6 +473,7 @@ void call_poller_modify_fd_invalid_events_fails (void *poller_,
     TEST_ASSERT_SUCCESS_ERRNO (close (plain_socket));
 }
 
+TEST_CASE_FUNC_PARAM (call_poller_size, test_with_empty_poller)
 TEST_CASE_FUNC_PARAM (call_poller_add_twice_fails, test_with_empty_poller)
 TEST_CASE_FUNC_PARAM (call_poller_remove_unregistered_fails,
                       test_with_empty_poller)
@@ -512,6 +537,17 @@ void call_poller_wait_all_empty_with_timeout_fails (void *poller_,
                                zmq_poller_wait_all (poller_, &event, 0, -1));
 }
 
+void call_poller_wait_all_inf_disabled_fails (void *poller_, void *socket_)
+{
+    TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_add (poller_, socket_, NULL, 0));
+
+    zmq_poller_event_t events[1];
+    TEST_ASSERT_FAILURE_ERRNO (EAGAIN,
+                               zmq_poller_wait_all (poller_, events, 1, 0));
+    TEST_ASSERT_FAILURE_ERRNO (EFAULT,
+                               zmq_poller_wait_all (poller_, events, 1, -1));
+}
+
 TEST_CASE_FUNC_PARAM (call_poller_wait_empty_with_timeout_fails,
                       test_with_empty_poller)
 TEST_CASE_FUNC_PARAM (call_poller_wait_empty_without_timeout_fails,
@@ -521,6 +557,8 @@ TEST_CASE_FUNC_PARAM (call_poller_wait_all_empty_negative_count_fails,
 TEST_CASE_FUNC_PARAM (call_poller_wait_all_empty_without_timeout_fails,
                       test_with_empty_poller)
 TEST_CASE_FUNC_PARAM (call_poller_wait_all_empty_with_timeout_fails,
+                      test_with_empty_poller)
+TEST_CASE_FUNC_PARAM (call_poller_wait_all_inf_disabled_fails,
                       test_with_empty_poller)
 
 void test_poll_basic ()
@@ -625,6 +663,9 @@ void test_poll_client_server ()
     TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_wait (poller, &event, 500));
     TEST_ASSERT_EQUAL_PTR (server, event.socket);
     TEST_ASSERT_NULL (event.user_data);
+#ifndef _WIN32
+    TEST_ASSERT (event.fd == -1);
+#endif
     recv_string_expect_success (server, client_server_msg, 0);
 
     //  Polling on pollout
@@ -633,6 +674,9 @@ void test_poll_client_server ()
     TEST_ASSERT_SUCCESS_ERRNO (zmq_poller_wait (poller, &event, 0));
     TEST_ASSERT_EQUAL_PTR (server, event.socket);
     TEST_ASSERT_NULL (event.user_data);
+#ifndef _WIN32
+    TEST_ASSERT (event.fd == -1);
+#endif
     TEST_ASSERT_EQUAL_INT (ZMQ_POLLOUT, event.events);
 
     //  Stop polling server
@@ -653,6 +697,8 @@ int main (void)
     UNITY_BEGIN ();
     RUN_TEST (test_null_poller_pointers_destroy_direct);
     RUN_TEST (test_null_poller_pointers_destroy_indirect);
+    RUN_TEST (test_null_poller_pointers_size_direct);
+    RUN_TEST (test_null_poller_pointers_size_indirect);
     RUN_TEST (test_null_poller_pointers_add_direct);
     RUN_TEST (test_null_poller_pointers_add_indirect);
     RUN_TEST (test_null_poller_pointers_modify_direct);
@@ -677,6 +723,7 @@ int main (void)
     RUN_TEST (test_call_poller_wait_all_null_event_fails_event_count_nonzero);
     RUN_TEST (test_call_poller_wait_all_null_event_fails_event_count_zero);
 
+    RUN_TEST (test_call_poller_size);
     RUN_TEST (test_call_poller_add_twice_fails);
     RUN_TEST (test_call_poller_remove_unregistered_fails);
     RUN_TEST (test_call_poller_modify_unregistered_fails);
@@ -695,6 +742,7 @@ int main (void)
     RUN_TEST (test_call_poller_wait_all_empty_negative_count_fails);
     RUN_TEST (test_call_poller_wait_all_empty_without_timeout_fails);
     RUN_TEST (test_call_poller_wait_all_empty_with_timeout_fails);
+    RUN_TEST (test_call_poller_wait_all_inf_disabled_fails);
 
     RUN_TEST (test_call_poller_fd_no_signaler);
     RUN_TEST (test_call_poller_fd);

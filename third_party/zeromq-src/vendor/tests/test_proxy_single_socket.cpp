@@ -1,38 +1,14 @@
-/*
-    Copyright (c) 2007-2017 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "testutil.hpp"
 #include "testutil_unity.hpp"
 
 #include <stdlib.h>
 
-SETUP_TEARDOWN_TESTCONTEXT
+void setUp ()
+{
+    setup_test_context ();
+}
 
 // This is our server task.
 // It runs a proxy with a single REP socket as both frontend and backend.
@@ -51,7 +27,7 @@ void server_task (void * /*unused_*/)
     send_string_expect_success (control, my_endpoint, 0);
 
     // Use rep as both frontend and backend
-    TEST_ASSERT_SUCCESS_ERRNO (zmq_proxy_steerable (rep, rep, NULL, control));
+    zmq_proxy (rep, rep, NULL);
 
     TEST_ASSERT_SUCCESS_ERRNO (zmq_close (rep));
     TEST_ASSERT_SUCCESS_ERRNO (zmq_close (control));
@@ -82,10 +58,9 @@ void test_proxy_single_socket ()
     send_string_expect_success (req, "msg22", 0);
     recv_string_expect_success (req, "msg22", 0);
 
-    send_string_expect_success (control, "TERMINATE", 0);
-
     test_context_socket_close (control);
     test_context_socket_close (req);
+    teardown_test_context ();
     free (my_endpoint);
 
     zmq_threadclose (server_thread);

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2016 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "testutil.hpp"
 #include "testutil_unity.hpp"
@@ -120,7 +93,7 @@ void test_setsockopt_bindtodevice ()
     TEST_ASSERT_EQUAL_INT8 ('\0', devname[0]);
     TEST_ASSERT_EQUAL_UINT (1, buflen);
 
-    sprintf (devname, "testdev");
+    snprintf (devname, BOUNDDEVBUFSZ * sizeof (char), "testdev");
     buflen = strlen (devname);
 
     TEST_ASSERT_SUCCESS_ERRNO (
@@ -137,6 +110,40 @@ void test_setsockopt_bindtodevice ()
     test_context_socket_close (socket);
 }
 
+void test_setsockopt_priority ()
+{
+#ifdef ZMQ_BUILD_DRAFT_API
+#ifdef ZMQ_HAVE_SO_PRIORITY
+    void *socket = test_context_socket (ZMQ_PUSH);
+
+    int val = 5;
+    size_t placeholder = sizeof (val);
+
+    TEST_ASSERT_SUCCESS_ERRNO (
+      zmq_getsockopt (socket, ZMQ_PRIORITY, &val, &placeholder));
+    TEST_ASSERT_EQUAL_INT (0, val);
+
+    val = 3;
+
+    TEST_ASSERT_SUCCESS_ERRNO (
+      zmq_setsockopt (socket, ZMQ_PRIORITY, &val, sizeof (val)));
+    TEST_ASSERT_EQUAL_INT (3, val);
+
+    TEST_ASSERT_SUCCESS_ERRNO (
+      zmq_getsockopt (socket, ZMQ_PRIORITY, &val, &placeholder));
+    TEST_ASSERT_EQUAL_INT (3, val);
+
+    test_context_socket_close (socket);
+#else
+    TEST_IGNORE_MESSAGE ("libzmq without ZMQ_PRIORITY support, "
+                         "ignoring setsockopt_priority test");
+#endif
+#else
+    TEST_IGNORE_MESSAGE ("libzmq without DRAFT support, ignoring "
+                         "setsockopt_priority test");
+#endif
+}
+
 int main ()
 {
     setup_test_environment ();
@@ -146,5 +153,6 @@ int main ()
     RUN_TEST (test_setsockopt_tcp_send_buffer);
     RUN_TEST (test_setsockopt_use_fd);
     RUN_TEST (test_setsockopt_bindtodevice);
+    RUN_TEST (test_setsockopt_priority);
     return UNITY_END ();
 }

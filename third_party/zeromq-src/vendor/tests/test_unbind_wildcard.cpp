@@ -1,21 +1,4 @@
-/*
-    Copyright (c) 2007-2017 Contributors as noted in the AUTHORS file
-
-    This file is part of 0MQ.
-
-    0MQ is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License as published by
-    the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    0MQ is distributed in the hope that it will be useful,
-    but WITHOUT ANY WARRANTY; without even the implied warranty of
-    MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
-    GNU Lesser General Public License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "testutil.hpp"
 #include "testutil_unity.hpp"
@@ -40,8 +23,8 @@ void test_address_wildcard_ipv4 ()
 
     //  Apparently Windows can't connect to 0.0.0.0. A better fix would be welcome.
 #ifdef ZMQ_HAVE_WINDOWS
-    sprintf (connect_endpoint, "tcp://127.0.0.1:%s",
-             strrchr (bind_endpoint, ':') + 1);
+    snprintf (connect_endpoint, 256 * sizeof (char), "tcp://127.0.0.1:%s",
+              strrchr (bind_endpoint, ':') + 1);
 #else
     strcpy (connect_endpoint, bind_endpoint);
 #endif
@@ -81,11 +64,11 @@ void test_address_wildcard_ipv6 ()
 
 #ifdef ZMQ_HAVE_WINDOWS
     if (ipv6)
-        sprintf (connect_endpoint, "tcp://[::1]:%s",
-                 strrchr (bind_endpoint, ':') + 1);
+        snprintf (connect_endpoint, 256 * sizeof (char), "tcp://[::1]:%s",
+                  strrchr (bind_endpoint, ':') + 1);
     else
-        sprintf (connect_endpoint, "tcp://127.0.0.1:%s",
-                 strrchr (bind_endpoint, ':') + 1);
+        snprintf (connect_endpoint, 256 * sizeof (char), "tcp://127.0.0.1:%s",
+                  strrchr (bind_endpoint, ':') + 1);
 #else
     strcpy (connect_endpoint, bind_endpoint);
 #endif

@@ -1,31 +1,4 @@
-/*
-    Copyright (c) 2007-2019 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 #include "testutil.hpp"
 #include "testutil_unity.hpp"
 
@@ -35,10 +8,14 @@
 #if defined _WIN32
 #include "../src/windows.hpp"
 #if defined _MSC_VER
+#if defined ZMQ_HAVE_IPC
+#include <direct.h>
+#include <afunix.h>
+#endif
 #include <crtdbg.h>
 #pragma warning(disable : 4996)
 // iphlpapi is needed for if_nametoindex (not on Windows XP)
-#if !defined ZMQ_HAVE_WINDOWS_TARGET_XP
+#if _WIN32_WINNT > _WIN32_WINNT_WINXP
 #pragma comment(lib, "iphlpapi")
 #endif
 #endif
@@ -55,10 +32,16 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <sys/un.h>
+#include <dirent.h>
 #if defined(ZMQ_HAVE_AIX)
 #include <sys/types.h>
 #include <sys/socketvar.h>
 #endif
+#endif
+
+#ifndef PATH_MAX
+#define PATH_MAX 1024
 #endif
 
 const char *SEQ_END = (const char *) 1;
@@ -215,7 +198,7 @@ void close_zero_linger (void *socket_)
     TEST_ASSERT_SUCCESS_ERRNO (zmq_close (socket_));
 }
 
-void setup_test_environment ()
+void setup_test_environment (int timeout_seconds_)
 {
 #if defined _WIN32
 #if defined _MSC_VER
@@ -229,8 +212,8 @@ void setup_test_environment ()
     alarm (121);
 #else
 #if !defined ZMQ_DISABLE_TEST_TIMEOUT
-    // abort test after 60 seconds
-    alarm (60);
+    // abort test after timeout_seconds_ seconds
+    alarm (timeout_seconds_);
 #endif
 #endif
 #endif
@@ -284,7 +267,8 @@ int is_ipv6_available ()
         if (rc != 0)
             ipv6 = 0;
         else {
-            rc = bind (fd, (struct sockaddr *) &test_addr, sizeof (test_addr));
+            rc = bind (fd, reinterpret_cast<struct sockaddr *> (&test_addr),
+                       sizeof (test_addr));
             if (rc != 0)
                 ipv6 = 0;
         }
@@ -342,7 +326,7 @@ int test_inet_pton (int af_, const char *src_, void *dst_)
 #endif
 }
 
-sockaddr_in bind_bsd_socket (int socket)
+sockaddr_in bind_bsd_socket (int socket_)
 {
     struct sockaddr_in saddr;
     memset (&saddr, 0, sizeof (saddr));
@@ -355,23 +339,258 @@ sockaddr_in bind_bsd_socket (int socket)
 #endif
 
     TEST_ASSERT_SUCCESS_RAW_ERRNO (
-      bind (socket, (struct sockaddr *) &saddr, sizeof (saddr)));
+      bind (socket_, (struct sockaddr *) &saddr, sizeof (saddr)));
 
 #if !defined(_WIN32_WINNT) || (_WIN32_WINNT >= 0x0600)
     socklen_t saddr_len = sizeof (saddr);
     TEST_ASSERT_SUCCESS_RAW_ERRNO (
-      getsockname (socket, (struct sockaddr *) &saddr, &saddr_len));
+      getsockname (socket_, (struct sockaddr *) &saddr, &saddr_len));
 #endif
 
     return saddr;
 }
 
-bool streq (const char *lhs, const char *rhs)
+fd_t connect_socket (const char *endpoint_, const int af_, const int protocol_)
 {
-    return strcmp (lhs, rhs) == 0;
+    struct sockaddr_storage addr;
+    //  OSX is very opinionated and wants the size to match the AF family type
+    socklen_t addr_len;
+    const fd_t s_pre = socket (af_, SOCK_STREAM,
+                               protocol_ == IPPROTO_UDP   ? IPPROTO_UDP
+                               : protocol_ == IPPROTO_TCP ? IPPROTO_TCP
+                                                          : 0);
+#ifdef ZMQ_HAVE_WINDOWS
+    TEST_ASSERT_NOT_EQUAL (INVALID_SOCKET, s_pre);
+#else
+    TEST_ASSERT_NOT_EQUAL (-1, s_pre);
+#endif
+
+    if (af_ == AF_INET || af_ == AF_INET6) {
+        const char *port = strrchr (endpoint_, ':') + 1;
+        char address[MAX_SOCKET_STRING];
+        // getaddrinfo does not like [x:y::z]
+        if (*strchr (endpoint_, '/') + 2 == '[') {
+            strcpy (address, strchr (endpoint_, '[') + 1);
+            address[strlen (address) - strlen (port) - 2] = '\0';
+        } else {
+            strcpy (address, strchr (endpoint_, '/') + 2);
+            address[strlen (address) - strlen (port) - 1] = '\0';
+        }
+
+        struct addrinfo *in, hint;
+        memset (&hint, 0, sizeof (struct addrinfo));
+        hint.ai_flags = AI_NUMERICSERV;
+        hint.ai_family = af_;
+        hint.ai_socktype = protocol_ == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+        hint.ai_protocol = protocol_ == IPPROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+
+        TEST_ASSERT_SUCCESS_RAW_ZERO_ERRNO (
+          getaddrinfo (address, port, &hint, &in));
+        TEST_ASSERT_NOT_NULL (in);
+        memcpy (&addr, in->ai_addr, in->ai_addrlen);
+        addr_len = (socklen_t) in->ai_addrlen;
+        freeaddrinfo (in);
+    } else {
+#if defined(ZMQ_HAVE_IPC)
+        //  Cannot cast addr as gcc 4.4 will fail with strict aliasing errors
+        (*(struct sockaddr_un *) &addr).sun_family = AF_UNIX;
+        strcpy ((*(struct sockaddr_un *) &addr).sun_path, endpoint_);
+        addr_len = sizeof (struct sockaddr_un);
+#else
+        return retired_fd;
+#endif
+    }
+
+    TEST_ASSERT_SUCCESS_RAW_ERRNO (
+      connect (s_pre, (struct sockaddr *) &addr, addr_len));
+
+    return s_pre;
 }
 
-bool strneq (const char *lhs, const char *rhs)
+fd_t bind_socket_resolve_port (const char *address_,
+                               const char *port_,
+                               char *my_endpoint_,
+                               const int af_,
+                               const int protocol_)
 {
-    return strcmp (lhs, rhs) != 0;
+    struct sockaddr_storage addr;
+    //  OSX is very opinionated and wants the size to match the AF family type
+    socklen_t addr_len;
+    const fd_t s_pre = socket (af_, SOCK_STREAM,
+                               protocol_ == IPPROTO_UDP   ? IPPROTO_UDP
+                               : protocol_ == IPPROTO_TCP ? IPPROTO_TCP
+                                                          : 0);
+#ifdef ZMQ_HAVE_WINDOWS
+    TEST_ASSERT_NOT_EQUAL (INVALID_SOCKET, s_pre);
+#else
+    TEST_ASSERT_NOT_EQUAL (-1, s_pre);
+#endif
+
+    if (af_ == AF_INET || af_ == AF_INET6) {
+#ifdef ZMQ_HAVE_WINDOWS
+        const char flag = '\1';
+#elif defined ZMQ_HAVE_VXWORKS
+        char flag = '\1';
+#else
+        int flag = 1;
+#endif
+        struct addrinfo *in, hint;
+        memset (&hint, 0, sizeof (struct addrinfo));
+        hint.ai_flags = AI_NUMERICSERV;
+        hint.ai_family = af_;
+        hint.ai_socktype = protocol_ == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+        hint.ai_protocol = protocol_ == IPPROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+
+        TEST_ASSERT_SUCCESS_RAW_ERRNO (
+          setsockopt (s_pre, SOL_SOCKET, SO_REUSEADDR, &flag, sizeof (int)));
+        TEST_ASSERT_SUCCESS_RAW_ZERO_ERRNO (
+          getaddrinfo (address_, port_, &hint, &in));
+        TEST_ASSERT_NOT_NULL (in);
+        memcpy (&addr, in->ai_addr, in->ai_addrlen);
+        addr_len = (socklen_t) in->ai_addrlen;
+        freeaddrinfo (in);
+    } else {
+#if defined(ZMQ_HAVE_IPC)
+        //  Cannot cast addr as gcc 4.4 will fail with strict aliasing errors
+        (*(struct sockaddr_un *) &addr).sun_family = AF_UNIX;
+        addr_len = sizeof (struct sockaddr_un);
+#if defined ZMQ_HAVE_WINDOWS
+        char buffer[MAX_PATH] = "";
+
+        TEST_ASSERT_SUCCESS_RAW_ERRNO (tmpnam_s (buffer));
+        TEST_ASSERT_SUCCESS_RAW_ERRNO (_mkdir (buffer));
+        strcat (buffer, "/ipc");
+#else
+        char buffer[PATH_MAX] = "";
+        strcpy (buffer, "tmpXXXXXX");
+#ifdef HAVE_MKDTEMP
+        TEST_ASSERT_TRUE (mkdtemp (buffer));
+        strcat (buffer, "/socket");
+#else
+        int fd = mkstemp (buffer);
+        TEST_ASSERT_TRUE (fd != -1);
+        close (fd);
+#endif
+#endif
+        strcpy ((*(struct sockaddr_un *) &addr).sun_path, buffer);
+        memcpy (my_endpoint_, "ipc://", 7);
+        strcat (my_endpoint_, buffer);
+
+        // TODO check return value of unlink
+        unlink (buffer);
+#else
+        return retired_fd;
+#endif
+    }
+
+    TEST_ASSERT_SUCCESS_RAW_ERRNO (
+      bind (s_pre, (struct sockaddr *) &addr, addr_len));
+    TEST_ASSERT_SUCCESS_RAW_ERRNO (listen (s_pre, SOMAXCONN));
+
+    if (af_ == AF_INET || af_ == AF_INET6) {
+        addr_len = sizeof (struct sockaddr_storage);
+        TEST_ASSERT_SUCCESS_RAW_ERRNO (
+          getsockname (s_pre, (struct sockaddr *) &addr, &addr_len));
+        snprintf (
+          my_endpoint_, 6 + strlen (address_) + 7 * sizeof (char), "%s://%s:%u",
+          protocol_ == IPPROTO_TCP   ? "tcp"
+          : protocol_ == IPPROTO_UDP ? "udp"
+          : protocol_ == IPPROTO_WSS ? "wss"
+                                     : "ws",
+          address_,
+          af_ == AF_INET ? ntohs ((*(struct sockaddr_in *) &addr).sin_port)
+                         : ntohs ((*(struct sockaddr_in6 *) &addr).sin6_port));
+    }
+
+    return s_pre;
 }
+
+bool streq (const char *lhs_, const char *rhs_)
+{
+    return strcmp (lhs_, rhs_) == 0;
+}
+
+bool strneq (const char *lhs_, const char *rhs_)
+{
+    return strcmp (lhs_, rhs_) != 0;
+}
+
+#if defined _WIN32
+int fuzzer_corpus_encode (const char *dirname,
+                          uint8_t ***data,
+                          size_t **len,
+                          size_t *num_cases)
+{
+    (void) dirname;
+    (void) data;
+    (void) len;
+    (void) num_cases;
+
+    return -1;
+}
+
+#else
+
+int fuzzer_corpus_encode (const char *dirname,
+                          uint8_t ***data,
+                          size_t **len,
+                          size_t *num_cases)
+{
+    TEST_ASSERT_NOT_NULL (dirname);
+    TEST_ASSERT_NOT_NULL (data);
+    TEST_ASSERT_NOT_NULL (len);
+
+    struct dirent *ent;
+    DIR *dir = opendir (dirname);
+    if (!dir)
+        return -1;
+
+    *len = NULL;
+    *data = NULL;
+    *num_cases = 0;
+
+    while ((ent = readdir (dir)) != NULL) {
+        if (!strcmp (ent->d_name, ".") || !strcmp (ent->d_name, ".."))
+            continue;
+
+        char *filename =
+          (char *) malloc (strlen (dirname) + strlen (ent->d_name) + 2);
+        TEST_ASSERT_NOT_NULL (filename);
+        strcpy (filename, dirname);
+        strcat (filename, "/");
+        strcat (filename, ent->d_name);
+        FILE *f = fopen (filename, "r");
+        free (filename);
+        if (!f)
+            continue;
+
+        fseek (f, 0, SEEK_END);
+        size_t file_len = ftell (f);
+        fseek (f, 0, SEEK_SET);
+        if (file_len == 0) {
+            fclose (f);
+            continue;
+        }
+
+        *len = (size_t *) realloc (*len, (*num_cases + 1) * sizeof (size_t));
+        TEST_ASSERT_NOT_NULL (*len);
+        *(*len + *num_cases) = file_len;
+        *data =
+          (uint8_t **) realloc (*data, (*num_cases + 1) * sizeof (uint8_t *));
+        TEST_ASSERT_NOT_NULL (*data);
+        *(*data + *num_cases) =
+          (uint8_t *) malloc (file_len * sizeof (uint8_t));
+        TEST_ASSERT_NOT_NULL (*(*data + *num_cases));
+        size_t read_bytes = 0;
+        read_bytes = fread (*(*data + *num_cases), 1, file_len, f);
+        TEST_ASSERT_EQUAL (file_len, read_bytes);
+        (*num_cases)++;
+
+        fclose (f);
+    }
+
+    closedir (dir);
+
+    return 0;
+}
+#endif

@@ -1,41 +1,36 @@
-/*
-    Copyright (c) 2007-2019 Contributors as noted in the AUTHORS file
-
-    This file is part of libzmq, the ZeroMQ core engine in C++.
-
-    libzmq is free software; you can redistribute it and/or modify it under
-    the terms of the GNU Lesser General Public License (LGPL) as published
-    by the Free Software Foundation; either version 3 of the License, or
-    (at your option) any later version.
-
-    As a special exception, the Contributors give you permission to link
-    this library with independent modules to produce an executable,
-    regardless of the license terms of these independent modules, and to
-    copy and distribute the resulting executable under terms of your choice,
-    provided that you also meet, for each linked independent module, the
-    terms and conditions of the license of that module. An independent
-    module is a module which is not derived from or based on this library.
-    If you modify this library, you must extend this exception to your
-    version of the library.
-
-    libzmq is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-    FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-    License for more details.
-
-    You should have received a copy of the GNU Lesser General Public License
-    along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 #include "testutil_monitoring.hpp"
 #include "testutil_unity.hpp"
 
 #include <stdlib.h>
 #include <string.h>
 
+static int
+receive_monitor_address (void *monitor_, char **address_, bool expect_more_)
+{
+    zmq_msg_t msg;
+
+    zmq_msg_init (&msg);
+    if (zmq_msg_recv (&msg, monitor_, 0) == -1)
+        return -1; //  Interrupted, presumably
+    TEST_ASSERT_EQUAL (expect_more_, zmq_msg_more (&msg));
+
+    if (address_) {
+        const uint8_t *const data =
+          static_cast<const uint8_t *> (zmq_msg_data (&msg));
+        const size_t size = zmq_msg_size (&msg);
+        *address_ = static_cast<char *> (malloc (size + 1));
+        memcpy (*address_, data, size);
+        (*address_)[size] = 0;
+    }
+    zmq_msg_close (&msg);
+
+    return 0;
+}
+
 //  Read one event off the monitor socket; return value and address
 //  by reference, if not null, and event number by value. Returns -1
 //  in case of error.
-
 static int get_monitor_event_internal (void *monitor_,
                                        int *value_,
                                        char **address_,
@@ -50,23 +45,15 @@ static int get_monitor_event_internal (void *monitor_,
     }
     TEST_ASSERT_TRUE (zmq_msg_more (&msg));
 
-    uint8_t *data = (uint8_t *) zmq_msg_data (&msg);
-    uint16_t event = *(uint16_t *) (data);
+    uint8_t *data = static_cast<uint8_t *> (zmq_msg_data (&msg));
+    uint16_t event = *reinterpret_cast<uint16_t *> (data);
     if (value_)
         memcpy (value_, data + 2, sizeof (uint32_t));
 
     //  Second frame in message contains event address
-    zmq_msg_init (&msg);
-    TEST_ASSERT_SUCCESS_ERRNO (zmq_msg_recv (&msg, monitor_, recv_flag_));
-    TEST_ASSERT_FALSE (zmq_msg_more (&msg));
+    TEST_ASSERT_SUCCESS_ERRNO (
+      receive_monitor_address (monitor_, address_, false));
 
-    if (address_) {
-        uint8_t *data = (uint8_t *) zmq_msg_data (&msg);
-        size_t size = zmq_msg_size (&msg);
-        *address_ = (char *) malloc (size + 1);
-        memcpy (*address_, data, size);
-        (*address_)[size] = 0;
-    }
     return event;
 }
 
@@ -193,7 +180,7 @@ int expect_monitor_event_multiple (void *server_mon_,
 }
 
 static int64_t get_monitor_event_internal_v2 (void *monitor_,
-                                              uint64_t *value_,
+                                              uint64_t **value_,
                                               char **local_address_,
                                               char **remote_address_,
                                               int recv_flag_)
@@ -225,6 +212,12 @@ static int64_t get_monitor_event_internal_v2 (void *monitor_,
     memcpy (&value_count, zmq_msg_data (&msg), sizeof (value_count));
     zmq_msg_close (&msg);
 
+    if (value_) {
+        *value_ =
+          (uint64_t *) malloc ((size_t) value_count * sizeof (uint64_t));
+        TEST_ASSERT_NOT_NULL (*value_);
+    }
+
     for (uint64_t i = 0; i < value_count; ++i) {
         //  Subsequent frames in message contain event values
         zmq_msg_init (&msg);
@@ -235,43 +228,24 @@ static int64_t get_monitor_event_internal_v2 (void *monitor_,
         TEST_ASSERT_TRUE (zmq_msg_more (&msg));
         TEST_ASSERT_EQUAL_UINT (sizeof (uint64_t), zmq_msg_size (&msg));
 
-        if (value_ && value_ + i)
-            memcpy (value_ + i, zmq_msg_data (&msg), sizeof (*value_));
+        if (value_ && *value_)
+            memcpy (&(*value_)[i], zmq_msg_data (&msg), sizeof (uint64_t));
         zmq_msg_close (&msg);
     }
 
     //  Second-to-last frame in message contains local address
-    zmq_msg_init (&msg);
-    TEST_ASSERT_SUCCESS_ERRNO (zmq_msg_recv (&msg, monitor_, recv_flag_));
-    TEST_ASSERT_TRUE (zmq_msg_more (&msg));
-
-    if (local_address_) {
-        uint8_t *data = (uint8_t *) zmq_msg_data (&msg);
-        size_t size = zmq_msg_size (&msg);
-        *local_address_ = (char *) malloc (size + 1);
-        memcpy (*local_address_, data, size);
-        (*local_address_)[size] = 0;
-    }
-    zmq_msg_close (&msg);
+    TEST_ASSERT_SUCCESS_ERRNO (
+      receive_monitor_address (monitor_, local_address_, true));
 
     //  Last frame in message contains remote address
-    zmq_msg_init (&msg);
-    TEST_ASSERT_SUCCESS_ERRNO (zmq_msg_recv (&msg, monitor_, recv_flag_));
-    TEST_ASSERT_TRUE (!zmq_msg_more (&msg));
+    TEST_ASSERT_SUCCESS_ERRNO (
+      receive_monitor_address (monitor_, remote_address_, false));
 
-    if (remote_address_) {
-        uint8_t *data = (uint8_t *) zmq_msg_data (&msg);
-        size_t size = zmq_msg_size (&msg);
-        *remote_address_ = (char *) malloc (size + 1);
-        memcpy (*remote_address_, data, size);
-        (*remote_address_)[size] = 0;
-    }
-    zmq_msg_close (&msg);
     return event;
 }
 
 static int64_t get_monitor_event_with_timeout_v2 (void *monitor_,
-                                                  uint64_t *value_,
+                                                  uint64_t **value_,
                                                   char **local_address_,
                                                   char **remote_address_,
                                                   int timeout_)
@@ -304,7 +278,7 @@ static int64_t get_monitor_event_with_timeout_v2 (void *monitor_,
 }
 
 int64_t get_monitor_event_v2 (void *monitor_,
-                              uint64_t *value_,
+                              uint64_t **value_,
                               char **local_address_,
                               char **remote_address_)
 {
@@ -328,7 +302,8 @@ void expect_monitor_event_v2 (void *monitor_,
     if (event != expected_event_) {
         pos += snprintf (pos, sizeof buf - (pos - buf),
                          "Expected monitor event %llx, but received %llx\n",
-                         (long long) expected_event_, (long long) event);
+                         static_cast<long long> (expected_event_),
+                         static_cast<long long> (event));
         failed = true;
     }
     if (expected_local_address_
@@ -339,11 +314,67 @@ void expect_monitor_event_v2 (void *monitor_,
     }
     if (expected_remote_address_
         && 0 != strcmp (remote_address, expected_remote_address_)) {
-        pos += snprintf (pos, sizeof buf - (pos - buf),
-                         "Expected remote address %s, but received %s\n",
-                         expected_remote_address_, remote_address);
+        snprintf (pos, sizeof buf - (pos - buf),
+                  "Expected remote address %s, but received %s\n",
+                  expected_remote_address_, remote_address);
     }
     free (local_address);
     free (remote_address);
     TEST_ASSERT_FALSE_MESSAGE (failed, buf);
+}
+
+
+const char *get_zmqEventName (uint64_t event)
+{
+    switch (event) {
+        case ZMQ_EVENT_CONNECTED:
+            return "CONNECTED";
+        case ZMQ_EVENT_CONNECT_DELAYED:
+            return "CONNECT_DELAYED";
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            return "CONNECT_RETRIED";
+        case ZMQ_EVENT_LISTENING:
+            return "LISTENING";
+        case ZMQ_EVENT_BIND_FAILED:
+            return "BIND_FAILED";
+        case ZMQ_EVENT_ACCEPTED:
+            return "ACCEPTED";
+        case ZMQ_EVENT_ACCEPT_FAILED:
+            return "ACCEPT_FAILED";
+        case ZMQ_EVENT_CLOSED:
+            return "CLOSED";
+        case ZMQ_EVENT_CLOSE_FAILED:
+            return "CLOSE_FAILED";
+        case ZMQ_EVENT_DISCONNECTED:
+            return "DISCONNECTED";
+        case ZMQ_EVENT_MONITOR_STOPPED:
+            return "MONITOR_STOPPED";
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            return "HANDSHAKE_FAILED_NO_DETAIL";
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            return "HANDSHAKE_SUCCEEDED";
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            return "HANDSHAKE_FAILED_PROTOCOL";
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            return "HANDSHAKE_FAILED_AUTH";
+        default:
+            return "UNKNOWN";
+    }
+}
+
+void print_events (void *socket, int timeout, int limit)
+{
+    // print events received
+    int value;
+    char *event_address;
+    int event =
+      get_monitor_event_with_timeout (socket, &value, &event_address, timeout);
+    int i = 0;
+    ;
+    while ((event != -1) && (++i < limit)) {
+        const char *eventName = get_zmqEventName (event);
+        printf ("Got event: %s\n", eventName);
+        event = get_monitor_event_with_timeout (socket, &value, &event_address,
+                                                timeout);
+    }
 }

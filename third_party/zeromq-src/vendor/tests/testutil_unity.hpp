@@ -1,33 +1,6 @@
 #pragma once
 
-/*
-Copyright (c) 2018 Contributors as noted in the AUTHORS file
-
-This file is part of libzmq, the ZeroMQ core engine in C++.
-
-libzmq is free software; you can redistribute it and/or modify it under
-the terms of the GNU Lesser General Public License (LGPL) as published
-by the Free Software Foundation; either version 3 of the License, or
-(at your option) any later version.
-
-As a special exception, the Contributors give you permission to link
-this library with independent modules to produce an executable,
-regardless of the license terms of these independent modules, and to
-copy and distribute the resulting executable under terms of your choice,
-provided that you also meet, for each linked independent module, the
-terms and conditions of the license of that module. An independent
-module is a module which is not derived from or based on this library.
-If you modify this library, you must extend this exception to your
-version of the library.
-
-libzmq is distributed in the hope that it will be useful, but WITHOUT
-ANY WARRANTY; without even the implied warranty of MERCHANTABILITY or
-FITNESS FOR A PARTICULAR PURPOSE. See the GNU Lesser General Public
-License for more details.
-
-You should have received a copy of the GNU Lesser General Public License
-along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "../include/zmq.h"
 
@@ -43,10 +16,13 @@ int test_assert_success_message_errno_helper (int rc_,
                                               const char *expr_,
                                               int line);
 
-int test_assert_success_message_raw_errno_helper (int rc_,
-                                                  const char *msg_,
-                                                  const char *expr_,
-                                                  int line);
+int test_assert_success_message_raw_errno_helper (
+  int rc_, const char *msg_, const char *expr_, int line, bool zero_ = false);
+
+int test_assert_success_message_raw_zero_errno_helper (int rc_,
+                                                       const char *msg_,
+                                                       const char *expr_,
+                                                       int line);
 
 int test_assert_failure_message_raw_errno_helper (
   int rc_, int expected_errno_, const char *msg_, const char *expr_, int line);
@@ -88,8 +64,21 @@ int test_assert_failure_message_raw_errno_helper (
 // A typical use would be:
 //   TEST_ASSERT_SUCCESS_RAW_ERRNO (send (fd, buffer, 64, 0));
 // In case of success, the result of the macro is the result of 'expr'.
+// Success is strictly defined by a return value different from -1, as opposed
+// to checking that it is 0, like TEST_ASSERT_FAILURE_RAW_ZERO_ERRNO does.
 #define TEST_ASSERT_SUCCESS_RAW_ERRNO(expr)                                    \
     test_assert_success_message_raw_errno_helper (expr, NULL, #expr, __LINE__)
+
+// Asserts that the socket API 'expr' is successful. In case of a failure, the
+// assertion message includes the literal 'expr' and the error code.
+// A typical use would be:
+//   TEST_ASSERT_SUCCESS_RAW_ZERO_ERRNO (send (fd, buffer, 64, 0));
+// In case of success, the result of the macro is the result of 'expr'.
+// Success is strictly defined by a return value of 0, as opposed to checking
+// that it is not -1, like TEST_ASSERT_FAILURE_RAW_ERRNO does.
+#define TEST_ASSERT_SUCCESS_RAW_ZERO_ERRNO(expr)                               \
+    test_assert_success_message_raw_zero_errno_helper (expr, NULL, #expr,      \
+                                                       __LINE__)
 
 // Asserts that the socket API 'expr' is not successful, and the error code is
 // 'error_code'. In case of an unexpected succces, or a failure with an
@@ -181,8 +170,14 @@ void recv_array_expect_success (void *socket_,
 // Use this is an test executable to perform a default setup and teardown of
 // the test context, which is appropriate for many libzmq test cases.
 #define SETUP_TEARDOWN_TESTCONTEXT                                             \
-    void setUp () { setup_test_context (); }                                   \
-    void tearDown () { teardown_test_context (); }
+    void setUp ()                                                              \
+    {                                                                          \
+        setup_test_context ();                                                 \
+    }                                                                          \
+    void tearDown ()                                                           \
+    {                                                                          \
+        teardown_test_context ();                                              \
+    }
 
 // The maximum number of sockets that can be managed by the test context.
 #define MAX_TEST_SOCKETS 128
@@ -256,7 +251,7 @@ void bind_loopback_ipc (void *socket_, char *my_endpoint_, size_t len_);
 // Binds to an ipc endpoint using the tipc wildcard address.
 void bind_loopback_tipc (void *socket_, char *my_endpoint_, size_t len_);
 
-#if !defined(ZMQ_HAVE_WINDOWS) && !defined(ZMQ_HAVE_GNU)
+#if defined(ZMQ_HAVE_IPC)
 // utility function to create a random IPC endpoint, similar to what a ipc://*
 // wildcard binding does, but in a way it can be reused for multiple binds
 // TODO also add a len parameter here

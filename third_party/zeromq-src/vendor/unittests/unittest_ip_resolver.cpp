@@ -1,23 +1,7 @@
-/*
-Copyright (c) 2018 Contributors as noted in the AUTHORS file
-
-This file is part of 0MQ.
-
-0MQ is free software; you can redistribute it and/or modify it under
-the terms of the GNU Lesser General Public License as published by
-the Free Software Foundation; either version 3 of the License, or
-(at your option) any later version.
-
-0MQ is distributed in the hope that it will be useful,
-but WITHOUT ANY WARRANTY; without even the implied warranty of
-MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
-GNU Lesser General Public License for more details.
-
-You should have received a copy of the GNU Lesser General Public License
-along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include <unity.h>
+#include "../src/macros.hpp"
 #include "../tests/testutil.hpp"
 #include "../tests/testutil_unity.hpp"
 #include "../unittests/unittest_resolver_common.hpp"
@@ -39,7 +23,7 @@ void tearDown ()
 {
 }
 
-class test_ip_resolver_t : public zmq::ip_resolver_t
+class test_ip_resolver_t ZMQ_FINAL : public zmq::ip_resolver_t
 {
   public:
     test_ip_resolver_t (zmq::ip_resolver_options_t opts_) :
@@ -55,10 +39,10 @@ class test_ip_resolver_t : public zmq::ip_resolver_t
         const char *ipv6;
     };
 
-    virtual int do_getaddrinfo (const char *node_,
-                                const char *service_,
-                                const struct addrinfo *hints_,
-                                struct addrinfo **res_)
+    int do_getaddrinfo (const char *node_,
+                        const char *service_,
+                        const struct addrinfo *hints_,
+                        struct addrinfo **res_) ZMQ_FINAL
     {
         static const struct dns_lut_t dns_lut[] = {
           {"ip.zeromq.org", "10.100.0.1", "fdf5:d058:d656::1"},
@@ -105,7 +89,7 @@ class test_ip_resolver_t : public zmq::ip_resolver_t
         return zmq::ip_resolver_t::do_getaddrinfo (ip, NULL, &ai, res_);
     }
 
-    virtual unsigned int do_if_nametoindex (const char *ifname_)
+    unsigned int do_if_nametoindex (const char *ifname_) ZMQ_FINAL
     {
         static const char *dummy_interfaces[] = {
           "lo0",
@@ -160,9 +144,9 @@ static void test_resolve (zmq::ip_resolver_options_t opts_,
         // TODO also check the expected errno
         TEST_ASSERT_EQUAL (-1, rc);
         return;
-    } else {
-        TEST_ASSERT_SUCCESS_ERRNO (rc);
     }
+    TEST_ASSERT_SUCCESS_ERRNO (rc);
+
 
     validate_address (family, &addr, expected_addr_, expected_port_,
                       expected_zone_, expected_addr_v4_failover_);

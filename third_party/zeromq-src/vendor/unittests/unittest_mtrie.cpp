@@ -1,21 +1,4 @@
-/*
-Copyright (c) 2018 Contributors as noted in the AUTHORS file
-
-This file is part of 0MQ.
-
-0MQ is free software; you can redistribute it and/or modify it under
-the terms of the GNU Lesser General Public License as published by
-the Free Software Foundation; either version 3 of the License, or
-(at your option) any later version.
-
-0MQ is distributed in the hope that it will be useful,
-but WITHOUT ANY WARRANTY; without even the implied warranty of
-MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
-GNU Lesser General Public License for more details.
-
-You should have received a copy of the GNU Lesser General Public License
-along with this program.  If not, see <http://www.gnu.org/licenses/>.
-*/
+/* SPDX-License-Identifier: MPL-2.0 */
 
 #include "../tests/testutil.hpp"
 
@@ -34,9 +17,9 @@ void tearDown ()
 {
 }
 
-int getlen (const zmq::generic_mtrie_t<int>::prefix_t &data)
+int getlen (const zmq::generic_mtrie_t<int>::prefix_t &data_)
 {
-    return (int) strlen (reinterpret_cast<const char *> (data));
+    return static_cast<int> (strlen (reinterpret_cast<const char *> (data_)));
 }
 
 void test_create ()
@@ -44,10 +27,10 @@ void test_create ()
     zmq::generic_mtrie_t<int> mtrie;
 }
 
-void mtrie_count (int *pipe, int *count)
+void mtrie_count (int *pipe_, int *count_)
 {
-    LIBZMQ_UNUSED (pipe);
-    ++*count;
+    LIBZMQ_UNUSED (pipe_);
+    ++*count_;
 }
 
 void test_check_empty_match_nonempty_data ()
@@ -81,6 +64,8 @@ void test_add_single_entry_match_exact ()
     bool res = mtrie.add (test_name, getlen (test_name), &pipe);
     TEST_ASSERT_TRUE (res);
 
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
+
     int count = 0;
     mtrie.match (test_name, getlen (test_name), mtrie_count, &count);
     TEST_ASSERT_EQUAL_INT (1, count);
@@ -96,9 +81,11 @@ void test_add_single_entry_twice_match_exact ()
 
     bool res = mtrie.add (test_name, getlen (test_name), &pipe);
     TEST_ASSERT_TRUE (res);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
 
     res = mtrie.add (test_name, getlen (test_name), &pipe);
     TEST_ASSERT_FALSE (res);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
 
     int count = 0;
     mtrie.match (test_name, getlen (test_name), mtrie_count, &count);
@@ -115,9 +102,11 @@ void test_add_two_entries_with_same_name_match_exact ()
 
     bool res = mtrie.add (test_name, getlen (test_name), &pipe_1);
     TEST_ASSERT_TRUE (res);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
 
     res = mtrie.add (test_name, getlen (test_name), &pipe_2);
     TEST_ASSERT_FALSE (res);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
 
     int count = 0;
     mtrie.match (test_name, getlen (test_name), mtrie_count, &count);
@@ -136,9 +125,11 @@ void test_add_two_entries_match_prefix_and_exact ()
 
     bool res = mtrie.add (test_name_prefix, getlen (test_name_prefix), &pipe_1);
     TEST_ASSERT_TRUE (res);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
 
     res = mtrie.add (test_name_full, getlen (test_name_full), &pipe_2);
     TEST_ASSERT_TRUE (res);
+    TEST_ASSERT_EQUAL_INT (2, mtrie.num_prefixes ());
 
     int count = 0;
     mtrie.match (test_name_full, getlen (test_name_full), mtrie_count, &count);
@@ -153,9 +144,11 @@ void test_add_rm_single_entry_match_exact ()
       reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> ("foo");
 
     mtrie.add (test_name, getlen (test_name), &pipe);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
     zmq::generic_mtrie_t<int>::rm_result res =
       mtrie.rm (test_name, getlen (test_name), &pipe);
     TEST_ASSERT_EQUAL (zmq::generic_mtrie_t<int>::last_value_removed, res);
+    TEST_ASSERT_EQUAL_INT (0, mtrie.num_prefixes ());
 
     int count = 0;
     mtrie.match (test_name, getlen (test_name), mtrie_count, &count);
@@ -169,6 +162,7 @@ void test_rm_nonexistent_0_size_empty ()
 
     zmq::generic_mtrie_t<int>::rm_result res = mtrie.rm (0, 0, &pipe);
     TEST_ASSERT_EQUAL (zmq::generic_mtrie_t<int>::not_found, res);
+    TEST_ASSERT_EQUAL_INT (0, mtrie.num_prefixes ());
 }
 
 void test_rm_nonexistent_empty ()
@@ -181,26 +175,29 @@ void test_rm_nonexistent_empty ()
     zmq::generic_mtrie_t<int>::rm_result res =
       mtrie.rm (test_name, getlen (test_name), &pipe);
     TEST_ASSERT_EQUAL (zmq::generic_mtrie_t<int>::not_found, res);
+    TEST_ASSERT_EQUAL_INT (0, mtrie.num_prefixes ());
 
     int count = 0;
     mtrie.match (test_name, getlen (test_name), mtrie_count, &count);
     TEST_ASSERT_EQUAL_INT (0, count);
 }
 
-void test_add_and_rm_other (const char *add_name, const char *rm_name)
+void test_add_and_rm_other (const char *add_name_, const char *rm_name_)
 {
     int addpipe, rmpipe;
     zmq::generic_mtrie_t<int> mtrie;
     const zmq::generic_mtrie_t<int>::prefix_t add_name_data =
-      reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (add_name);
+      reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (add_name_);
     const zmq::generic_mtrie_t<int>::prefix_t rm_name_data =
-      reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (rm_name);
+      reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (rm_name_);
 
     mtrie.add (add_name_data, getlen (add_name_data), &addpipe);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
 
     zmq::generic_mtrie_t<int>::rm_result res =
       mtrie.rm (rm_name_data, getlen (rm_name_data), &rmpipe);
     TEST_ASSERT_EQUAL (zmq::generic_mtrie_t<int>::not_found, res);
+    TEST_ASSERT_EQUAL_INT (1, mtrie.num_prefixes ());
 
     {
         int count = 0;
@@ -209,8 +206,8 @@ void test_add_and_rm_other (const char *add_name, const char *rm_name)
         TEST_ASSERT_EQUAL_INT (1, count);
     }
 
-    if (strncmp (add_name, rm_name,
-                 std::min (strlen (add_name), strlen (rm_name) + 1))
+    if (strncmp (add_name_, rm_name_,
+                 std::min (strlen (add_name_), strlen (rm_name_) + 1))
         != 0) {
         int count = 0;
         mtrie.match (rm_name_data, getlen (rm_name_data), mtrie_count, &count);
@@ -240,16 +237,18 @@ void test_rm_nonexistent_nonempty_prefixed ()
     test_add_and_rm_other ("foo", "foobar");
 }
 
-void add_indexed_expect_unique (zmq::generic_mtrie_t<int> &mtrie,
-                                int *pipes,
-                                const char **names,
-                                size_t i)
+void add_indexed_expect_unique (zmq::generic_mtrie_t<int> &mtrie_,
+                                int *pipes_,
+                                const char **names_,
+                                size_t i_)
 {
     const zmq::generic_mtrie_t<int>::prefix_t name_data =
-      reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (names[i]);
+      reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (names_[i_]);
 
-    bool res = mtrie.add (name_data, getlen (name_data), &pipes[i]);
-    TEST_ASSERT_EQUAL (zmq::generic_mtrie_t<int>::last_value_removed, res);
+    bool res = mtrie_.add (name_data, getlen (name_data), &pipes_[i_]);
+    TEST_ASSERT_EQUAL (
+      zmq::generic_mtrie_t<int>::last_value_removed,
+      res); // FIXME asserting equality between enum and bool? I think first arg for macro should be "true"
 }
 
 void test_rm_nonexistent_between ()
@@ -260,6 +259,7 @@ void test_rm_nonexistent_between ()
     zmq::generic_mtrie_t<int> mtrie;
     add_indexed_expect_unique (mtrie, pipes, names, 0);
     add_indexed_expect_unique (mtrie, pipes, names, 2);
+    TEST_ASSERT_EQUAL_INT (2, mtrie.num_prefixes ());
 
     const zmq::generic_mtrie_t<int>::prefix_t name_data =
       reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (names[1]);
@@ -267,16 +267,18 @@ void test_rm_nonexistent_between ()
     zmq::generic_mtrie_t<int>::rm_result res =
       mtrie.rm (name_data, getlen (name_data), &pipes[1]);
     TEST_ASSERT_EQUAL (zmq::generic_mtrie_t<int>::not_found, res);
+    TEST_ASSERT_EQUAL_INT (2, mtrie.num_prefixes ());
 }
 
 template <size_t N>
-void add_entries (zmq::generic_mtrie_t<int> &mtrie,
-                  int (&pipes)[N],
-                  const char *(&names)[N])
+void add_entries (zmq::generic_mtrie_t<int> &mtrie_,
+                  int (&pipes_)[N],
+                  const char *(&names_)[N])
 {
     for (size_t i = 0; i < N; ++i) {
-        add_indexed_expect_unique (mtrie, pipes, names, i);
+        add_indexed_expect_unique (mtrie_, pipes_, names_, i);
     }
+    TEST_ASSERT_EQUAL_INT (N, mtrie_.num_prefixes ());
 }
 
 void test_add_multiple ()
@@ -303,8 +305,10 @@ void test_add_multiple_reverse ()
 
     zmq::generic_mtrie_t<int> mtrie;
     for (int i = 2; i >= 0; --i) {
-        add_indexed_expect_unique (mtrie, pipes, names, (size_t) i);
+        add_indexed_expect_unique (mtrie, pipes, names,
+                                   static_cast<size_t> (i));
     }
+    TEST_ASSERT_EQUAL_INT (3, mtrie.num_prefixes ());
 
     for (size_t i = 0; i < 3; ++i) {
         const zmq::generic_mtrie_t<int>::prefix_t name_data =
@@ -315,20 +319,21 @@ void test_add_multiple_reverse ()
     }
 }
 
-template <size_t N> void add_and_rm_entries (const char *(&names)[N])
+template <size_t N> void add_and_rm_entries (const char *(&names_)[N])
 {
     int pipes[N];
     zmq::generic_mtrie_t<int> mtrie;
-    add_entries (mtrie, pipes, names);
+    add_entries (mtrie, pipes, names_);
 
     for (size_t i = 0; i < N; ++i) {
         const zmq::generic_mtrie_t<int>::prefix_t name_data =
-          reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (names[i]);
+          reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (names_[i]);
 
         zmq::generic_mtrie_t<int>::rm_result res =
           mtrie.rm (name_data, getlen (name_data), &pipes[i]);
         TEST_ASSERT_EQUAL (zmq::generic_mtrie_t<int>::last_value_removed, res);
     }
+    TEST_ASSERT_EQUAL_INT (0, mtrie.num_prefixes ());
 }
 
 void test_rm_multiple_in_order ()
@@ -351,14 +356,14 @@ void check_name (zmq::generic_mtrie_t<int>::prefix_t data_,
     TEST_ASSERT_EQUAL_STRING_LEN (name_, data_, len_);
 }
 
-template <size_t N> void add_entries_rm_pipes_unique (const char *(&names)[N])
+template <size_t N> void add_entries_rm_pipes_unique (const char *(&names_)[N])
 {
     int pipes[N];
     zmq::generic_mtrie_t<int> mtrie;
-    add_entries (mtrie, pipes, names);
+    add_entries (mtrie, pipes, names_);
 
     for (size_t i = 0; i < N; ++i) {
-        mtrie.rm (&pipes[i], check_name, names[i], false);
+        mtrie.rm (&pipes[i], check_name, names_[i], false);
     }
 }
 
@@ -380,21 +385,26 @@ void check_count (zmq::generic_mtrie_t<int>::prefix_t data_,
                   size_t len_,
                   int *count_)
 {
+    LIBZMQ_UNUSED (data_);
+    LIBZMQ_UNUSED (len_);
+
     --(*count_);
     TEST_ASSERT_GREATER_OR_EQUAL (0, *count_);
 }
 
-void add_duplicate_entry (zmq::generic_mtrie_t<int> &mtrie, int (&pipes)[2])
+void add_duplicate_entry (zmq::generic_mtrie_t<int> &mtrie_, int (&pipes_)[2])
 {
     const char *name = "foo";
 
     const zmq::generic_mtrie_t<int>::prefix_t name_data =
       reinterpret_cast<zmq::generic_mtrie_t<int>::prefix_t> (name);
 
-    bool res = mtrie.add (name_data, getlen (name_data), &pipes[0]);
+    bool res = mtrie_.add (name_data, getlen (name_data), &pipes_[0]);
     TEST_ASSERT_TRUE (res);
-    res = mtrie.add (name_data, getlen (name_data), &pipes[1]);
+    TEST_ASSERT_EQUAL_INT (1, mtrie_.num_prefixes ());
+    res = mtrie_.add (name_data, getlen (name_data), &pipes_[1]);
     TEST_ASSERT_FALSE (res);
+    TEST_ASSERT_EQUAL_INT (1, mtrie_.num_prefixes ());
 }
 
 void test_rm_with_callback_duplicate ()

@@ -194,13 +194,14 @@ macro(zmq_check_tcp_tipc)
 int main(int argc, char *argv [])
 {
     struct sockaddr_tipc topsrv;
-    int sd = socket(AF_TIPC, SOCK_SEQPACKET, 0);
+    int sd = socket(PF_TIPC, SOCK_SEQPACKET, 0);
     memset(&topsrv, 0, sizeof(topsrv));
     topsrv.family = AF_TIPC;
     topsrv.addrtype = TIPC_ADDR_NAME;
     topsrv.addr.name.name.type = TIPC_TOP_SRV;
     topsrv.addr.name.name.instance = TIPC_TOP_SRV;
     fcntl(sd, F_SETFL, O_NONBLOCK);
+    tipc_addr(0, 0, 0);
 }
 "
     ZMQ_HAVE_TIPC)
@@ -211,7 +212,7 @@ macro(zmq_check_pthread_setname)
   message(STATUS "Checking pthread_setname signature")
   set(SAVE_CMAKE_REQUIRED_FLAGS ${CMAKE_REQUIRED_FLAGS})
   set(CMAKE_REQUIRED_FLAGS "-D_GNU_SOURCE -Werror -pthread")
-  check_c_source_runs(
+  check_c_source_compiles(
     "
 #include <pthread.h>
 
@@ -222,7 +223,7 @@ int main(int argc, char *argv [])
 }
 "
     ZMQ_HAVE_PTHREAD_SETNAME_1)
-  check_c_source_runs(
+  check_c_source_compiles(
     "
 #include <pthread.h>
 
@@ -233,7 +234,7 @@ int main(int argc, char *argv [])
 }
 "
     ZMQ_HAVE_PTHREAD_SETNAME_2)
-  check_c_source_runs(
+  check_c_source_compiles(
     "
 #include <pthread.h>
 
@@ -244,7 +245,7 @@ int main(int argc, char *argv [])
 }
 "
     ZMQ_HAVE_PTHREAD_SETNAME_3)
-  check_c_source_runs(
+  check_c_source_compiles(
     "
 #include <pthread.h>
 
@@ -262,7 +263,7 @@ macro(zmq_check_pthread_setaffinity)
   message(STATUS "Checking pthread_setaffinity signature")
   set(SAVE_CMAKE_REQUIRED_FLAGS ${CMAKE_REQUIRED_FLAGS})
   set(CMAKE_REQUIRED_FLAGS "-D_GNU_SOURCE -Werror -pthread")
-  check_c_source_runs(
+  check_c_source_compiles(
     "
 #include <pthread.h>
 
@@ -273,7 +274,7 @@ int main(int argc, char *argv [])
     return 0;
 }
 "
-    ZMQ_HAVE_PTHREAD_SETAFFINITY)
+    ZMQ_HAVE_PTHREAD_SET_AFFINITY)
   set(CMAKE_REQUIRED_FLAGS ${SAVE_CMAKE_REQUIRED_FLAGS})
 endmacro()
 
@@ -310,4 +311,23 @@ int main(int argc, char *argv [])
 }
 "
     ZMQ_HAVE_NOEXCEPT)
+endmacro()
+
+macro(zmq_check_so_priority)
+  message(STATUS "Checking whether SO_PRIORITY is supported")
+  check_c_source_runs(
+    "
+#include <sys/types.h>
+#include <sys/socket.h>
+
+int main (int argc, char *argv [])
+{
+    int s, rc, opt = 1;
+    return (
+        ((s = socket (PF_INET, SOCK_STREAM, 0)) == -1) ||
+        ((rc = setsockopt (s, SOL_SOCKET, SO_PRIORITY, (char*) &opt, sizeof (int))) == -1)
+    );
+}
+"
+    ZMQ_HAVE_SO_PRIORITY)
 endmacro()

@@ -1,0 +1,433 @@
+//! The one libzmq canopy links (4.3.5 with libsodium CURVE and canopy's XPUB
+//! patches) and the transport holes a stranger could use without a key:
+//! ZMTP 1.0 peers with oversized frames, huge or deeply nested
+//! subscriptions, stalled handshakes, frames announced far beyond any limit,
+//! and refused subscriptions that the broker would otherwise remember.
+//! Each attack runs while a good node is served, and the broker's memory is
+//! checked where the attack aimed at it.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The node still gets what it subscribed to, through `broker`.
+async fn serves_a_good_node(broker: &BrokerProcess, topic: &str) {
+    let n = node(broker, &format!("good-{topic}"), "g").await;
+    n.subscribe(topic).unwrap();
+    let mut events = n.events().unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        // Published until the subscription has reached the broker.
+        n.publish_group("g", topic, &1u8).unwrap();
+        let next = tokio::time::timeout(Duration::from_millis(100), next_event(&mut events));
+        if let Ok(got) = next.await {
+            assert_eq!(got.topic, topic);
+            return;
+        }
+        assert!(Instant::now() < deadline, "the good node got nothing");
+    }
+}
+
+/// ZMTP 3.0 NULL handshake by hand (RFC 23 / RFC 37) on a connected
+/// stream, either side: greeting, READY with the socket type, then the
+/// peer's greeting and READY (a broker sends it once ZAP approved). Frames
+/// go by hand too: libzmq's own SUB/XSUB trie still recurses per byte when
+/// it resends subscriptions, so a test process holding a 1 MB prefix in one
+/// would overflow its own stack.
+fn zmtp3_handshake(mut s: TcpStream, socket_type: &str) -> TcpStream {
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut greeting = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0];
+    let mut mechanism = b"NULL".to_vec();
+    mechanism.resize(20, 0);
+    greeting.extend(mechanism);
+    greeting.push(0); // as-server
+    greeting.resize(64, 0);
+    s.write_all(&greeting).unwrap();
+    let mut body = vec![5];
+    body.extend(b"READY");
+    body.push(11);
+    body.extend(b"Socket-Type");
+    body.extend((socket_type.len() as u32).to_be_bytes());
+    body.extend(socket_type.as_bytes());
+    let mut ready = vec![0x04, body.len() as u8];
+    ready.extend(body);
+    s.write_all(&ready).unwrap();
+    let mut theirs = [0u8; 64];
+    s.read_exact(&mut theirs).unwrap();
+    assert_eq!(theirs[0], 0xff, "a ZMTP greeting");
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(head[0], 0x04, "the broker's READY command");
+    let mut rest = vec![0u8; head[1] as usize];
+    s.read_exact(&mut rest).unwrap();
+    assert!(rest[1..].starts_with(b"READY"));
+    s
+}
+
+/// One ZMTP 3 frame (long form, last frame of its message).
+fn zmtp3_frame(body: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x02];
+    frame.extend((body.len() as u64).to_be_bytes());
+    frame.extend(body);
+    frame
+}
+
+/// Writes `data` until the peer closes; true when it closed before
+/// `limit` bytes went out.
+fn peer_closes_before(s: &mut TcpStream, limit: usize) -> bool {
+    let chunk = vec![0x5au8; 64 * 1024];
+    let mut sent = 0;
+    s.set_write_timeout(Some(DEADLINE)).unwrap();
+    while sent < limit {
+        match s.write(&chunk) {
+            Ok(0) | Err(_) => return true,
+            Ok(n) => sent += n,
+        }
+    }
+    false
+}
+
+/// True once reading `s` meets end of stream or a reset.
+fn closed_by_peer(s: &mut TcpStream) -> bool {
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn the_broker_links_libzmq_4_3_5_with_curve_and_says_so() {
+    let out = Command::new(broker_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        version.trim(),
+        format!(
+            "canopy-broker {} (libzmq 4.3.5, curve)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    // The tests and the client library link the same build.
+    assert_eq!(zmq::version(), (4, 3, 5));
+    assert_eq!(zmq::has("curve"), Some(true));
+    let broker = BrokerProcess::start(&[]);
+    assert!(
+        broker.ready_line.ends_with(" libzmq=4.3.5"),
+        "{}",
+        broker.ready_line
+    );
+}
+
+/// Three listening sockets on a free base port, standing in for a parent.
+struct FakeParent {
+    port: u16,
+    listeners: Vec<TcpListener>,
+}
+
+impl FakeParent {
+    fn bind() -> FakeParent {
+        loop {
+            let port = free_base_port();
+            let listeners: Vec<_> = (0..3)
+                .filter_map(|i| TcpListener::bind(("127.0.0.1", port + i)).ok())
+                .collect();
+            if listeners.len() == 3 {
+                return FakeParent { port, listeners };
+            }
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fake_parent_speaking_zmtp_1_with_oversized_frames_is_cut_off() {
+    // libzmq 4.3.2's ZMTP 1.0 decoder overran an 8 KiB buffer on frames like
+    // these (CVE-2021-20235): the child crashed within 0.3 s.
+    let fake = FakeParent::bind();
+    let mut child = BrokerProcess::start(&[
+        "--upstream",
+        &fake.endpoint(),
+        "--max-message-size",
+        "100000",
+    ]);
+    let cut_off = Arc::new(AtomicBool::new(false));
+    let mut attackers = Vec::new();
+    for listener in fake.listeners {
+        let cut_off = Arc::clone(&cut_off);
+        attackers.push(std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(DEADLINE)).unwrap();
+            let mut signature = [0u8; 10];
+            s.read_exact(&mut signature).unwrap();
+            // ZMTP 1.0: the greeting is an identity frame (length, flags).
+            s.write_all(&[0x01, 0x00]).unwrap();
+            // Then frames of 300 kB: 0xff, 8-byte length, flags, body.
+            let mut frame = vec![0xff];
+            frame.extend((300_001u64).to_be_bytes());
+            frame.push(0);
+            frame.resize(frame.len() + 300_000, 0x41);
+            for _ in 0..50 {
+                if s.write_all(&frame).is_err() {
+                    cut_off.store(true, Ordering::SeqCst);
+                    return;
+                }
+            }
+            if closed_by_peer(&mut s) {
+                cut_off.store(true, Ordering::SeqCst);
+            }
+        }));
+    }
+    for a in attackers {
+        a.join().unwrap();
+    }
+    assert!(
+        cut_off.load(Ordering::SeqCst),
+        "the child dropped the oversized frames' connections"
+    );
+    assert!(child.exited().is_none(), "the child broker crashed");
+    serves_a_good_node(&child, "after-zmtp1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_and_deeply_nested_subscriptions_from_a_parent_leave_the_child_serving() {
+    // A parent's XSUB sends subscriptions to the child's link XPUB. libzmq
+    // 4.3.2's recursive trie overflowed the stack on a 1 MB prefix
+    // (CVE-2021-20236); canopy also cuts such frames at the transport.
+    let mut fake = FakeParent::bind();
+    let endpoint = fake.endpoint();
+    let xsub_listener = fake.listeners.pop().unwrap();
+    let ctx = zmq::Context::new();
+    let router = ctx.socket(zmq::ROUTER).unwrap();
+    let xpub = ctx.socket(zmq::XPUB).unwrap();
+    drop(fake.listeners);
+    for (s, offset) in [(&router, 0), (&xpub, 1)] {
+        s.set_linger(0).unwrap();
+        s.bind(&format!("tcp://127.0.0.1:{}", fake.port + offset))
+            .unwrap();
+    }
+    let mut child = BrokerProcess::start(&["--upstream", &endpoint]);
+    let pid = child.pid();
+    let before = rss_kb(pid);
+    // The child's link XPUB connects to the parent's XSUB port: answer as
+    // an XSUB, by hand.
+    let (link, _) = xsub_listener.accept().unwrap();
+    let mut link = zmtp3_handshake(link, "XSUB");
+    // Deeply nested prefixes within the topic limit, subscribed and
+    // cancelled, then a 1 MB one.
+    let mut attack = Vec::new();
+    for op in [1u8, 0] {
+        for depth in (1..=1024).step_by(8) {
+            let mut body = vec![op];
+            body.resize(depth + 1, b'n');
+            attack.extend(zmtp3_frame(&body));
+        }
+    }
+    let mut huge = vec![1u8];
+    huge.resize(1_000_001, b'h');
+    attack.extend(zmtp3_frame(&huge));
+    huge[0] = 0;
+    attack.extend(zmtp3_frame(&huge));
+    let cut = link.write_all(&attack).is_err() || closed_by_peer(&mut link);
+    assert!(
+        cut,
+        "the child kept a connection that sent a 1 MB subscription"
+    );
+    serves_a_good_node(&child, "after-nesting").await;
+    assert!(child.exited().is_none(), "the child broker crashed");
+    let grew = rss_kb(pid).saturating_sub(before);
+    assert!(grew < 32 * 1024, "child grew by {grew} kB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_long_prefixes_on_the_xpub_port_leave_the_broker_serving() {
+    let broker = BrokerProcess::start(&["--max-topic-length", "4096"]);
+    let ctx = zmq::Context::new();
+    let sub = ctx.socket(zmq::XSUB).unwrap();
+    sub.set_linger(0).unwrap();
+    sub.connect(&broker.endpoint_at(1)).unwrap();
+    for _ in 0..3 {
+        for depth in (1..=4096).step_by(16) {
+            let mut frame = vec![1u8];
+            frame.resize(depth + 1, b'd');
+            sub.send(&frame[..], 0).unwrap();
+        }
+        for depth in (1..=4096).step_by(16) {
+            let mut frame = vec![0u8];
+            frame.resize(depth + 1, b'd');
+            sub.send(&frame[..], 0).unwrap();
+        }
+    }
+    // A 1 MB subscription is cut at the transport (the connection drops).
+    let raw = TcpStream::connect(("127.0.0.1", broker.port + 1)).unwrap();
+    let mut raw = zmtp3_handshake(raw, "XSUB");
+    let mut huge = vec![1u8];
+    huge.resize(1_000_001, b'h');
+    let cut = raw.write_all(&zmtp3_frame(&huge)).is_err() || closed_by_peer(&mut raw);
+    assert!(
+        cut,
+        "the broker kept a connection that sent a 1 MB subscription"
+    );
+    serves_a_good_node(&broker, "after-deep").await;
+    eventually("nested prefixes were all cancelled", || {
+        let b = &broker;
+        async move {
+            // The good node holds a handful; the nested ones are gone.
+            (counter(b, "subscriptions_active").await < 16).then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_handshakes_beyond_max_connections_do_not_lock_out_clients() {
+    // libzmq 4.3.2 stopped the handshake timer after the greeting, and
+    // canopy counted every accepted connection: 250 stalled greetings with
+    // max_connections = 200 kept every client out.
+    let broker =
+        BrokerProcess::start(&["--max-connections", "10", "--handshake-timeout-ms", "8000"]);
+    let mut stalled = Vec::new();
+    for i in 0..40 {
+        let mut s = TcpStream::connect(("127.0.0.1", broker.port + (i % 3) as u16)).unwrap();
+        // Half send a whole greeting, half only the signature; none go on.
+        let mut greeting = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f];
+        if i % 2 == 0 {
+            greeting.extend([3, 0]);
+            greeting.extend(b"NULL");
+            greeting.resize(64, 0);
+        }
+        s.write_all(&greeting).unwrap();
+        stalled.push(s);
+    }
+    eventually("the stalled connections are seen handshaking", || {
+        let b = &broker;
+        async move { (counter(b, "connections_handshaking").await >= 40).then_some(()) }
+    })
+    .await;
+    // A good node (three connections) still gets in while they are held,
+    // and counts as open.
+    let n = node(&broker, "good", "g").await;
+    let stats = n.stats().await.unwrap();
+    assert!(
+        stats.counters["connections_handshaking"] >= 40,
+        "the stalled connections were still there: {:?}",
+        stats.counters
+    );
+    assert_eq!(stats.counters["connections_refused"], 0);
+    eventually("the node's connections count as open", || {
+        let b = &broker;
+        // The node's three and the one asking.
+        async move { (counter(b, "connections_open").await == 4).then_some(()) }
+    })
+    .await;
+    drop(n);
+    // The deadline closes every stalled connection.
+    let started = Instant::now();
+    for s in &mut stalled {
+        assert!(closed_by_peer(s), "a stalled handshake was never closed");
+    }
+    eprintln!("stalled handshakes closed after {:?}", started.elapsed());
+    eventually("no connection is left handshaking", || {
+        let b = &broker;
+        async move { (counter(b, "connections_handshaking").await == 0).then_some(()) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_announced_beyond_the_limit_on_the_xpub_port_hold_no_memory() {
+    // The XPUB had no transport size limit: three connections announcing a
+    // 1 GiB frame and stalling after 100 MiB held +300 MiB of broker memory.
+    let broker = BrokerProcess::start(&[]);
+    let pid = broker.pid();
+    let before = rss_kb(pid);
+    for _ in 0..3 {
+        let s = TcpStream::connect(("127.0.0.1", broker.port + 1)).unwrap();
+        let mut s = zmtp3_handshake(s, "XSUB");
+        let mut header = vec![0x02];
+        header.extend((1u64 << 30).to_be_bytes());
+        s.write_all(&header).unwrap();
+        assert!(
+            peer_closes_before(&mut s, 100 << 20),
+            "the broker read 100 MiB of a 1 GiB frame"
+        );
+    }
+    let grew = rss_kb(pid).saturating_sub(before);
+    eprintln!("broker RSS {before} kB before, grew by {grew} kB");
+    assert!(grew < 16 * 1024, "broker grew by {grew} kB");
+    serves_a_good_node(&broker, "after-oversize").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_subscriptions_are_not_remembered() {
+    // The broker kept each refused prefix in full after the peer had gone:
+    // 600 distinct 1 MiB subscriptions took its RSS from 13 MB to 686 MB.
+    let broker = BrokerProcess::start(&[
+        "--max-topic-length",
+        "16384",
+        "--max-subscriptions-per-connection",
+        "16",
+    ]);
+    let pid = broker.pid();
+    let mut before = rss_kb(pid);
+    let ctx = zmq::Context::new();
+    for round in 0..40u8 {
+        let sub = ctx.socket(zmq::XSUB).unwrap();
+        sub.set_linger(0).unwrap();
+        sub.connect(&broker.endpoint_at(1)).unwrap();
+        for i in 0..100u32 {
+            let mut frame = vec![1u8];
+            frame.extend(format!("r{round}-{i}-").as_bytes());
+            frame.resize(16_000, b'x');
+            sub.send(&frame[..], 0).unwrap();
+        }
+        let want = 84 * (u64::from(round) + 1);
+        eventually("refusals are counted", || {
+            let b = &broker;
+            async move {
+                (counter(b, "subscription_connection_limit_hits").await >= want).then_some(())
+            }
+        })
+        .await;
+        if round == 0 {
+            // The first round warms the broker up (buffers, allocator
+            // pools); what stays after it is what refusals would keep.
+            before = rss_kb(pid);
+        }
+    }
+    let grew = rss_kb(pid).saturating_sub(before);
+    eprintln!(
+        "broker RSS {before} kB before, grew by {grew} kB after 3276 more refused 16 kB prefixes"
+    );
+    // 39 × 84 × 16 kB = 52 MB if they were kept.
+    assert!(grew < 16 * 1024, "broker grew by {grew} kB");
+    let log = broker.stderr();
+    let sample = log
+        .lines()
+        .find(|l| l.contains("subscription refused"))
+        .expect("refusals are logged");
+    assert!(
+        sample.len() < 1024,
+        "the log holds a truncated sample: {sample}"
+    );
+    assert!(sample.contains("(15999 bytes)"), "{sample}");
+    serves_a_good_node(&broker, "after-refusals").await;
+}
