@@ -431,3 +431,38 @@ async fn refused_subscriptions_are_not_remembered() {
     assert!(sample.contains("(15999 bytes)"), "{sample}");
     serves_a_good_node(&broker, "after-refusals").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zmtp_1_greetings_and_malformed_frames_on_every_port_leave_the_broker_serving() {
+    let mut broker = BrokerProcess::start(&[]);
+    for offset in 0..3u16 {
+        for garbage in [
+            // ZMTP 1.0 identity, then a frame announcing 2^62 bytes.
+            [
+                &[0x01u8, 0x00, 0xff][..],
+                &(1u64 << 62).to_be_bytes(),
+                &[0u8; 64],
+            ]
+            .concat(),
+            // ZMTP 1.0 identity, then 300 kB frames (the 4.3.2 decoder overrun).
+            [
+                &[0x01u8, 0x00, 0xff][..],
+                &300_001u64.to_be_bytes(),
+                &[0x41u8; 300_000],
+            ]
+            .concat(),
+            // A ZMTP 3 signature, then a greeting of the wrong version and noise.
+            [
+                &[0xffu8, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 9, 9][..],
+                &[0xa5u8; 4096],
+            ]
+            .concat(),
+        ] {
+            let mut s = TcpStream::connect(("127.0.0.1", broker.port + offset)).unwrap();
+            let cut = s.write_all(&garbage).is_err() || closed_by_peer(&mut s);
+            assert!(cut, "port P+{offset} kept a malformed peer");
+        }
+    }
+    assert!(broker.exited().is_none(), "the broker crashed");
+    serves_a_good_node(&broker, "after-garbage").await;
+}
