@@ -15,7 +15,7 @@ static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "{} ({})",
         env!("CARGO_PKG_VERSION"),
-        crate::libzmq::summary()
+        crate::server::libzmq::summary()
     )
 });
 
@@ -192,7 +192,7 @@ pub fn main() -> anyhow::Result<()> {
         broker.broker_id(),
         broker.epoch(),
         if broker.secured() { "on" } else { "off" },
-        crate::libzmq::version()
+        crate::server::libzmq::version()
     )?;
     out.flush()?;
     drop(out);

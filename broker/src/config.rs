@@ -82,7 +82,7 @@ pub struct Config {
     pub allow_list: Option<PathBuf>,
     /// Per-identity rules (`[acl.IDENTITY]`); needs CURVE. Empty: every
     /// admitted client may do everything.
-    pub acl: std::collections::BTreeMap<String, crate::acl::AclConfig>,
+    pub acl: std::collections::BTreeMap<String, crate::security::acl::AclConfig>,
     /// Stores beyond the built-in `default` (which a `[stores.default]` table
     /// may redefine).
     pub stores: std::collections::BTreeMap<String, crate::state::StoreConfig>,
@@ -193,6 +193,16 @@ impl Config {
             return bad("high-water marks must not be negative");
         }
         Ok(())
+    }
+
+    /// The transport caps these limits imply (`security::transport`).
+    pub fn transport_limits(&self) -> crate::security::transport::TransportLimits {
+        crate::security::transport::TransportLimits::new(
+            self.max_control_size,
+            self.max_topic_length,
+            self.max_message_size,
+            self.handshake_timeout_ms,
+        )
     }
 
     /// `tcp://BIND:PORT+offset`.

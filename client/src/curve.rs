@@ -2,7 +2,7 @@
 //! applied to every socket a node or an admin request opens.
 
 use crate::ClientError;
-use canopy_schemas::keys::parse_key_file;
+use canopy_schemas::keys::load_client_keys;
 use std::path::Path;
 
 /// Keys for a CURVE connection.
@@ -36,11 +36,6 @@ fn z85(text: &str, what: &str) -> Result<[u8; 32], ClientError> {
         .ok_or_else(|| ClientError::Curve(format!("{what} is not a 40-character Z85 key")))
 }
 
-fn read(path: &Path) -> Result<String, ClientError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ClientError::Curve(format!("reading {}: {e}", path.display())))
-}
-
 impl CurveKeys {
     /// From Z85 text: the broker's public key, this client's public and secret keys.
     pub fn from_z85(server_public: &str, public: &str, secret: &str) -> Result<Self, ClientError> {
@@ -54,24 +49,9 @@ impl CurveKeys {
     /// From files: `server` is the broker's `.pub` (or `.key`) file, or its
     /// public key as Z85 text; `key_file` is this client's `.key` file.
     pub fn load(server: &str, key_file: &Path) -> Result<Self, ClientError> {
-        let server_public = if Path::new(server).exists() {
-            let parsed = parse_key_file(&read(Path::new(server))?)
-                .map_err(|e| ClientError::Curve(format!("{server}: {e}")))?;
-            parsed
-                .public
-                .ok_or_else(|| ClientError::Curve(format!("{server}: no public key")))?
-        } else {
-            server.to_owned()
-        };
-        let mine = parse_key_file(&read(key_file)?)
-            .map_err(|e| ClientError::Curve(format!("{}: {e}", key_file.display())))?;
-        let (Some(public), Some(secret)) = (mine.public, mine.secret) else {
-            return Err(ClientError::Curve(format!(
-                "{}: a client key file needs public and secret (canopy keygen writes one)",
-                key_file.display()
-            )));
-        };
-        Self::from_z85(&server_public, &public, &secret)
+        let text =
+            load_client_keys(server, key_file).map_err(|e| ClientError::Curve(e.to_string()))?;
+        Self::from_z85(&text.server_public, &text.public, &text.secret)
     }
 
     /// Makes `socket` a CURVE client of the broker.

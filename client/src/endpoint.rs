@@ -1,7 +1,7 @@
 //! The broker's three endpoints, derived from its base endpoint `tcp://HOST:P`.
 
 use crate::ClientError;
-use canopy_schemas::{PUB_PORT_OFFSET, SUB_PORT_OFFSET};
+use canopy_schemas::BaseEndpoint;
 
 /// Endpoints of one broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,21 +15,11 @@ pub struct BrokerEndpoints {
 }
 
 impl BrokerEndpoints {
-    /// Parses `tcp://HOST:P`.
+    /// Parses `tcp://HOST:P` (see [`BaseEndpoint::parse`]).
     pub fn parse(base: &str) -> Result<Self, ClientError> {
-        let bad = || ClientError::Endpoint(base.to_owned());
-        let rest = base.strip_prefix("tcp://").ok_or_else(bad)?;
-        let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
-        let port: u16 = port.parse().map_err(|_| bad())?;
-        if host.is_empty() || port > u16::MAX - SUB_PORT_OFFSET {
-            return Err(bad());
-        }
-        let at = |p: u16| format!("tcp://{host}:{p}");
-        Ok(BrokerEndpoints {
-            router: at(port),
-            xpub: at(port + PUB_PORT_OFFSET),
-            xsub: at(port + SUB_PORT_OFFSET),
-        })
+        let base = BaseEndpoint::parse(base).map_err(|_| ClientError::Endpoint(base.to_owned()))?;
+        let [router, xpub, xsub] = base.sockets();
+        Ok(BrokerEndpoints { router, xpub, xsub })
     }
 }
 

@@ -3,7 +3,8 @@
 //! and hands events to the async side through a bounded channel.
 
 use crate::event::{Event, NodeEvent};
-use crate::replica::{ReplicaShared, ResyncRequest};
+use crate::locking::lock;
+use crate::replica::shared::{ReplicaShared, ResyncRequest};
 use crate::subs::SubTable;
 use crate::ClientError;
 use canopy_schemas::control::{Hello, Ping, Welcome};
@@ -75,10 +76,6 @@ struct Link {
     timeout: Duration,
     last_heard: Instant,
     next_beat: Instant,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Io {

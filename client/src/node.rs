@@ -4,9 +4,10 @@
 use crate::endpoint::BrokerEndpoints;
 use crate::event::NodeEvent;
 use crate::io::{Command, Io, LocalCounters};
+use crate::locking::lock;
 use crate::port::{Lifetime, Port};
-use crate::replica::ReplicaShared;
-use crate::store::Replica;
+use crate::replica::shared::ReplicaShared;
+use crate::replica::Replica;
 use crate::subs::SubTable;
 use crate::ClientError;
 use canopy_schemas::control::{Empty, Hello, NodeInfo, NodesQuery, StatsReport, Welcome};
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// How to join.
@@ -68,10 +69,6 @@ struct Publisher {
     sequences: HashMap<Vec<u8>, u64>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// A joined node. Cheap to share behind an `Arc`; every method takes `&self`.
 pub struct Node {
     path: NodePath,
@@ -89,12 +86,7 @@ pub struct Node {
 
 static WAKE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
+use canopy_schemas::clock::unix_ns as now_ns;
 
 fn tune(socket: &zmq::Socket, curve: Option<&crate::CurveKeys>) -> Result<(), zmq::Error> {
     socket.set_reconnect_ivl(100)?;
@@ -467,9 +459,9 @@ impl Node {
     pub async fn write(
         &self,
         name: &str,
-        spec: crate::store::WriteSpec,
-    ) -> Result<crate::store::WriteAck, ClientError> {
-        crate::store::send_write(&self.port, name, &spec).await
+        spec: crate::replica::WriteSpec,
+    ) -> Result<crate::replica::WriteAck, ClientError> {
+        crate::replica::send_write(&self.port, name, &spec).await
     }
 
     /// The stores the broker has, with sizes and the current sequence.

@@ -76,6 +76,106 @@ pub fn parse_key_file(text: &str) -> Result<KeyFile, KeyFileError> {
     Ok(out)
 }
 
+/// The Z85 text of a CURVE client's keys, as both the client library and a
+/// child broker's link load them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientKeyText {
+    /// The server's public key.
+    pub server_public: String,
+    /// This side's public key (in the server's allow-list).
+    pub public: String,
+    /// This side's secret key.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ClientKeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret key.
+        f.debug_struct("ClientKeyText")
+            .field("server_public", &self.server_public)
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why client keys could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    /// A file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file's content is invalid.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        source: KeyFileError,
+    },
+    /// A key the file must hold is missing.
+    #[error("{path}: {what} (canopy keygen writes one)")]
+    Missing {
+        /// The file.
+        path: String,
+        /// What is missing.
+        what: &'static str,
+    },
+}
+
+fn read_key_file(path: &std::path::Path) -> Result<KeyFile, KeyLoadError> {
+    let shown = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| KeyLoadError::Read {
+        path: shown(),
+        source,
+    })?;
+    parse_key_file(&text).map_err(|source| KeyLoadError::Parse {
+        path: shown(),
+        source,
+    })
+}
+
+/// Loads a CURVE client's keys: `server` is the server's `.pub` (or `.key`)
+/// file, or its public key as 40 characters of Z85 text; `key_file` is this
+/// side's `.key` file (public and secret).
+pub fn load_client_keys(
+    server: &str,
+    key_file: &std::path::Path,
+) -> Result<ClientKeyText, KeyLoadError> {
+    let server_path = std::path::Path::new(server);
+    let server_public = if server_path.exists() {
+        read_key_file(server_path)?
+            .public
+            .ok_or_else(|| KeyLoadError::Missing {
+                path: server.to_owned(),
+                what: "no public key",
+            })?
+    } else {
+        let text = server.trim();
+        check_z85(text, 1).map_err(|source| KeyLoadError::Parse {
+            path: server.to_owned(),
+            source,
+        })?;
+        text.to_owned()
+    };
+    let mine = read_key_file(key_file)?;
+    let (Some(public), Some(secret)) = (mine.public, mine.secret) else {
+        return Err(KeyLoadError::Missing {
+            path: key_file.display().to_string(),
+            what: "a client key file needs public and secret",
+        });
+    };
+    Ok(ClientKeyText {
+        server_public,
+        public,
+        secret,
+    })
+}
+
 /// Writes a key file.
 pub fn format_key_file(public: &str, secret: Option<&str>) -> String {
     match secret {
@@ -151,5 +251,29 @@ mod tests {
             parse_allow_list(&format!("b@d {K}")),
             Err(KeyFileError::Identity(1, _))
         ));
+    }
+
+    #[test]
+    fn client_keys_load_from_files_or_z85_text() {
+        let dir = std::env::temp_dir().join(format!("canopy-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = dir.join("server.pub");
+        let client = dir.join("client.key");
+        std::fs::write(&server, format_key_file(K, None)).unwrap();
+        std::fs::write(&client, format_key_file(K, Some(K))).unwrap();
+        let from_file = load_client_keys(server.to_str().unwrap(), &client).unwrap();
+        let from_text = load_client_keys(&format!(" {K}\n"), &client).unwrap();
+        assert_eq!(from_file, from_text);
+        assert_eq!(from_file.secret, K);
+        assert!(!format!("{from_file:?}").contains("secret"));
+        assert!(matches!(
+            load_client_keys("not-a-key", &client),
+            Err(KeyLoadError::Parse { .. })
+        ));
+        assert!(matches!(
+            load_client_keys(server.to_str().unwrap(), &server),
+            Err(KeyLoadError::Missing { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

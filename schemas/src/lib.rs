@@ -4,7 +4,9 @@
 //! The normative description is `PROTOCOL.md` beside this crate; every constant
 //! below is named there.
 
+pub mod clock;
 pub mod control;
+pub mod endpoint;
 pub mod fuzzing;
 pub mod header;
 pub mod keys;
@@ -12,6 +14,7 @@ pub mod state;
 pub mod topic;
 
 pub use control::{ControlError, ErrorCode, NodeInfo, Reply, Request, StatsReport};
+pub use endpoint::{BaseEndpoint, EndpointError};
 pub use header::{EventHeader, HeaderError};
 pub use topic::{Address, GroupPath, NodePath, TopicError};
 

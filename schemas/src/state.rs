@@ -277,6 +277,66 @@ impl KvMsg {
     pub fn prop_u64(&self, name: &str) -> Option<u64> {
         self.properties.get(name).and_then(|v| v.parse().ok())
     }
+
+    /// The remaining time to live this message carries (see [`ttl_ms_of`]).
+    pub fn ttl_ms(&self) -> Result<Option<u64>, TtlError> {
+        ttl_ms_of(&self.properties)
+    }
+}
+
+/// The remaining time to live a KVSET, KVPUB or KVSYNC carries, in ms:
+/// canopy's `ttl_ms` when present, else CHP's `ttl` (seconds, fractions
+/// allowed); `None` when neither is there. `Some(0)` is an explicit "no
+/// expiry" (CHP's `ttl=0`), which overrides a store's default TTL.
+pub fn ttl_ms_of(properties: &BTreeMap<String, String>) -> Result<Option<u64>, TtlError> {
+    if let Some(ms) = properties.get(PROP_TTL_MS) {
+        let ms = ms
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| TtlError(format!("ttl_ms property {ms:?} is not a number of ms")))?;
+        return Ok(Some(ms));
+    }
+    let Some(secs) = properties.get(PROP_TTL) else {
+        return Ok(None);
+    };
+    let ms = secs
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .map(|t| t * 1000.0)
+        .ok_or_else(|| TtlError(format!("ttl property {secs:?} is not a number of seconds")))?;
+    // Saturates: a TTL beyond u64 milliseconds is "for ever" in practice.
+    let ms = if ms >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ms as u64
+    };
+    Ok(Some(ms))
+}
+
+/// The deadline (Unix ms) of a key with `ttl_ms` left as of `now_ms`; 0
+/// (never) for no TTL or a TTL of 0.
+pub fn expiry_ms(ttl_ms: Option<u64>, now_ms: u64) -> u64 {
+    match ttl_ms {
+        Some(ms) if ms > 0 => now_ms.saturating_add(ms),
+        _ => 0,
+    }
+}
+
+/// A `ttl` or `ttl_ms` property that is not a number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TtlError(pub String);
+
+/// The `ttl` (whole seconds, rounded up) and `ttl_ms` properties of a key
+/// that expires at `expires_ms` (0: never), as of `now_ms`.
+pub fn ttl_properties(expires_ms: u64, now_ms: u64) -> String {
+    if expires_ms == 0 {
+        return String::new();
+    }
+    let ms = expires_ms.saturating_sub(now_ms).max(1);
+    format!("{PROP_TTL}={}\n{PROP_TTL_MS}={ms}\n", ms.div_ceil(1000))
 }
 
 /// Property: remaining time to live in whole seconds (CHP's own).
@@ -497,6 +557,35 @@ mod serde_bytes_opt {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ttl_comes_from_ttl_ms_or_ttl_seconds() {
+        let props = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(ttl_ms_of(&props(&[])), Ok(None));
+        assert_eq!(ttl_ms_of(&props(&[("ttl", "2")])), Ok(Some(2000)));
+        assert_eq!(ttl_ms_of(&props(&[("ttl", "0.25")])), Ok(Some(250)));
+        assert_eq!(ttl_ms_of(&props(&[("ttl", "0")])), Ok(Some(0)));
+        assert_eq!(expiry_ms(Some(0), 7), 0);
+        assert_eq!(expiry_ms(None, 7), 0);
+        assert_eq!(expiry_ms(Some(3), 7), 10);
+        assert_eq!(expiry_ms(Some(u64::MAX), 7), u64::MAX);
+        assert_eq!(
+            ttl_ms_of(&props(&[("ttl", "2"), ("ttl_ms", "1500")])),
+            Ok(Some(1500))
+        );
+        assert_eq!(ttl_ms_of(&props(&[("ttl", "1e30")])), Ok(Some(u64::MAX)));
+        assert!(ttl_ms_of(&props(&[("ttl", "-1")])).is_err());
+        assert!(ttl_ms_of(&props(&[("ttl", "soon")])).is_err());
+        assert!(ttl_ms_of(&props(&[("ttl_ms", "x")])).is_err());
+        assert_eq!(ttl_properties(0, 5), "");
+        assert_eq!(ttl_properties(2_500, 1_000), "ttl=2\nttl_ms=1500\n");
+    }
+
     use super::*;
 
     #[test]

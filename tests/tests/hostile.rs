@@ -185,9 +185,11 @@ async fn garbage_from_many_connections_does_not_hurt_a_good_node() {
     let rss_after = rss_kb(pid);
     eprintln!("broker RSS {rss_before} kB before the attack, {rss_after} kB after; {total} hostile messages");
     let grew_kb = rss_after.saturating_sub(rss_before);
-    // canopy's libzmq bounds what XPUB peers can queue (third_party/).
+    // canopy's libzmq bounds what XPUB peers can queue (third_party/):
+    // unpatched, this attack grew the broker by 400-500 MB. With libzmq
+    // 4.3.5 it grows by 49-59 MB (68 MB on a loaded machine).
     assert!(
-        grew_kb < 64 * 1024,
+        grew_kb < 128 * 1024,
         "broker memory grew from {rss_before} kB to {rss_after} kB; {:?}",
         stats.counters
     );

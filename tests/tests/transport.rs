@@ -407,10 +407,10 @@ async fn refused_subscriptions_are_not_remembered() {
             }
         })
         .await;
-        if round == 0 {
-            // The first round warms the broker up (buffers, allocator
-            // pools); what stays after it is what refusals would keep.
-            before = rss_kb(pid);
+        if round < 10 {
+            // The first rounds warm the broker up (buffers, allocator
+            // pools); what stays after them is what refusals would keep.
+            before = before.max(rss_kb(pid));
         }
     }
     let grew = rss_kb(pid).saturating_sub(before);

@@ -1,9 +1,13 @@
-//! The state master: every store's keys, the sequence, per-level update
-//! numbers, TTLs, and the atomic application of writes. Pure data: the broker
-//! loop broadcasts and persists the [`Change`]s this module returns.
+//! The state plane. This file is the master engine: every store's keys, the
+//! sequence, per-level update numbers, TTLs, and the atomic application of
+//! writes; pure data. `plane.rs` drives it from the broker loop (broadcast,
+//! persistence, acknowledgements, snapshots); `ops`, `store`, `snapshot` and
+//! `persist` hold one idea each. Nothing here imports federation: what a
+//! child broker must send to its parent is handed back to the loop.
 
 pub mod ops;
 pub mod persist;
+pub mod plane;
 pub mod snapshot;
 pub mod store;
 
@@ -83,6 +87,26 @@ fn client_uuid(uuid: &[u8]) -> Option<Box<[u8]>> {
     (uuid.len() == 16).then(|| uuid.into())
 }
 
+/// PUT_IF_ABSENT and CAS: the key's current state must be what the write
+/// expects.
+fn check_precondition(w: &Write, key: &str, current: Option<&Entry>) -> Result<(), OpError> {
+    let current_seq = current.map_or(0, |e| e.seq);
+    match w.op {
+        OpKind::PutIfAbsent if current.is_some() => Err(err(
+            ErrorCode::Exists,
+            format!("key {key} exists (sequence {current_seq})"),
+        )),
+        OpKind::Cas if w.expected_seq.unwrap_or(0) != current_seq => Err(err(
+            ErrorCode::CasFailed,
+            format!(
+                "key {key} has sequence {current_seq}, expected {}",
+                w.expected_seq.unwrap_or(0)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn err(code: ErrorCode, message: impl Into<String>) -> OpError {
     (code, message.into())
 }
@@ -122,9 +146,7 @@ impl StateEngine {
         // in microseconds: sequences used by non-persistent stores (or lost in
         // a crash) are then never handed out again, so CHP clients, which
         // drop updates at or below what they have seen, keep receiving.
-        let clock_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
+        let clock_us = canopy_schemas::clock::unix_us();
         self.seq = self.seq.max(loaded.seq).max(clock_us);
         self.lseqs = loaded.lseqs;
         let mut dropped = Vec::new();
@@ -164,11 +186,6 @@ impl StateEngine {
     /// Keys held, all stores.
     pub fn len(&self) -> usize {
         self.map.len()
-    }
-
-    /// True when no key is held.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 
     /// Keys starting with `subtree`, after `cursor` (exclusive) when given.
@@ -272,62 +289,14 @@ impl StateEngine {
 
     /// Applies an acknowledged write.
     pub fn write(&mut self, w: &Write, now_ms: u64) -> Result<(Written, Vec<Change>), OpError> {
-        let store = self.store(&w.store)?;
-        let level = Level::parse(&w.level, w.node)
-            .map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
-        let prefix = level.prefix(&w.store);
-        let key = format!("{prefix}{}", w.key);
-        if key.len() > self.max_key_length {
-            return Err(err(
-                ErrorCode::InvalidKey,
-                format!(
-                    "key {key} is longer than max_key_length = {}",
-                    self.max_key_length
-                ),
-            ));
-        }
-        let store_name = store.name.clone();
+        let store_name = self.store(&w.store)?.name.clone();
+        let (prefix_len, key) = self.full_key(w)?;
         if w.op == OpKind::DeleteSubtree {
-            let doomed: Vec<Box<str>> = self
-                .range_after(&key, None)
-                .map(|(k, _)| k.clone())
-                .collect();
-            let changes: Vec<Change> = doomed
-                .into_iter()
-                .map(|k| self.set(k, prefix.len(), None, 0, &store_name))
-                .collect();
-            return Ok((
-                Written {
-                    id: w.id,
-                    seq: changes.last().map_or(self.seq, |c| c.seq),
-                    value: None,
-                    ttl_ms: 0,
-                    deleted: changes.len() as u64,
-                },
-                changes,
-            ));
+            return Ok(self.delete_subtree(w, &key, prefix_len, &store_name));
         }
         check_user_key(&w.key).map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
         let current = self.live(&key, now_ms);
-        let current_seq = current.map_or(0, |e| e.seq);
-        match w.op {
-            OpKind::PutIfAbsent if current.is_some() => {
-                return Err(err(
-                    ErrorCode::Exists,
-                    format!("key {key} exists (sequence {current_seq})"),
-                ))
-            }
-            OpKind::Cas if w.expected_seq.unwrap_or(0) != current_seq => {
-                return Err(err(
-                    ErrorCode::CasFailed,
-                    format!(
-                        "key {key} has sequence {current_seq}, expected {}",
-                        w.expected_seq.unwrap_or(0)
-                    ),
-                ))
-            }
-            _ => {}
-        }
+        check_precondition(w, &key, current)?;
         let operand = w.value.as_deref().map(ops::decode).transpose()?;
         let needs_current = matches!(
             w.op,
@@ -345,28 +314,7 @@ impl StateEngine {
             w.by.unwrap_or(1),
         )?;
         let Some(next) = next else {
-            // Delete.
-            if self.map.contains_key(key.as_str()) {
-                let change = self.set(key.into(), prefix.len(), None, 0, &store_name);
-                let written = Written {
-                    id: w.id,
-                    seq: change.seq,
-                    value: None,
-                    ttl_ms: 0,
-                    deleted: 1,
-                };
-                return Ok((written, vec![change]));
-            }
-            return Ok((
-                Written {
-                    id: w.id,
-                    seq: self.seq,
-                    value: None,
-                    ttl_ms: 0,
-                    deleted: 0,
-                },
-                vec![],
-            ));
+            return Ok(self.delete_key(w, key, prefix_len, &store_name));
         };
         // A plain put keeps the caller's bytes; computed values are re-encoded.
         let bytes: Box<[u8]> = match (&w.value, w.op) {
@@ -376,10 +324,10 @@ impl StateEngine {
         let store = self.store(&store_name)?;
         self.admit(store, &key, &next, &bytes, now_ms)?;
         let ttl_ms = w.ttl_ms.unwrap_or(store.config.default_ttl_ms);
-        let expires_ms = if ttl_ms > 0 { now_ms + ttl_ms } else { 0 };
+        let expires_ms = wire::expiry_ms(Some(ttl_ms), now_ms);
         let change = self.set(
             key.into(),
-            prefix.len(),
+            prefix_len,
             Some(bytes.clone()),
             expires_ms,
             &store_name,
@@ -392,6 +340,73 @@ impl StateEngine {
             deleted: 0,
         };
         Ok((written, vec![change]))
+    }
+
+    /// The full key a WRITE names (`/STORE/LEVEL` + user key) and the
+    /// length of its level prefix, within `max_key_length`.
+    fn full_key(&self, w: &Write) -> Result<(usize, String), OpError> {
+        let level = Level::parse(&w.level, w.node)
+            .map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
+        let prefix = level.prefix(&w.store);
+        let key = format!("{prefix}{}", w.key);
+        if key.len() > self.max_key_length {
+            return Err(err(
+                ErrorCode::InvalidKey,
+                format!(
+                    "key {key} is longer than max_key_length = {}",
+                    self.max_key_length
+                ),
+            ));
+        }
+        Ok((prefix.len(), key))
+    }
+
+    /// Deletes every key under `subtree` (DELETE_SUBTREE).
+    fn delete_subtree(
+        &mut self,
+        w: &Write,
+        subtree: &str,
+        prefix_len: usize,
+        store_name: &str,
+    ) -> (Written, Vec<Change>) {
+        let doomed: Vec<Box<str>> = self
+            .range_after(subtree, None)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let changes: Vec<Change> = doomed
+            .into_iter()
+            .map(|k| self.set(k, prefix_len, None, 0, store_name))
+            .collect();
+        let written = Written {
+            id: w.id,
+            seq: changes.last().map_or(self.seq, |c| c.seq),
+            value: None,
+            ttl_ms: 0,
+            deleted: changes.len() as u64,
+        };
+        (written, changes)
+    }
+
+    /// Deletes one key, if it is there.
+    fn delete_key(
+        &mut self,
+        w: &Write,
+        key: String,
+        prefix_len: usize,
+        store_name: &str,
+    ) -> (Written, Vec<Change>) {
+        let deleted = |seq, n| Written {
+            id: w.id,
+            seq,
+            value: None,
+            ttl_ms: 0,
+            deleted: n,
+        };
+        if !self.map.contains_key(key.as_str()) {
+            return (deleted(self.seq, 0), vec![]);
+        }
+        let change = self.set(key.into(), prefix_len, None, 0, store_name);
+        (deleted(change.seq, 1), vec![change])
     }
 
     /// Applies a CHP KVSET (no acknowledgement exists in CHP): a put, or a
@@ -419,22 +434,11 @@ impl StateEngine {
         }
         let decoded = ops::decode(&msg.body)?;
         self.admit(store, key, &decoded, &msg.body, now_ms)?;
-        let ttl_ms = match msg.properties.get(wire::PROP_TTL) {
-            Some(t) => t
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|t| t.is_finite() && *t >= 0.0)
-                .map(|t| (t * 1000.0) as u64)
-                .ok_or_else(|| {
-                    err(
-                        ErrorCode::Malformed,
-                        format!("ttl property {t:?} is not a number of seconds"),
-                    )
-                })?,
-            None => store.config.default_ttl_ms,
-        };
-        let expires_ms = if ttl_ms > 0 { now_ms + ttl_ms } else { 0 };
+        let ttl_ms = msg
+            .ttl_ms()
+            .map_err(|e| err(ErrorCode::Malformed, e.to_string()))?
+            .unwrap_or(store.config.default_ttl_ms);
+        let expires_ms = wire::expiry_ms(Some(ttl_ms), now_ms);
         let mut change = self.set(
             key.into(),
             level_len,

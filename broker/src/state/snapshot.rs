@@ -7,7 +7,7 @@
 //! arrives as a `KVPUB` above that sequence, which clients apply.
 
 use super::StateEngine;
-use canopy_schemas::state::{KTHXBAI, PROP_ID, PROP_LSEQ, PROP_TTL, PROP_TTL_MS};
+use canopy_schemas::state::{ttl_properties, KTHXBAI, PROP_ID, PROP_LSEQ};
 
 /// KVSYNCs sent per job before the loop attends to other sockets.
 pub const CHUNK: usize = 2048;
@@ -38,15 +38,6 @@ pub enum Progress {
     Done,
     /// The peer is gone.
     Gone,
-}
-
-/// Remaining TTL properties (`ttl` in whole seconds, rounded up; `ttl_ms`).
-pub fn ttl_properties(expires_ms: u64, now_ms: u64) -> String {
-    if expires_ms == 0 {
-        return String::new();
-    }
-    let ms = expires_ms.saturating_sub(now_ms).max(1);
-    format!("{PROP_TTL}={}\n{PROP_TTL_MS}={ms}\n", ms.div_ceil(1000))
 }
 
 /// 16-byte uuid for an update: 8 bytes of broker id, 8 of sequence.

@@ -63,18 +63,14 @@ impl Connections {
     ) -> Result<Connections, zmq::Error> {
         let mut watched = Vec::with_capacity(sockets.len());
         for (socket, name) in sockets {
-            let endpoint = format!("inproc://canopy-connections-{name}");
-            socket.monitor(
-                &endpoint,
+            let monitor = crate::sockopt::monitor(
+                context,
+                socket,
+                &format!("inproc://canopy-connections-{name}"),
                 zmq::SocketEvent::ACCEPTED as i32
                     | zmq::SocketEvent::HANDSHAKE_SUCCEEDED as i32
                     | zmq::SocketEvent::DISCONNECTED as i32,
             )?;
-            let monitor = context.socket(zmq::PAIR)?;
-            monitor.set_linger(0)?;
-            // Unbounded on our side: an event dropped would skew the count.
-            monitor.set_rcvhwm(0)?;
-            monitor.connect(&endpoint)?;
             watched.push(Watched {
                 monitor,
                 handshaking: HashSet::new(),

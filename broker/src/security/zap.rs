@@ -1,11 +1,10 @@
-//! CURVE authentication: the broker's key pair on all three sockets, and a
-//! ZAP handler (ZeroMQ RFC 27) admitting only clients whose public key is in
-//! an allow-list file, each under an identity name. The list is re-read on
-//! SIGHUP without a restart. The same handler enforces `max_connections`.
+//! The ZAP handler (ZeroMQ RFC 27): admits only allow-listed CURVE keys,
+//! each under an identity name, re-reads the list on SIGHUP, and enforces
+//! `max_connections` for every handshake.
 
-use crate::connections::Connections;
+use super::connections::Connections;
+use super::keys::{load_allow_list, AuthError};
 use crate::metrics::Counters;
-use canopy_schemas::keys::{parse_allow_list, parse_key_file, KeyFileError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -13,130 +12,6 @@ use std::path::{Path, PathBuf};
 const ZAP_ENDPOINT: &str = "inproc://zeromq.zap.01";
 /// ZAP domain the broker's sockets declare.
 pub const ZAP_DOMAIN: &str = "canopy";
-
-/// Why CURVE could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// A file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A file's content is invalid.
-    #[error("{path}: {source}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        source: KeyFileError,
-    },
-    /// The broker key file has no secret key.
-    #[error("{0}: the broker key file needs both public and secret (canopy keygen writes one)")]
-    MissingSecret(PathBuf),
-    /// A key is not valid Z85.
-    #[error("{0}: invalid Z85 key")]
-    Z85(PathBuf),
-    /// This libzmq was built without CURVE.
-    #[error("this libzmq has no CURVE support")]
-    NoCurve,
-    /// A ZeroMQ call failed.
-    #[error("zap: {0}")]
-    Zmq(#[from] zmq::Error),
-    /// Only one of curve_key_file and allow_list is set.
-    #[error("CURVE needs both curve_key_file and allow_list")]
-    Incomplete,
-    /// Only one of upstream_server_key and upstream_key_file is set.
-    #[error("a CURVE link to the parent needs both upstream_server_key and upstream_key_file")]
-    IncompleteUpstream,
-}
-
-fn read(path: &Path) -> Result<String, AuthError> {
-    std::fs::read_to_string(path).map_err(|source| AuthError::Read {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-/// Decodes a 40-character Z85 key.
-pub fn z85_key(text: &str, path: &Path) -> Result<[u8; 32], AuthError> {
-    zmq::z85_decode(text)
-        .ok()
-        .and_then(|v| <[u8; 32]>::try_from(v).ok())
-        .ok_or_else(|| AuthError::Z85(path.to_owned()))
-}
-
-/// The broker's key pair from its key file.
-pub fn load_server_keys(path: &Path) -> Result<([u8; 32], [u8; 32]), AuthError> {
-    let parsed = parse_key_file(&read(path)?).map_err(|source| AuthError::Parse {
-        path: path.to_owned(),
-        source,
-    })?;
-    let (Some(public), Some(secret)) = (parsed.public, parsed.secret) else {
-        return Err(AuthError::MissingSecret(path.to_owned()));
-    };
-    Ok((z85_key(&public, path)?, z85_key(&secret, path)?))
-}
-
-/// A public key from a `.pub` (or `.key`) file.
-pub fn load_public_key(path: &Path) -> Result<[u8; 32], AuthError> {
-    let parsed = parse_key_file(&read(path)?).map_err(|source| AuthError::Parse {
-        path: path.to_owned(),
-        source,
-    })?;
-    let public = parsed
-        .public
-        .ok_or_else(|| AuthError::Z85(path.to_owned()))?;
-    z85_key(&public, path)
-}
-
-/// Keys of a CURVE client connection: the server's public key, and this
-/// side's public and secret keys.
-#[derive(Clone)]
-pub struct ClientKeys {
-    server: [u8; 32],
-    public: [u8; 32],
-    secret: [u8; 32],
-}
-
-impl ClientKeys {
-    /// Loads the server's `.pub` file and this side's `.key` file.
-    pub fn load(server_pub: &Path, key_file: &Path) -> Result<ClientKeys, AuthError> {
-        let (public, secret) = load_server_keys(key_file)?;
-        Ok(ClientKeys {
-            server: load_public_key(server_pub)?,
-            public,
-            secret,
-        })
-    }
-
-    /// Makes `socket` a CURVE client with these keys.
-    pub fn apply(&self, socket: &zmq::Socket) -> Result<(), zmq::Error> {
-        socket.set_curve_serverkey(&self.server)?;
-        socket.set_curve_publickey(&self.public)?;
-        socket.set_curve_secretkey(&self.secret)
-    }
-}
-
-/// Allowed client keys → identity names.
-pub fn load_allow_list(path: &Path) -> Result<HashMap<[u8; 32], String>, AuthError> {
-    let entries = parse_allow_list(&read(path)?).map_err(|source| AuthError::Parse {
-        path: path.to_owned(),
-        source,
-    })?;
-    entries
-        .into_iter()
-        .map(|(identity, key)| Ok((z85_key(&key, path)?, identity)))
-        .collect()
-}
-
-/// Makes a bound socket a CURVE server (the ZAP handler decides who enters).
-pub fn secure(socket: &zmq::Socket, secret: &[u8; 32]) -> Result<(), zmq::Error> {
-    socket.set_curve_server(true)?;
-    socket.set_curve_secretkey(secret)
-}
 
 /// The CURVE allow-list and where it is read from.
 struct AllowList {

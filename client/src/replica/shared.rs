@@ -7,20 +7,14 @@
 //! check starts a resync of that level (a fresh snapshot, with the updates
 //! that arrive meanwhile buffered and replayed).
 
+use crate::locking::lock;
 use canopy_schemas::state::{self as wire, KvMsg, Level, Written};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 
-/// Unix time in ms.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub(crate) use canopy_schemas::clock::unix_ms as now_ms;
 
 /// One key as a replica holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +44,7 @@ pub struct Change {
     pub seq: u64,
 }
 
-enum Sync {
+enum LevelSync {
     /// Waiting for a snapshot: its request id, the keys so far, and the
     /// live updates that arrived meanwhile.
     Syncing {
@@ -72,7 +66,7 @@ struct LevelData {
     lseq: u64,
     /// The broker's lseq at the previous SEQS check.
     expected: u64,
-    sync: Sync,
+    sync: LevelSync,
 }
 
 struct Watcher {
@@ -93,15 +87,9 @@ pub(crate) struct ReplicaShared {
 /// A resync the I/O thread must start: (level prefix, request id).
 pub(crate) type ResyncRequest = (String, u64);
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn entry_from(msg: &KvMsg, now: u64) -> ReplicaEntry {
-    let expires_ms = msg
-        .prop_u64(wire::PROP_TTL_MS)
-        .or_else(|| msg.prop_u64(wire::PROP_TTL).map(|s| s * 1000))
-        .map_or(0, |ttl| now + ttl);
+    // A malformed TTL from the broker is read as none.
+    let expires_ms = wire::expiry_ms(msg.ttl_ms().ok().flatten(), now);
     ReplicaEntry {
         value: msg.body.as_slice().into(),
         seq: msg.sequence,
@@ -120,7 +108,7 @@ impl ReplicaShared {
                 tombstones: HashMap::new(),
                 lseq: 0,
                 expected: 0,
-                sync: Sync::Live,
+                sync: LevelSync::Live,
             })
             .collect();
         ReplicaShared {
@@ -277,7 +265,7 @@ impl ReplicaShared {
         let i = levels.iter().position(|l| key.starts_with(&l.prefix))?;
         let lseq = msg.prop_u64(wire::PROP_LSEQ).unwrap_or(0);
         let level = &mut levels[i];
-        if let Sync::Syncing { buffer, .. } = &mut level.sync {
+        if let LevelSync::Syncing { buffer, .. } = &mut level.sync {
             buffer.push(msg);
             return None;
         }
@@ -300,7 +288,7 @@ impl ReplicaShared {
     }
 
     fn begin_sync(level: &mut LevelData, id: u64) -> ResyncRequest {
-        level.sync = Sync::Syncing {
+        level.sync = LevelSync::Syncing {
             id,
             fresh: BTreeMap::new(),
             buffer: Vec::new(),
@@ -335,23 +323,15 @@ impl ReplicaShared {
         let Some(level) = levels.iter_mut().find(|l| key.starts_with(&l.prefix)) else {
             return false;
         };
-        if let Sync::Syncing {
+        if let LevelSync::Syncing {
             fresh, progress, ..
         } = &mut level.sync
         {
             *progress = std::time::Instant::now();
-            let expires_ms = if props.is_empty() {
-                0
-            } else {
-                wire::decode_properties(props)
-                    .ok()
-                    .and_then(|p| {
-                        let ms = p.get(wire::PROP_TTL_MS).and_then(|v| v.parse::<u64>().ok());
-                        let secs = p.get(wire::PROP_TTL).and_then(|v| v.parse::<u64>().ok());
-                        ms.or(secs.map(|s| s * 1000))
-                    })
-                    .map_or(0, |ttl| now_ms() + ttl)
-            };
+            let ttl_ms = wire::decode_properties(props)
+                .ok()
+                .and_then(|p| wire::ttl_ms_of(&p).ok().flatten());
+            let expires_ms = wire::expiry_ms(ttl_ms, now_ms());
             let entry = ReplicaEntry {
                 value: body.into(),
                 seq,
@@ -376,7 +356,7 @@ impl ReplicaShared {
         let mut levels = self.write();
         let i = levels.iter().position(|l| l.prefix == subtree)?;
         let (fresh, buffer) = match &mut levels[i].sync {
-            Sync::Syncing {
+            LevelSync::Syncing {
                 id: wanted,
                 fresh,
                 buffer,
@@ -403,7 +383,7 @@ impl ReplicaShared {
             level.tombstones.clear();
             level.lseq = lseq;
             level.expected = 0;
-            level.sync = Sync::Live;
+            level.sync = LevelSync::Live;
         }
         let mut changes: Vec<Change> = before
             .into_iter()
@@ -442,7 +422,7 @@ impl ReplicaShared {
                 now,
             ));
         }
-        let all_live = levels.iter().all(|l| matches!(l.sync, Sync::Live));
+        let all_live = levels.iter().all(|l| matches!(l.sync, LevelSync::Live));
         drop(levels);
         changes.sort_by_key(|c| c.seq);
         self.notify(changes);
@@ -515,7 +495,7 @@ impl ReplicaShared {
     pub fn seqs_query(&self) -> Vec<(String, u64)> {
         self.read()
             .iter()
-            .filter(|l| matches!(l.sync, Sync::Live))
+            .filter(|l| matches!(l.sync, LevelSync::Live))
             .map(|l| (l.prefix.clone(), l.lseq))
             .collect()
     }
@@ -534,7 +514,7 @@ impl ReplicaShared {
             let Some(level) = levels.iter_mut().find(|l| &l.prefix == prefix) else {
                 continue;
             };
-            if !matches!(level.sync, Sync::Live) {
+            if !matches!(level.sync, LevelSync::Live) {
                 continue;
             }
             // Updates sent after the broker answered may already be applied
@@ -559,7 +539,8 @@ impl ReplicaShared {
         let mut levels = self.write();
         let mut out = Vec::new();
         for level in levels.iter_mut() {
-            if matches!(&level.sync, Sync::Syncing { progress, .. } if progress.elapsed() > limit) {
+            if matches!(&level.sync, LevelSync::Syncing { progress, .. } if progress.elapsed() > limit)
+            {
                 out.push(self.start_resync(level, next_id));
             }
         }

@@ -3,28 +3,23 @@
 //! as a CHP `KVPUB`, hands persistent changes to the writer thread, answers
 //! writes once they are durable, streams snapshots, and expires keys.
 
+use super::persist::{self, Durable};
+use super::snapshot::{self, Progress, SnapshotJob};
+use super::{Change, StateEngine};
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
-use crate::state::persist::{self, Durable};
-use crate::state::snapshot::{self, Progress, SnapshotJob};
-use crate::state::{Change, StateEngine};
-use canopy_schemas::state::{KvMsg, LseqsReply, SeqsReply, StoresReply, PROP_LSEQ};
+use crate::peer::Peer;
+use canopy_schemas::clock::unix_ms as now_ms;
+use canopy_schemas::state::{
+    ttl_properties, KvMsg, LseqsReply, SeqsReply, StoresReply, Write, PROP_LSEQ,
+};
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most levels one SEQS request may ask about.
 const MAX_SEQS_LEVELS: usize = 256;
-
-/// Unix time in ms.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// Snapshot requests a syncing mirror holds at most (more are dropped).
 const MAX_HELD_SNAPSHOTS: usize = 100_000;
@@ -33,13 +28,34 @@ const MAX_HELD_SNAPSHOTS: usize = 100_000;
 #[derive(Debug)]
 pub struct SnapshotRequest {
     /// Who asked.
-    pub peer: crate::control::Peer,
+    pub peer: Peer,
     /// The subtree frame, as received.
     pub subtree: Vec<u8>,
     /// SNAPSHOT's request id (None for CHP ICANHAZ?).
     pub canopy_id: Option<u64>,
     /// SNAPSHOT asked for LSEQS too.
     pub lseqs: bool,
+}
+
+/// Why the state plane could not start (database, writer thread, sockets).
+#[derive(Debug, thiserror::Error)]
+#[error("state: {0}")]
+pub struct StartError(pub String);
+
+/// What a child broker's state plane hands back to the loop for the
+/// parent, which is the master: the state plane never talks to the link.
+#[derive(Debug)]
+pub enum ForMaster {
+    /// A KVSET that passed this broker's ACL.
+    Kvset(KvMsg),
+    /// A WRITE that passed this broker's ACL, with the routing id of the
+    /// connection that asked (the acknowledgement goes back there).
+    Write {
+        /// Routing id of the asking connection.
+        peer: Vec<u8>,
+        /// The write.
+        write: Write,
+    },
 }
 
 /// State held by the loop for the state plane.
@@ -53,13 +69,16 @@ pub struct StatePlane {
     jobs: VecDeque<SnapshotJob>,
     broker_tag: u64,
     /// Per-identity rules, when configured.
-    pub acls: Option<std::sync::Arc<crate::acl::Acls>>,
+    pub acls: Option<std::sync::Arc<crate::security::acl::Acls>>,
     /// Snapshot requests each connection may make per second (and in a burst).
     pub snapshots_per_s: f64,
     /// Token buckets of snapshot requests, per ROUTER routing id.
     snapshot_budget: std::collections::HashMap<Vec<u8>, (f64, std::time::Instant)>,
     /// Writes waiting for durability and snapshots queued, per connection.
-    pub inflight: crate::inflight::InFlight,
+    pub inflight: crate::security::inflight::InFlight,
+    /// True on a child broker: the engine is a mirror of the parent's
+    /// master, so writes and KVSETs go to the parent instead.
+    pub mirror: bool,
     /// Snapshot requests held while a child broker's mirror syncs.
     held: Option<Vec<SnapshotRequest>>,
 }
@@ -83,6 +102,7 @@ impl StatePlane {
             snapshots_per_s: f64::INFINITY,
             snapshot_budget: std::collections::HashMap::new(),
             inflight: Default::default(),
+            mirror: false,
             held: None,
         }
     }
@@ -103,7 +123,7 @@ impl StatePlane {
         for change in changes {
             let mut props = format!("{PROP_LSEQ}={}\n", change.lseq);
             if change.value.is_some() {
-                props.push_str(&snapshot::ttl_properties(change.expires_ms, now));
+                props.push_str(&ttl_properties(change.expires_ms, now));
             }
             let seq = change.seq.to_be_bytes();
             let uuid = match &change.uuid {
@@ -157,54 +177,49 @@ impl StatePlane {
         ok
     }
 
-    /// A CHP KVSET from the XSUB.
-    /// With `relay` (a child broker) an allowed KVSET goes to the parent.
+    /// A CHP KVSET from the XSUB. On a child broker (a mirror) an allowed
+    /// KVSET is handed back for the parent.
     pub fn kvset(
         &mut self,
         msg: KvMsg,
         user: Option<String>,
         xpub: &zmq::Socket,
-        relay: Option<&mut crate::federation::Uplink>,
         c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
+    ) -> Result<Option<ForMaster>, zmq::Error> {
         let key = String::from_utf8_lossy(&msg.key).into_owned();
         if !self.may_write(user.as_deref(), &key, c) {
             c.kvset_rejected += 1;
-            return Ok(());
+            return Ok(None);
         }
-        if let Some(link) = relay {
-            return link.send_kvset(&msg, c);
+        if self.mirror {
+            return Ok(Some(ForMaster::Kvset(msg)));
         }
         match self.engine.kvset(&msg, now_ms()) {
             Ok(changes) => {
                 c.kvsets += 1;
-                self.publish(changes, xpub, c)
+                self.publish(changes, xpub, c)?;
             }
             Err((code, why)) => {
                 c.kvset_rejected += 1;
                 count_refusal(code, c);
                 tracing::debug!(code = %code, %why, "KVSET rejected");
-                Ok(())
             }
         }
+        Ok(None)
     }
 
-    /// WRITE, SEQS or STORES from the ROUTER.
-    ///
-    /// With `relay` (a child broker) an allowed WRITE goes to the parent
-    /// instead of the local engine, which is a mirror.
-    #[allow(clippy::too_many_arguments)]
+    /// WRITE, SEQS or STORES from the ROUTER. On a child broker (a mirror)
+    /// an allowed WRITE is handed back for the parent.
     pub fn request(
         &mut self,
-        peer: crate::control::Peer,
+        peer: Peer,
         request: Request,
         router: &zmq::Socket,
         outbox: &mut Outbox,
         xpub: &zmq::Socket,
-        relay: Option<&mut crate::federation::Uplink>,
         c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
-        let crate::control::Peer { identity, user } = peer;
+    ) -> Result<Option<ForMaster>, zmq::Error> {
+        let Peer { identity, user } = peer;
         let reply = match request {
             Request::Write(w)
                 if !self.may_write(
@@ -228,11 +243,11 @@ impl StatePlane {
                     ),
                 )
             }
-            Request::Write(w) if relay.is_some() => {
-                if let Some(link) = relay {
-                    link.relay_write(identity, w, self, c)?;
-                }
-                return Ok(());
+            Request::Write(write) if self.mirror => {
+                return Ok(Some(ForMaster::Write {
+                    peer: identity,
+                    write,
+                }));
             }
             Request::Write(w) => match self.engine.write(&w, now_ms()) {
                 Ok((written, changes)) => {
@@ -244,7 +259,7 @@ impl StatePlane {
                         self.inflight.begin(&identity);
                         self.pending_acks
                             .push_back((seq, identity, Reply::Written(written)));
-                        return Ok(());
+                        return Ok(None);
                     }
                     Reply::Written(written)
                 }
@@ -274,9 +289,10 @@ impl StatePlane {
                 seq: self.engine.seq(),
                 stores: self.engine.stores_info(),
             }),
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
-        outbox.send(router, &identity, &reply, c)
+        outbox.send(router, &identity, &reply, c)?;
+        Ok(None)
     }
 
     /// `ICANHAZ?`: queues a snapshot job. A subtree that is not UTF-8 is
@@ -523,10 +539,9 @@ pub fn start(
     data_dir: &std::path::Path,
     context: &zmq::Context,
     broker_tag: u64,
-) -> Result<(StatePlane, Vec<Box<str>>), crate::BrokerError> {
+) -> Result<(StatePlane, Vec<Box<str>>), StartError> {
     let path = data_dir.join("state.redb");
-    let (db, loaded) =
-        persist::open(&path).map_err(|e| crate::BrokerError::State(e.to_string()))?;
+    let (db, loaded) = persist::open(&path).map_err(|e| StartError(e.to_string()))?;
     let keys = loaded.entries.len();
     let dropped = engine.restore(loaded);
     tracing::info!(keys, seq = engine.seq(), dropped = dropped.len(), path = %path.display(), "state loaded");
@@ -536,18 +551,17 @@ pub fn start(
     );
     let durable = context
         .socket(zmq::PAIR)
-        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
+        .map_err(|e| StartError(e.to_string()))?;
     durable
         .bind(&endpoint)
-        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
+        .map_err(|e| StartError(e.to_string()))?;
     let notify = context
         .socket(zmq::PAIR)
-        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
+        .map_err(|e| StartError(e.to_string()))?;
     notify
         .connect(&endpoint)
-        .map_err(|e| crate::BrokerError::State(e.to_string()))?;
-    let persist =
-        persist::spawn(db, notify).map_err(|e| crate::BrokerError::State(e.to_string()))?;
+        .map_err(|e| StartError(e.to_string()))?;
+    let persist = persist::spawn(db, notify).map_err(|e| StartError(e.to_string()))?;
     Ok((
         StatePlane::new(engine, persist, durable, broker_tag),
         dropped,

@@ -1,23 +1,31 @@
-//! Control commands on the ROUTER: HELLO/WELCOME, PING/PONG, STATS, NODES, BYE.
+//! The control plane: requests on the ROUTER. This file reads a request,
+//! enforces the per-connection limits, decodes it and routes it: HELLO,
+//! PING, STATS, NODES and BYE are answered here (one file each), while
+//! ICANHAZ?, SNAPSHOT, WRITE, SEQS and STORES go to the state plane.
+
+mod bye;
+mod hello;
+mod incoming;
+mod nodes;
+mod ping;
+pub mod presence;
+mod stats;
 
 use crate::config::Config;
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
-use crate::presence::{Joined, Presence};
-use crate::state_plane::SnapshotRequest;
-use canopy_schemas::control::{
-    self, Hello, NodesQuery, NodesReply, Ping, Pong, StatsReply, StatsReport, Welcome,
-};
-use canopy_schemas::{ErrorCode, GroupPath, NodePath, Reply, Request, PROTOCOL_VERSION};
+use crate::peer::Peer;
+use crate::state::plane::SnapshotRequest;
+use canopy_schemas::control;
+use canopy_schemas::{ErrorCode, Reply, Request, PROTOCOL_VERSION};
+use incoming::{receive, Incoming};
+use presence::Presence;
 use std::time::Instant;
-
-/// Most frames read from one ROUTER message; the rest are drained.
-const MAX_CONTROL_FRAMES: usize = 8;
 
 /// What the control plane knows about the broker itself.
 pub struct Control {
     /// Per-identity rules, when configured.
-    pub acls: Option<std::sync::Arc<crate::acl::Acls>>,
+    pub acls: Option<std::sync::Arc<crate::security::acl::Acls>>,
     /// Stable broker id.
     pub broker_id: String,
     /// This run's epoch.
@@ -30,20 +38,11 @@ pub struct Control {
     pub seq: u64,
 }
 
-/// Who sent a ROUTER message.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    /// The ROUTER routing id (where replies go).
-    pub identity: Vec<u8>,
-    /// The CURVE identity of the connection, if any.
-    pub user: Option<String>,
-}
-
 /// A request the control plane hands to the state plane.
 #[derive(Debug)]
 pub enum Deferred {
     /// CHP `ICANHAZ?` with its subtree frame, or canopy's SNAPSHOT.
-    Snapshot(crate::state_plane::SnapshotRequest),
+    Snapshot(SnapshotRequest),
     /// WRITE, SEQS or STORES.
     State {
         /// Who asked.
@@ -78,56 +77,6 @@ pub fn denied(id: u64, user: Option<&str>, what: &str) -> Reply {
         ErrorCode::AclDenied,
         format!("identity {} may not use {what}", user.unwrap_or("-")),
     )
-}
-
-/// One message read from the ROUTER.
-struct Incoming {
-    identity: Vec<u8>,
-    user: Option<String>,
-    frames: Vec<zmq::Message>,
-    total: usize,
-    frame_count: usize,
-}
-
-impl Incoming {
-    fn peer(&self) -> Peer {
-        Peer {
-            identity: self.identity.clone(),
-            user: self.user.clone(),
-        }
-    }
-}
-
-fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Error> {
-    let identity = match router.recv_msg(zmq::DONTWAIT) {
-        Ok(m) => m.to_vec(),
-        Err(zmq::Error::EAGAIN) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let mut frames = Vec::new();
-    let mut total = 0;
-    let mut frame_count = 0;
-    // The CURVE identity rides on the peer's frames (the routing-id frame
-    // is made by the ROUTER itself and carries none).
-    let mut user = None;
-    while router.get_rcvmore()? {
-        let mut m = router.recv_msg(0)?;
-        if frame_count == 0 {
-            user = m.gets("User-Id").map(str::to_owned);
-        }
-        total += m.len();
-        frame_count += 1;
-        if frames.len() < MAX_CONTROL_FRAMES {
-            frames.push(m);
-        }
-    }
-    Ok(Some(Incoming {
-        identity,
-        user,
-        frames,
-        total,
-        frame_count,
-    }))
 }
 
 impl Control {
@@ -264,22 +213,13 @@ impl Control {
                 Outcome::Reply(denied(e.id, msg.user.as_deref(), "STORES"))
             }
             Request::Ping(p) => Outcome::Reply(self.ping(&msg.identity, p, config, c)),
-            Request::Stats(e) => {
-                self.presence.touch(&msg.identity);
-                Outcome::Reply(Reply::Stats(StatsReply {
-                    id: e.id,
-                    report: self.report(c),
-                }))
-            }
+            Request::Stats(e) => Outcome::Reply(self.stats(&msg.identity, e.id, c)),
             Request::Nodes(q) => {
                 self.presence.touch(&msg.identity);
                 Outcome::Reply(self.nodes(q))
             }
             Request::Bye(_) => {
-                if let Some(e) = self.presence.leave(&msg.identity) {
-                    c.nodes_left += 1;
-                    tracing::info!(node = %e.path, "node left");
-                }
+                self.bye(&msg.identity, c);
                 Outcome::Silent
             }
             Request::Snapshot(q) => Outcome::Deferred(Deferred::Snapshot(SnapshotRequest {
@@ -306,117 +246,5 @@ impl Control {
             c.acl_admin_denied += 1;
         }
         ok
-    }
-
-    fn hello(
-        &mut self,
-        identity: &[u8],
-        user: Option<&str>,
-        h: Hello,
-        config: &Config,
-        c: &mut Counters,
-    ) -> Reply {
-        let path = match GroupPath::parse(&h.group).and_then(|g| NodePath::new(g, &h.name)) {
-            Ok(p) => p,
-            Err(e) => {
-                c.hello_invalid_name += 1;
-                return Reply::error(h.id, ErrorCode::InvalidName, e.to_string());
-            }
-        };
-        if let Some(acls) = &self.acls {
-            if !acls.of(user).may_join(&path.to_string()) {
-                c.acl_join_denied += 1;
-                tracing::warn!(identity = user.unwrap_or("-"), node = %path, "HELLO denied by ACL");
-                return Reply::error(
-                    h.id,
-                    ErrorCode::AclDenied,
-                    format!("identity {} may not join as {path}", user.unwrap_or("-")),
-                );
-            }
-        }
-        if !self.presence.knows(identity, &path) && self.presence.len() >= config.max_nodes {
-            c.nodes_limit_hits += 1;
-            tracing::warn!(node = %path, max_nodes = config.max_nodes, "node refused: max_nodes reached");
-            return Reply::error(
-                h.id,
-                ErrorCode::TooManyNodes,
-                format!("broker already has max_nodes = {} nodes", config.max_nodes),
-            );
-        }
-        match self.presence.join(identity, path.clone(), h.client_version) {
-            Joined::New => {
-                c.nodes_joined += 1;
-                tracing::info!(node = %path, "node joined");
-            }
-            Joined::Replaced => {
-                c.nodes_replaced += 1;
-                tracing::info!(node = %path, "node rejoined from a new connection");
-            }
-            Joined::Again => {}
-        }
-        Reply::Welcome(Welcome {
-            id: h.id,
-            protocol: PROTOCOL_VERSION,
-            broker_id: self.broker_id.clone(),
-            epoch: self.epoch,
-            heartbeat_ms: config.heartbeat_ms,
-            node_timeout_ms: config.node_timeout_ms,
-            max_subscriptions: config.max_subscriptions,
-            max_message_size: config.max_message_size,
-        })
-    }
-
-    fn ping(&mut self, identity: &[u8], p: Ping, config: &Config, c: &mut Counters) -> Reply {
-        let Some(entry) = self.presence.touch(identity) else {
-            return Reply::error(
-                p.id,
-                ErrorCode::UnknownNode,
-                "this connection has not said HELLO (or the broker restarted): send HELLO",
-            );
-        };
-        c.pings += 1;
-        c.drops_reported += p.dropped.saturating_sub(entry.dropped);
-        entry.dropped = p.dropped;
-        entry.subscriptions = p.subscriptions;
-        entry.link = p.link;
-        if p.subscriptions > config.max_subscriptions {
-            c.subscription_limit_hits += 1;
-            tracing::warn!(node = %entry.path, subscriptions = p.subscriptions, "node exceeds max_subscriptions");
-            return Reply::error(
-                p.id,
-                ErrorCode::TooManySubscriptions,
-                format!(
-                    "node holds {} subscriptions, max_subscriptions is {}",
-                    p.subscriptions, config.max_subscriptions
-                ),
-            );
-        }
-        Reply::Pong(Pong {
-            id: p.id,
-            epoch: self.epoch,
-            seq: self.seq,
-        })
-    }
-
-    fn nodes(&self, q: NodesQuery) -> Reply {
-        let group = match q.group.as_deref().map(GroupPath::parse).transpose() {
-            Ok(g) => g,
-            Err(e) => return Reply::error(q.id, ErrorCode::InvalidName, e.to_string()),
-        };
-        Reply::Nodes(NodesReply {
-            id: q.id,
-            nodes: self.presence.list(group.as_ref()),
-        })
-    }
-
-    /// The STATS report.
-    pub fn report(&self, c: &Counters) -> StatsReport {
-        StatsReport {
-            broker_id: self.broker_id.clone(),
-            epoch: self.epoch,
-            uptime_s: self.started.elapsed().as_secs(),
-            nodes: self.presence.len() as u64,
-            counters: c.snapshot(),
-        }
     }
 }

@@ -13,21 +13,25 @@
 //!   master's sequences), answers its nodes' snapshots and SEQS locally, and
 //!   relays their WRITEs and KVSETs up, the acknowledgements back down.
 
+mod echoes;
+mod mirror;
+mod relay;
+
+use crate::events::Upstream;
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
-use crate::state_plane::StatePlane;
+use crate::security::keys::ClientKeys;
+use crate::security::transport::{Inbound, TransportLimits};
+use crate::state::plane::StatePlane;
 use canopy_schemas::control::{Hello, LinkReport, Ping};
-use canopy_schemas::state::{KvMsg, SnapshotQuery, Write, KTHXBAI, PROP_LSEQ, PROP_TTL_MS};
-use canopy_schemas::{Reply, Request, HUGZ, PROTOCOL_VERSION};
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::Hasher;
+use canopy_schemas::state::KvMsg;
+use canopy_schemas::{BaseEndpoint, Reply, Request, HUGZ, PROTOCOL_VERSION};
+use echoes::Echoes;
+use mirror::MirrorSync;
+use relay::{with_id, Relayed, RELAY_TIMEOUT};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Fingerprints of events sent up, remembered until their echo returns.
-const MAX_ECHOES: usize = 1 << 20;
-/// A relayed write unanswered this long is forgotten (its client timed out).
-const RELAY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Messages read from the parent per loop turn.
 const BATCH: usize = 256;
 
@@ -35,68 +39,11 @@ const BATCH: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     /// `upstream` is not `tcp://HOST:PORT`.
-    #[error("upstream {0:?} is not tcp://HOST:PORT (the parent's base port)")]
-    Endpoint(String),
+    #[error("upstream: {0} (the parent's base port)")]
+    Endpoint(#[from] canopy_schemas::EndpointError),
     /// A ZeroMQ call failed.
     #[error("upstream link: {0}")]
     Zmq(#[from] zmq::Error),
-}
-
-/// The parent's three endpoints from its base endpoint.
-pub fn parent_endpoints(upstream: &str) -> Result<[String; 3], LinkError> {
-    let bad = || LinkError::Endpoint(upstream.to_owned());
-    let (host, port) = upstream.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    if !host.starts_with("tcp://") || port > u16::MAX - 2 {
-        return Err(bad());
-    }
-    Ok([0, 1, 2].map(|o| format!("{host}:{}", port + o)))
-}
-
-/// Events sent up whose echo may come back down.
-#[derive(Default)]
-struct Echoes {
-    pending: HashMap<u64, u32>,
-    order: VecDeque<u64>,
-}
-
-impl Echoes {
-    fn fingerprint(frames: &[&[u8]]) -> u64 {
-        let mut h = DefaultHasher::new();
-        for f in frames {
-            h.write_usize(f.len());
-            h.write(f);
-        }
-        h.finish()
-    }
-
-    fn sent(&mut self, fp: u64) {
-        if self.order.len() >= MAX_ECHOES {
-            if let Some(old) = self.order.pop_front() {
-                self.forget(old);
-            }
-        }
-        self.order.push_back(fp);
-        *self.pending.entry(fp).or_insert(0) += 1;
-    }
-
-    fn forget(&mut self, fp: u64) {
-        if let Some(n) = self.pending.get_mut(&fp) {
-            *n -= 1;
-            if *n == 0 {
-                self.pending.remove(&fp);
-            }
-        }
-    }
-
-    /// True (and forgotten) when `fp` is the echo of something sent up.
-    fn is_echo(&mut self, fp: u64) -> bool {
-        let echo = self.pending.contains_key(&fp);
-        if echo {
-            self.forget(fp);
-        }
-        echo
-    }
 }
 
 /// The link sockets the parent sends on.
@@ -104,27 +51,6 @@ impl Echoes {
 enum Side {
     Down,
     Control,
-}
-
-/// A WRITE relayed to the parent.
-struct Relayed {
-    peer: Vec<u8>,
-    id: u64,
-    at: Instant,
-}
-
-/// Where the mirror stands.
-enum Sync {
-    /// The mirror matches the parent; updates apply as they arrive.
-    Ready,
-    /// A snapshot of the parent is on its way; updates wait.
-    Syncing {
-        id: u64,
-        started: Instant,
-        kthxbai: Option<u64>,
-        lseqs: Option<(u64, BTreeMap<String, u64>)>,
-        buffered: Vec<KvMsg>,
-    },
 }
 
 /// The link to the parent.
@@ -148,7 +74,7 @@ pub struct Uplink {
     parent_epoch: Option<u64>,
     parent_seq: u64,
     last_heard: Instant,
-    sync: Sync,
+    sync: MirrorSync,
 }
 
 fn recv_frames(socket: &zmq::Socket) -> Result<Option<Vec<zmq::Message>>, zmq::Error> {
@@ -190,19 +116,18 @@ impl Uplink {
     pub fn connect(
         context: &zmq::Context,
         upstream: &str,
-        keys: Option<&crate::auth::ClientKeys>,
-        limits: &crate::transport::TransportLimits,
+        keys: Option<&ClientKeys>,
+        limits: &TransportLimits,
         broker_id: &str,
         state: &mut StatePlane,
         c: &mut Counters,
     ) -> Result<Uplink, LinkError> {
-        let [router, xpub, xsub] = parent_endpoints(upstream)?;
+        let [router, xpub, xsub] = BaseEndpoint::parse(upstream)?.sockets();
         let down = context.socket(zmq::XSUB)?;
         let mut up = context.socket(zmq::XPUB)?;
         let control = context.socket(zmq::DEALER)?;
         // The parent is a peer like any other: its frames are capped and
         // its handshake has a deadline.
-        use crate::transport::Inbound;
         for (s, inbound) in [
             (&down, Inbound::Data),
             (&up, Inbound::Subscriptions),
@@ -216,22 +141,20 @@ impl Uplink {
         }
         // Dropped (and counted) rather than blocking the loop when the
         // parent falls behind.
-        crate::events::set_xpub_nodrop(&mut up)?;
-        let monitor = format!("inproc://canopy-uplink-{broker_id}");
-        control.monitor(
-            &monitor,
+        crate::sockopt::set_xpub_nodrop(&mut up)?;
+        let handshakes = crate::sockopt::monitor(
+            context,
+            &control,
+            &format!("inproc://canopy-uplink-{broker_id}"),
             zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32
                 | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as i32
                 | zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL as i32,
         )?;
-        let handshakes = context.socket(zmq::PAIR)?;
-        handshakes.set_linger(0)?;
-        handshakes.connect(&monitor)?;
         down.connect(&xpub)?;
         up.connect(&xsub)?;
         control.connect(&router)?;
         // The whole state space, for the mirror (the parent's KVPUBs).
-        down.send(crate::STANDING_SUBSCRIPTION, 0)?;
+        down.send(crate::events::STANDING_SUBSCRIPTION, 0)?;
         let mut link = Uplink {
             down,
             up,
@@ -247,7 +170,7 @@ impl Uplink {
             parent_epoch: None,
             parent_seq: 0,
             last_heard: Instant::now(),
-            sync: Sync::Ready,
+            sync: MirrorSync::Ready,
         };
         link.hello()?;
         link.resync(state, c)?;
@@ -255,12 +178,12 @@ impl Uplink {
         Ok(link)
     }
 
-    fn id(&mut self) -> u64 {
+    pub(super) fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
 
-    fn request(&self, request: &Request) -> Result<(), zmq::Error> {
+    pub(super) fn request(&self, request: &Request) -> Result<(), zmq::Error> {
         match request.encode() {
             Ok([name, body]) => {
                 // DONTWAIT: a parent that is down must not stall the loop.
@@ -285,26 +208,6 @@ impl Uplink {
             name: self.name.clone(),
             group: String::new(),
             client_version: format!("canopy-broker {}", env!("CARGO_PKG_VERSION")),
-        }))
-    }
-
-    /// Forgets the mirror and asks the parent for a snapshot of all state.
-    fn resync(&mut self, state: &mut StatePlane, c: &mut Counters) -> Result<(), zmq::Error> {
-        c.link_resyncs += 1;
-        state.engine.mirror_clear();
-        state.hold_snapshots();
-        let id = self.id();
-        self.sync = Sync::Syncing {
-            id,
-            started: Instant::now(),
-            kthxbai: None,
-            lseqs: None,
-            buffered: Vec::new(),
-        };
-        self.request(&Request::Snapshot(SnapshotQuery {
-            id,
-            subtree: "/".into(),
-            lseqs: true,
         }))
     }
 
@@ -355,7 +258,7 @@ impl Uplink {
         } else {
             self.hello()?;
         }
-        if let Sync::Syncing { started, .. } = &self.sync {
+        if let MirrorSync::Syncing { started, .. } = &self.sync {
             if started.elapsed() > node_timeout * 2 {
                 tracing::warn!("mirror sync made no progress; starting again");
                 self.resync(state, c)?;
@@ -423,29 +326,6 @@ impl Uplink {
         Ok(())
     }
 
-    /// Relays a WRITE from `peer` to the parent under a link-local id.
-    pub fn relay_write(
-        &mut self,
-        peer: Vec<u8>,
-        mut w: Write,
-        state: &mut StatePlane,
-        c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
-        let id = self.id();
-        state.inflight.begin(&peer);
-        self.relayed.insert(
-            id,
-            Relayed {
-                peer,
-                id: w.id,
-                at: Instant::now(),
-            },
-        );
-        w.id = id;
-        c.link_writes_relayed += 1;
-        self.request(&Request::Write(w))
-    }
-
     /// One message from the parent on `side`; anything heard keeps the
     /// link alive.
     fn receive(&mut self, side: Side) -> Result<Option<Vec<zmq::Message>>, zmq::Error> {
@@ -462,7 +342,7 @@ impl Uplink {
 
     /// Reads what the parent published: events to local subscribers (not
     /// echoes), state updates to the mirror and on to local subscribers.
-    pub fn from_above(
+    pub fn receive_published(
         &mut self,
         xpub: &zmq::Socket,
         state: &mut StatePlane,
@@ -505,36 +385,6 @@ impl Uplink {
         Ok(())
     }
 
-    /// A KVPUB from the parent.
-    fn update(
-        &mut self,
-        msg: KvMsg,
-        state: &mut StatePlane,
-        c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
-        if let Sync::Syncing { buffered, .. } = &mut self.sync {
-            buffered.push(msg);
-            return Ok(());
-        }
-        let key = String::from_utf8_lossy(&msg.key).into_owned();
-        let Ok(level) = canopy_schemas::state::level_prefix(&key) else {
-            return Ok(());
-        };
-        let lseq = msg.prop_u64(PROP_LSEQ).unwrap_or(0);
-        if lseq != state.engine.lseq(level) + 1 {
-            // A lost update: the mirror starts over.
-            tracing::warn!(
-                level,
-                lseq,
-                have = state.engine.lseq(level),
-                "mirror gap; resyncing"
-            );
-            return self.resync(state, c);
-        }
-        apply(state, &msg, &key, Some(lseq));
-        Ok(())
-    }
-
     /// Reads the parent's replies: join, heartbeats, relayed acknowledgements
     /// and the mirror's snapshot.
     pub fn replies(
@@ -574,7 +424,7 @@ impl Uplink {
                     self.epoch(p.epoch, state, c)?;
                 }
                 Reply::Lseqs(l) => {
-                    if let Sync::Syncing { id, lseqs, .. } = &mut self.sync {
+                    if let MirrorSync::Syncing { id, lseqs, .. } = &mut self.sync {
                         if l.id == *id {
                             *lseqs = Some((l.seq, l.lseqs));
                         }
@@ -593,157 +443,10 @@ impl Uplink {
         }
         Ok(())
     }
-
-    /// A new parent epoch means the parent restarted: mirror again.
-    fn epoch(
-        &mut self,
-        epoch: u64,
-        state: &mut StatePlane,
-        c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
-        match self.parent_epoch.replace(epoch) {
-            Some(old) if old != epoch => {
-                tracing::info!("parent broker restarted; resyncing the mirror");
-                for (_, r) in self.relayed.drain() {
-                    state.inflight.end(&r.peer);
-                    c.link_writes_lost += 1;
-                }
-                self.resync(state, c)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// A KVSYNC or KTHXBAI of the mirror's snapshot.
-    fn snapshot_part(
-        &mut self,
-        parts: &[&[u8]],
-        state: &mut StatePlane,
-        router: &zmq::Socket,
-        outbox: &mut Outbox,
-        c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
-        let Ok(msg) = KvMsg::decode(parts) else {
-            c.link_rejected += 1;
-            return Ok(());
-        };
-        let Sync::Syncing { id, kthxbai, .. } = &mut self.sync else {
-            return Ok(());
-        };
-        if msg.key == KTHXBAI {
-            if msg.prop_u64(canopy_schemas::state::PROP_ID) == Some(*id) {
-                *kthxbai = Some(msg.sequence);
-                return self.finish_sync(state, router, outbox, c);
-            }
-            return Ok(());
-        }
-        let key = String::from_utf8_lossy(&msg.key).into_owned();
-        apply(state, &msg, &key, None);
-        Ok(())
-    }
-
-    /// With KTHXBAI and LSEQS in, the mirror takes the level numbers, applies
-    /// the updates that arrived meanwhile and starts serving.
-    fn finish_sync(
-        &mut self,
-        state: &mut StatePlane,
-        router: &zmq::Socket,
-        outbox: &mut Outbox,
-        c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
-        let Sync::Syncing {
-            kthxbai: Some(seq),
-            lseqs: Some((lseqs_seq, _)),
-            ..
-        } = &self.sync
-        else {
-            return Ok(());
-        };
-        if seq != lseqs_seq {
-            tracing::warn!("mirror snapshot and level numbers disagree; resyncing");
-            return self.resync(state, c);
-        }
-        let seq = *seq;
-        let Sync::Syncing {
-            lseqs: Some((_, lseqs)),
-            buffered,
-            ..
-        } = std::mem::replace(&mut self.sync, Sync::Ready)
-        else {
-            return Ok(());
-        };
-        state.engine.mirror_start(seq, lseqs);
-        for msg in buffered {
-            if msg.sequence <= seq {
-                continue;
-            }
-            let key = String::from_utf8_lossy(&msg.key).into_owned();
-            let lseq = msg.prop_u64(PROP_LSEQ);
-            apply(state, &msg, &key, lseq);
-        }
-        tracing::info!(
-            keys = state.engine.len(),
-            seq,
-            "mirror in sync with the parent"
-        );
-        state.release_snapshots(router, outbox, c)
-    }
 }
 
-/// Applies one KVSYNC (`lseq` None) or KVPUB to the mirror.
-fn apply(state: &mut StatePlane, msg: &KvMsg, key: &str, lseq: Option<u64>) {
-    let value = (!msg.body.is_empty()).then(|| msg.body.clone().into_boxed_slice());
-    let expires_ms = match msg.prop_u64(PROP_TTL_MS) {
-        Some(ms) if value.is_some() => crate::state_plane::now_ms() + ms,
-        _ => 0,
-    };
-    state
-        .engine
-        .mirror_set(key, msg.sequence, lseq, value, expires_ms);
-}
-
-/// The parent's reply, renumbered for the node that asked.
-fn with_id(reply: Reply, id: u64) -> Reply {
-    match reply {
-        Reply::Written(mut w) => {
-            w.id = id;
-            Reply::Written(w)
-        }
-        Reply::Error(mut e) => {
-            e.id = id;
-            Reply::Error(e)
-        }
-        other => other,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parent_endpoints_follow_the_base_port() {
-        assert_eq!(
-            parent_endpoints("tcp://10.0.0.1:7000").unwrap(),
-            [
-                "tcp://10.0.0.1:7000".to_owned(),
-                "tcp://10.0.0.1:7001".to_owned(),
-                "tcp://10.0.0.1:7002".to_owned()
-            ]
-        );
-        assert!(parent_endpoints("10.0.0.1:7000").is_err());
-        assert!(parent_endpoints("tcp://h:65535").is_err());
-    }
-
-    #[test]
-    fn an_echo_is_dropped_once() {
-        let mut e = Echoes::default();
-        let fp = Echoes::fingerprint(&[b"@a/:t", b"h", b"p"]);
-        e.sent(fp);
-        e.sent(fp);
-        assert!(e.is_echo(fp));
-        assert!(e.is_echo(fp));
-        assert!(!e.is_echo(fp));
-        assert_ne!(fp, Echoes::fingerprint(&[b"@a/:t", b"hp", b""]));
+impl Upstream for Uplink {
+    fn send_up(&mut self, frames: &[&[u8]], c: &mut Counters) -> Result<(), zmq::Error> {
+        Uplink::send_up(self, frames, c)
     }
 }

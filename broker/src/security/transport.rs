@@ -3,8 +3,6 @@
 //! send before libzmq drops the connection (nothing is buffered beyond
 //! it), and how long a peer may take to finish its handshake.
 
-use crate::config::Config;
-
 /// Room for the ZMTP 3.1 SUBSCRIBE / CANCEL command name and the
 /// subscribe byte in front of a prefix.
 const SUBSCRIPTION_OVERHEAD: usize = 64;
@@ -35,23 +33,28 @@ fn doubled(n: u64) -> i64 {
 }
 
 impl TransportLimits {
-    /// Caps from `config`: twice the application limit (the broker refuses,
-    /// counts and reports what lies between; only absurd frames cut the
-    /// connection): control size for requests, topic length plus command
-    /// overhead for subscriptions, message (or control) size for data.
-    pub fn from_config(config: &Config) -> Self {
-        let control = config.max_control_size as u64;
+    /// Caps from the application limits: twice each limit (the broker
+    /// refuses, counts and reports what lies between; only absurd frames
+    /// cut the connection): control size for requests, topic length plus
+    /// command overhead for subscriptions, message (or control) size for
+    /// data.
+    pub fn new(
+        max_control_size: usize,
+        max_topic_length: usize,
+        max_message_size: u64,
+        handshake_timeout_ms: u64,
+    ) -> Self {
+        let control = max_control_size as u64;
         TransportLimits {
             control_frame: doubled(control),
             subscription_frame: i64::try_from(
-                config
-                    .max_topic_length
+                max_topic_length
                     .saturating_mul(2)
                     .saturating_add(SUBSCRIPTION_OVERHEAD),
             )
             .unwrap_or(i64::MAX),
-            data_frame: doubled(config.max_message_size.max(control)),
-            handshake_ms: i32::try_from(config.handshake_timeout_ms).unwrap_or(i32::MAX),
+            data_frame: doubled(max_message_size.max(control)),
+            handshake_ms: i32::try_from(handshake_timeout_ms).unwrap_or(i32::MAX),
         }
     }
 
@@ -77,25 +80,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn caps_follow_the_configuration() {
-        let c = Config {
-            max_topic_length: 100,
-            max_message_size: 1000,
-            max_control_size: 3000,
-            handshake_timeout_ms: 250,
-            ..Config::default()
-        };
-        let t = TransportLimits::from_config(&c);
+    fn caps_follow_the_limits() {
+        let t = TransportLimits::new(3000, 100, 1000, 250);
         assert_eq!(t.frame_cap(Inbound::Subscriptions), 264);
         assert_eq!(t.frame_cap(Inbound::Control), 6000);
         assert_eq!(t.frame_cap(Inbound::Data), 6000);
         assert_eq!(t.handshake_ms, 250);
-        let huge = Config {
-            max_message_size: u64::MAX,
-            handshake_timeout_ms: u64::MAX,
-            ..Config::default()
-        };
-        let t = TransportLimits::from_config(&huge);
+        let t = TransportLimits::new(1, 1, u64::MAX, u64::MAX);
         assert_eq!(t.frame_cap(Inbound::Data), i64::MAX);
         assert_eq!(t.handshake_ms, i32::MAX);
     }

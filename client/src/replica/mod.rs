@@ -2,13 +2,15 @@
 //! synchronous; writes go to the master and are acknowledged, then applied
 //! to this replica at once (read-your-writes).
 
+pub(crate) mod shared;
+
 use crate::port::{Lifetime, Port};
-use crate::replica::{Change, ReplicaEntry, ReplicaShared};
 use crate::ClientError;
 use canopy_schemas::state::{Level, OpKind, Write, Written};
 use canopy_schemas::{NodePath, Reply, Request};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use shared::{Change, ReplicaEntry, ReplicaShared};
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;

@@ -1,0 +1,48 @@
+//! PING: a node's heartbeat with its drop and subscription counts; PONG
+//! carries the epoch and the state sequence.
+
+use super::Control;
+use crate::config::Config;
+use crate::metrics::Counters;
+use canopy_schemas::control::{Ping, Pong};
+use canopy_schemas::{ErrorCode, Reply};
+
+impl Control {
+    pub(super) fn ping(
+        &mut self,
+        identity: &[u8],
+        p: Ping,
+        config: &Config,
+        c: &mut Counters,
+    ) -> Reply {
+        let Some(entry) = self.presence.touch(identity) else {
+            return Reply::error(
+                p.id,
+                ErrorCode::UnknownNode,
+                "this connection has not said HELLO (or the broker restarted): send HELLO",
+            );
+        };
+        c.pings += 1;
+        c.drops_reported += p.dropped.saturating_sub(entry.dropped);
+        entry.dropped = p.dropped;
+        entry.subscriptions = p.subscriptions;
+        entry.link = p.link;
+        if p.subscriptions > config.max_subscriptions {
+            c.subscription_limit_hits += 1;
+            tracing::warn!(node = %entry.path, subscriptions = p.subscriptions, "node exceeds max_subscriptions");
+            return Reply::error(
+                p.id,
+                ErrorCode::TooManySubscriptions,
+                format!(
+                    "node holds {} subscriptions, max_subscriptions is {}",
+                    p.subscriptions, config.max_subscriptions
+                ),
+            );
+        }
+        Reply::Pong(Pong {
+            id: p.id,
+            epoch: self.epoch,
+            seq: self.seq,
+        })
+    }
+}

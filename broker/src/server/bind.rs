@@ -1,0 +1,245 @@
+//! Start-up: checks what the broker links, prepares the data directory,
+//! creates and binds the three sockets with their options and limits,
+//! starts the ZAP handler and the state plane, and links to a parent.
+
+use super::{libzmq, Broker, BrokerError, Endpoints, ZmqContext};
+use crate::config::Config;
+use crate::control::presence::Presence;
+use crate::control::Control;
+use crate::federation::Uplink;
+use crate::metrics::Counters;
+use crate::outbox::Outbox;
+use crate::security::acl::Acls;
+use crate::security::keys::{self, AuthError, ClientKeys};
+use crate::security::transport::Inbound;
+use crate::security::zap::Zap;
+use crate::state::plane::{self, StatePlane};
+use crate::state::StateEngine;
+use canopy_schemas::{PUB_PORT_OFFSET, SUB_PORT_OFFSET};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Raises the soft limit on open descriptors to the hard limit: every
+/// connection (finished handshake or not) holds one, and the soft default
+/// (often 1024) would let a few hundred stalled strangers lock clients out.
+fn raise_descriptor_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open descriptor limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open descriptor limit"),
+    }
+}
+
+/// Reads the broker id from the data directory, creating it on first start.
+fn load_broker_id(dir: &Path) -> Result<String, BrokerError> {
+    let io = |source| BrokerError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let file = dir.join("broker-id");
+    match std::fs::read_to_string(&file) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            let id = format!("{:016x}", rand::random::<u64>());
+            std::fs::write(&file, &id).map_err(io)?;
+            Ok(id)
+        }
+    }
+}
+
+/// The broker's CURVE secret key when CURVE is on (both settings given).
+fn server_secret(config: &Config) -> Result<Option<[u8; 32]>, BrokerError> {
+    match (&config.curve_key_file, &config.allow_list) {
+        (Some(keys), Some(_)) => Ok(Some(keys::load_server_keys(keys)?.1)),
+        (None, None) => {
+            tracing::warn!(
+                "CURVE is off: the broker admits any connection (set curve_key_file and allow_list)"
+            );
+            Ok(None)
+        }
+        _ => Err(AuthError::Incomplete.into()),
+    }
+}
+
+/// The three bound sockets and their ZAP handler.
+struct Sockets {
+    router: zmq::Socket,
+    xpub: zmq::Socket,
+    xsub: zmq::Socket,
+    zap: Zap,
+}
+
+/// Creates the three sockets with their options, starts the ZAP handler
+/// (before any socket can accept a peer) and binds them.
+fn bind_sockets(
+    context: &zmq::Context,
+    config: &Config,
+    endpoints: &Endpoints,
+) -> Result<Sockets, BrokerError> {
+    let secret = server_secret(config)?;
+    let router = context.socket(zmq::ROUTER).ctx(|| "ROUTER socket".into())?;
+    let mut xpub = context.socket(zmq::XPUB).ctx(|| "XPUB socket".into())?;
+    // Each subscription is applied by the broker itself (limits, ACLs).
+    crate::sockopt::set_xpub_manual(&mut xpub).ctx(|| "xpub manual".into())?;
+    match crate::sockopt::set_subscriptions_per_connection(
+        &mut xpub,
+        config.max_subscriptions_per_connection,
+    ) {
+        Ok(()) => {}
+        Err(zmq::Error::EINVAL) => {
+            return Err(libzmq::LibzmqError::Unpatched(libzmq::version()).into())
+        }
+        Err(e) => return Err(e).ctx(|| "subscriptions per connection".into()),
+    }
+    let xsub = context.socket(zmq::XSUB).ctx(|| "XSUB socket".into())?;
+    for s in [&router, &xpub, &xsub] {
+        s.set_linger(0).ctx(|| "set linger".into())?;
+        if let Some(secret) = &secret {
+            keys::secure(s, secret).ctx(|| "CURVE server".into())?;
+        }
+    }
+    let zap = Zap::start(
+        context,
+        config.allow_list.as_deref(),
+        &[(&router, "router"), (&xpub, "xpub"), (&xsub, "xsub")],
+        config.max_connections,
+    )?;
+    // Sends report a full or vanished peer (EAGAIN / EHOSTUNREACH) so
+    // snapshots can be paced per peer; replies are sent without blocking.
+    router
+        .set_router_mandatory(true)
+        .ctx(|| "router mandatory".into())?;
+    router
+        .set_sndhwm(config.send_hwm.max(100_000))
+        .ctx(|| "router sndhwm".into())?;
+    xpub.set_sndhwm(config.send_hwm)
+        .ctx(|| "xpub sndhwm".into())?;
+    xsub.set_rcvhwm(config.receive_hwm)
+        .ctx(|| "xsub rcvhwm".into())?;
+    // A frame far beyond what a socket may carry is cut off at the
+    // transport (the peer is disconnected) instead of being buffered
+    // whole; a peer that stalls its handshake is closed at the deadline.
+    let limits = config.transport_limits();
+    for (socket, inbound, name) in [
+        (&router, Inbound::Control, "router"),
+        (&xpub, Inbound::Subscriptions, "xpub"),
+        (&xsub, Inbound::Data, "xsub"),
+    ] {
+        limits
+            .apply(socket, inbound)
+            .ctx(|| format!("{name} transport limits"))?;
+    }
+    router
+        .bind(&endpoints.router)
+        .ctx(|| format!("bind {}", endpoints.router))?;
+    xpub.bind(&endpoints.xpub)
+        .ctx(|| format!("bind {}", endpoints.xpub))?;
+    xsub.bind(&endpoints.xsub)
+        .ctx(|| format!("bind {}", endpoints.xsub))?;
+    // The state key space is wanted at all times (CHP clients publish KVSET
+    // from plain PUB sockets); it also tells a publisher that its link to
+    // the broker is ready.
+    xsub.send(crate::events::STANDING_SUBSCRIPTION, 0)
+        .ctx(|| "standing subscription".into())?;
+    Ok(Sockets {
+        router,
+        xpub,
+        xsub,
+        zap,
+    })
+}
+
+/// Loads the stores from disk and starts the disk writer.
+fn start_state(
+    context: &zmq::Context,
+    config: &Config,
+    broker_id: &str,
+) -> Result<StatePlane, BrokerError> {
+    let engine = StateEngine::new(&config.stores, &config.schemas_dir, config.max_key_length)?;
+    let broker_tag = u64::from_str_radix(broker_id, 16).unwrap_or(0);
+    let (mut state, dropped) = plane::start(engine, &config.data_dir, context, broker_tag)?;
+    state.erase(dropped);
+    Ok(state)
+}
+
+/// Links to the parent broker when `upstream` is set.
+fn link_upstream(
+    context: &zmq::Context,
+    config: &Config,
+    broker_id: &str,
+    state: &mut StatePlane,
+    counters: &mut Counters,
+) -> Result<Option<Uplink>, BrokerError> {
+    let Some(upstream) = &config.upstream else {
+        return Ok(None);
+    };
+    let keys = match (&config.upstream_server_key, &config.upstream_key_file) {
+        (Some(server), Some(key)) => Some(ClientKeys::load(server, key)?),
+        (None, None) => None,
+        _ => return Err(AuthError::IncompleteUpstream.into()),
+    };
+    state.mirror = true;
+    let limits = config.transport_limits();
+    Ok(Some(Uplink::connect(
+        context,
+        upstream,
+        keys.as_ref(),
+        &limits,
+        broker_id,
+        state,
+        counters,
+    )?))
+}
+
+impl Broker {
+    /// Validates `config`, prepares the data directory and binds the sockets.
+    pub fn bind(config: Config) -> Result<Self, BrokerError> {
+        config.validate()?;
+        libzmq::check_version()?;
+        libzmq::require_curve(&config, libzmq::has_curve())?;
+        raise_descriptor_limit();
+        let broker_id = load_broker_id(&config.data_dir)?;
+        let epoch = canopy_schemas::clock::unix_ms().max(1);
+        let context = zmq::Context::new();
+        let endpoints = Endpoints {
+            router: config.endpoint(0),
+            xpub: config.endpoint(PUB_PORT_OFFSET),
+            xsub: config.endpoint(SUB_PORT_OFFSET),
+        };
+        let acls = Acls::new(&config.acl).map(Arc::new);
+        let sockets = bind_sockets(&context, &config, &endpoints)?;
+        let mut state = start_state(&context, &config, &broker_id)?;
+        state.acls = acls.clone();
+        state.snapshots_per_s = match config.max_snapshots_per_s {
+            r if r > 0.0 && r.is_finite() => r,
+            _ => f64::INFINITY,
+        };
+        let mut counters = Counters::default();
+        let uplink = link_upstream(&context, &config, &broker_id, &mut state, &mut counters)?;
+        Ok(Broker {
+            uplink,
+            zap: sockets.zap,
+            reload: Arc::new(AtomicBool::new(false)),
+            state,
+            outbox: Outbox::default(),
+            acls: acls.clone(),
+            control: Control {
+                acls,
+                broker_id,
+                epoch,
+                started: Instant::now(),
+                presence: Presence::default(),
+                seq: 0,
+            },
+            config,
+            endpoints,
+            router: sockets.router,
+            xpub: sockets.xpub,
+            xsub: sockets.xsub,
+            counters,
+            _context: context,
+        })
+    }
+}

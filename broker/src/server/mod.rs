@@ -1,0 +1,134 @@
+//! The server: the broker's sockets, the poll loop and its named slots,
+//! start-up, reload and shutdown. It owns everything and only dispatches:
+//! each plane does its own work (README, "Where things live").
+
+mod bind;
+pub(crate) mod libzmq;
+mod poll;
+mod run;
+
+use crate::config::{Config, ConfigError};
+use crate::control::Control;
+use crate::federation::Uplink;
+use crate::metrics::Counters;
+use crate::outbox::Outbox;
+use crate::security::acl::Acls;
+use crate::security::zap::Zap;
+use crate::state::plane::StatePlane;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Messages handled per socket before the loop polls again, so no socket
+/// starves the others.
+const BATCH: usize = 256;
+/// Longest the loop sleeps in poll, so a stop request is seen promptly.
+const MAX_POLL_MS: u64 = 100;
+
+/// Why the broker could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// A ZeroMQ call failed.
+    #[error("{context}: {source}")]
+    Zmq {
+        /// What was being done.
+        context: String,
+        /// The ZeroMQ error.
+        source: zmq::Error,
+    },
+    /// The data directory could not be used.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A store could not be set up.
+    #[error(transparent)]
+    Store(#[from] crate::state::StoreError),
+    /// The state database could not be opened or loaded.
+    #[error(transparent)]
+    State(#[from] crate::state::plane::StartError),
+    /// CURVE could not be set up.
+    #[error(transparent)]
+    Auth(#[from] crate::security::keys::AuthError),
+    /// The link to the parent broker could not be set up.
+    #[error(transparent)]
+    Link(#[from] crate::federation::LinkError),
+    /// The linked libzmq is not canopy's own.
+    #[error(transparent)]
+    Libzmq(#[from] libzmq::LibzmqError),
+}
+
+trait ZmqContext<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, BrokerError>;
+}
+
+impl<T> ZmqContext<T> for Result<T, zmq::Error> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, BrokerError> {
+        self.map_err(|source| BrokerError::Zmq {
+            context: what(),
+            source,
+        })
+    }
+}
+
+/// The endpoints a running broker listens on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// ROUTER (P): control and snapshots.
+    pub router: String,
+    /// XPUB (P+1): everything outbound.
+    pub xpub: String,
+    /// XSUB (P+2): everything inbound.
+    pub xsub: String,
+}
+
+/// A bound broker, ready to [`run`](Broker::run).
+pub struct Broker {
+    config: Config,
+    endpoints: Endpoints,
+    router: zmq::Socket,
+    xpub: zmq::Socket,
+    xsub: zmq::Socket,
+    control: Control,
+    counters: Counters,
+    state: StatePlane,
+    outbox: Outbox,
+    zap: Zap,
+    uplink: Option<Uplink>,
+    acls: Option<Arc<Acls>>,
+    reload: Arc<AtomicBool>,
+    // Keeps the sockets' context alive as long as the broker.
+    _context: zmq::Context,
+}
+
+impl Broker {
+    /// Where the broker listens.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The stable broker id.
+    pub fn broker_id(&self) -> &str {
+        &self.control.broker_id
+    }
+
+    /// Set this flag (SIGHUP does) to re-read the CURVE allow-list.
+    pub fn reload_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.reload)
+    }
+
+    /// True when CURVE is on.
+    pub fn secured(&self) -> bool {
+        self.zap.secured()
+    }
+
+    /// This run's epoch.
+    pub fn epoch(&self) -> u64 {
+        self.control.epoch
+    }
+}

@@ -1,0 +1,296 @@
+//! The poll loop: wait on every socket, then hand each ready one to its
+//! plane; timers (heartbeat, TTL expiry) between turns; a clean stop.
+
+use super::poll::{self, Ready};
+use super::{Broker, BrokerError, ZmqContext, BATCH, MAX_POLL_MS};
+use crate::control::{Deferred, Handled};
+use crate::events::{EventLimits, Forwarder, Inbound, SubscriptionLimits, Subscriptions, Upstream};
+use crate::state::plane::ForMaster;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+impl Broker {
+    /// Runs the poll loop until `stop` becomes true.
+    pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<(), BrokerError> {
+        let heartbeat = Duration::from_millis(self.config.heartbeat_ms);
+        let node_timeout = Duration::from_millis(self.config.node_timeout_ms);
+        let mut forwarder = Forwarder::new(
+            EventLimits {
+                max_message_size: self.config.max_message_size,
+                max_topic_length: self.config.max_topic_length,
+            },
+            self.acls.clone(),
+        );
+        let mut subscriptions = Subscriptions::new(
+            self.acls.clone(),
+            SubscriptionLimits {
+                max_total: self.config.max_subscriptions_total,
+                max_length: self.config.max_topic_length,
+            },
+        );
+        let mut next_beat = Instant::now();
+        let mut snapshots_blocked = false;
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= next_beat {
+                self.housekeeping(node_timeout)?;
+                next_beat = now + heartbeat;
+            }
+            if self.uplink.is_none() {
+                // A child's mirror expires keys when the master says so.
+                self.state
+                    .expire(&self.xpub, &mut self.counters)
+                    .ctx(|| "expiring keys".into())?;
+            }
+            let wait = self.wait_ms(next_beat, snapshots_blocked);
+            if self.reload.swap(false, Ordering::Relaxed) {
+                self.zap.reload(&mut self.counters);
+            }
+            let ready = match poll::poll(&self.poll_sockets(), wait) {
+                Ok(ready) => ready,
+                Err(zmq::Error::EINTR) => continue,
+                Err(e) => return Err(e).ctx(|| "poll".into()),
+            };
+            snapshots_blocked = self.dispatch(ready, &mut forwarder, &mut subscriptions)?;
+        }
+        tracing::info!("broker stopping");
+        self.state
+            .shutdown(&self.router, &mut self.outbox, &mut self.counters)
+            .ctx(|| "flushing state".into())?;
+        Ok(())
+    }
+
+    /// How long the next poll may wait: not at all while replies or
+    /// snapshots are pending, else until the next heartbeat or expiry.
+    fn wait_ms(&self, next_beat: Instant, snapshots_blocked: bool) -> i64 {
+        if snapshots_blocked {
+            return 1;
+        }
+        if self.state.busy() || self.outbox.busy() {
+            return 0;
+        }
+        let now_ms = canopy_schemas::clock::unix_ms();
+        let until_expiry = self
+            .state
+            .engine
+            .next_expiry()
+            .map_or(u64::MAX, |d| d.saturating_sub(now_ms));
+        next_beat
+            .saturating_duration_since(Instant::now())
+            .as_millis()
+            .min(u128::from(MAX_POLL_MS))
+            .min(u128::from(until_expiry)) as i64
+    }
+
+    /// The sockets the loop waits on, by name.
+    fn poll_sockets(&self) -> poll::Sockets<'_> {
+        poll::Sockets {
+            xsub: &self.xsub,
+            xpub: &self.xpub,
+            router: &self.router,
+            durable: &self.state.durable,
+            zap: &self.zap.socket,
+            link: self.uplink.as_ref().map(|l| [&l.down, &l.control, &l.up]),
+        }
+    }
+
+    /// Hands each ready socket to its plane, then flushes held replies and
+    /// streams snapshots. Returns true when a snapshot peer is full.
+    fn dispatch(
+        &mut self,
+        ready: Ready,
+        forwarder: &mut Forwarder,
+        subscriptions: &mut Subscriptions,
+    ) -> Result<bool, BrokerError> {
+        self.on_link(ready, subscriptions)?;
+        if ready.zap {
+            self.zap.serve(&mut self.counters).ctx(|| "ZAP".into())?;
+        }
+        if ready.xpub {
+            self.on_subscriptions(subscriptions)?;
+        }
+        if ready.xsub {
+            self.on_events(forwarder)?;
+        }
+        if ready.router {
+            self.on_control()?;
+        }
+        if ready.durable {
+            self.state
+                .on_durable(&self.router, &mut self.outbox, &mut self.counters)
+                .ctx(|| "durability".into())?;
+        }
+        if self.outbox.busy() {
+            self.outbox
+                .flush(&self.router, &mut self.counters)
+                .ctx(|| "replies".into())?;
+        }
+        if !self.state.busy() {
+            return Ok(false);
+        }
+        self.state
+            .pump_snapshots(&self.router, &mut self.counters)
+            .ctx(|| "snapshot".into())
+    }
+
+    /// A child's three link sockets: what the parent publishes, its
+    /// replies, and its subscriptions.
+    fn on_link(
+        &mut self,
+        ready: Ready,
+        subscriptions: &mut Subscriptions,
+    ) -> Result<(), BrokerError> {
+        let Some(link) = &mut self.uplink else {
+            return Ok(());
+        };
+        if ready.link_down {
+            link.receive_published(&self.xpub, &mut self.state, &mut self.counters)
+                .ctx(|| "from the parent".into())?;
+        }
+        if ready.link_control {
+            link.replies(
+                &mut self.state,
+                &self.router,
+                &mut self.outbox,
+                &mut self.counters,
+            )
+            .ctx(|| "parent replies".into())?;
+        }
+        if ready.link_up {
+            while let Some((on, prefix)) = link
+                .parent_interest()
+                .ctx(|| "parent subscriptions".into())?
+            {
+                subscriptions
+                    .parent_wants(on, &prefix, &self.xsub)
+                    .ctx(|| "parent subscriptions".into())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscriptions from the XPUB, a batch at a time.
+    fn on_subscriptions(&mut self, subscriptions: &mut Subscriptions) -> Result<(), BrokerError> {
+        for _ in 0..BATCH {
+            let more = subscriptions
+                .forward_one(
+                    &self.xpub,
+                    &self.xsub,
+                    self.uplink.as_ref().map(|l| &l.down),
+                    &mut self.counters,
+                )
+                .ctx(|| "subscription forwarding".into())?;
+            if !more {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Events (and KVSETs) from the XSUB, a batch at a time.
+    fn on_events(&mut self, forwarder: &mut Forwarder) -> Result<(), BrokerError> {
+        for _ in 0..BATCH {
+            let upstream = self.uplink.as_mut().map(|l| l as &mut dyn Upstream);
+            match forwarder
+                .forward_one(&self.xsub, &self.xpub, upstream, &mut self.counters)
+                .ctx(|| "event forwarding".into())?
+            {
+                Inbound::Idle => break,
+                Inbound::Handled => {}
+                Inbound::Kvset(msg, identity) => {
+                    let up = self
+                        .state
+                        .kvset(msg, identity, &self.xpub, &mut self.counters)
+                        .ctx(|| "KVSET".into())?;
+                    self.relay_to_master(up)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Control requests from the ROUTER, a batch at a time.
+    fn on_control(&mut self) -> Result<(), BrokerError> {
+        // Control traffic only (never the event path): STATS then reports
+        // the connections as they are now.
+        self.zap.connections.refresh(&mut self.counters);
+        self.control.seq = self.state.engine.seq();
+        for _ in 0..BATCH {
+            let inflight = &self.state.inflight;
+            let handled = self
+                .control
+                .handle_one(
+                    &self.router,
+                    &mut self.outbox,
+                    &|identity| inflight.of(identity),
+                    &self.config,
+                    &mut self.counters,
+                )
+                .ctx(|| "control".into())?;
+            let deferred = match handled {
+                Handled::Idle => break,
+                Handled::Done => continue,
+                Handled::Deferred(deferred) => *deferred,
+            };
+            match deferred {
+                Deferred::Snapshot(request) => self
+                    .state
+                    .snapshot(request, &self.router, &mut self.outbox, &mut self.counters)
+                    .ctx(|| "snapshot request".into())?,
+                Deferred::State { peer, request } => {
+                    let up = self
+                        .state
+                        .request(
+                            peer,
+                            request,
+                            &self.router,
+                            &mut self.outbox,
+                            &self.xpub,
+                            &mut self.counters,
+                        )
+                        .ctx(|| "state request".into())?;
+                    self.relay_to_master(up)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what a child's state plane handed back on to the parent.
+    fn relay_to_master(&mut self, up: Option<ForMaster>) -> Result<(), BrokerError> {
+        let (Some(up), Some(link)) = (up, &mut self.uplink) else {
+            return Ok(());
+        };
+        match up {
+            ForMaster::Kvset(msg) => link
+                .send_kvset(&msg, &mut self.counters)
+                .ctx(|| "relaying a KVSET".into()),
+            ForMaster::Write { peer, write } => link
+                .relay_write(peer, write, &mut self.state, &mut self.counters)
+                .ctx(|| "relaying a WRITE".into()),
+        }
+    }
+
+    /// Once per heartbeat: HUGZ out, silent nodes out.
+    fn housekeeping(&mut self, node_timeout: Duration) -> Result<(), BrokerError> {
+        crate::events::send_hugz(&self.xpub).ctx(|| "sending HUGZ".into())?;
+        self.counters.heartbeats_sent += 1;
+        self.zap.connections.refresh(&mut self.counters);
+        if let Some(link) = &mut self.uplink {
+            let subscriptions = self.counters.subscriptions_active.min(u32::MAX as u64) as u32;
+            link.beat(
+                node_timeout,
+                &mut self.state,
+                subscriptions,
+                &mut self.counters,
+            )
+            .ctx(|| "upstream heartbeat".into())?;
+        }
+        for gone in self.control.presence.expire(node_timeout) {
+            self.counters.nodes_expired += 1;
+            tracing::info!(node = %gone.path, "node expired after silence");
+        }
+        Ok(())
+    }
+}
