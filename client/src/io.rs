@@ -142,39 +142,17 @@ impl Io {
             if zmq::poll(&mut items, wait.as_millis() as i64 + 1).is_err() {
                 continue;
             }
-            let ready = [
-                items[0].is_readable(),
-                items[1].is_readable(),
-                items[2].is_readable(),
-                items[3].is_readable(),
-            ];
-            if ready[3] {
-                while let Some(frames) = recv_all(&self.monitor) {
-                    // Event frame: u16 event, u32 value (the ZAP status code: 400 a
-                    // refused key, 500 the broker's connection limit).
-                    let status = frames
-                        .first()
-                        .and_then(|f| f.get(2..6))
-                        .and_then(|v| <[u8; 4]>::try_from(v).ok())
-                        .map(u32::from_le_bytes);
-                    let err = if status == Some(500) {
-                        ClientError::BrokerFull(self.endpoint.clone())
-                    } else {
-                        ClientError::AuthRefused(self.endpoint.clone())
-                    };
-                    tracing::warn!(broker = %self.endpoint, error = %err, "handshake refused by the broker");
-                    if let Some(first) = self.first_welcome.take() {
-                        let _ = first.send(Err(err));
-                    }
-                }
+            let [sub, dealer, wake, monitor] = items.map(|item| item.is_readable());
+            if monitor {
+                self.on_handshake_failures();
             }
-            if ready[0] {
+            if sub {
                 while let Some(frames) = recv_all(&self.sub) {
                     link.last_heard = Instant::now();
                     self.on_sub_message(frames, &mut streams);
                 }
             }
-            if ready[1] {
+            if dealer {
                 while let Some(frames) = recv_all(&self.dealer) {
                     link.last_heard = Instant::now();
                     if frames.len() == 5 {
@@ -184,42 +162,74 @@ impl Io {
                     }
                 }
             }
-            if ready[2] {
-                while recv_all(&self.wake).is_some() {}
-                loop {
-                    match self.commands.try_recv() {
-                        Ok(Command::Subscription(prefix, on)) => {
-                            let r = if on {
-                                self.sub.set_subscribe(&prefix)
-                            } else {
-                                self.sub.set_unsubscribe(&prefix)
-                            };
-                            if let Err(e) = r {
-                                tracing::warn!(error = %e, "changing subscription failed");
-                            }
-                            if !on {
-                                // Events missed while unsubscribed are not drops.
-                                streams.clear();
-                            }
-                        }
-                        Ok(Command::Request(request, reply)) => {
-                            if self.send_request(&request) {
-                                pending.insert(request.id(), reply);
-                            } else {
-                                let _ = reply.send(Err(ClientError::NotSent));
-                            }
-                        }
-                        Ok(Command::Resync(replica)) => {
-                            let requests = replica.initial_sync(&self.ids);
-                            self.request_snapshots(requests);
-                        }
-                        Ok(Command::Close) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                            self.send_request(&Request::Bye(Default::default()));
-                            return;
-                        }
-                        Err(std::sync::mpsc::TryRecvError::Empty) => break,
+            if wake && self.on_commands(&mut pending, &mut streams) {
+                return;
+            }
+        }
+    }
+
+    /// Handshakes the broker refused (CURVE key, connection limit): the
+    /// first one ends `connect` with a clear error.
+    fn on_handshake_failures(&mut self) {
+        while let Some(frames) = recv_all(&self.monitor) {
+            // Event frame: u16 event, u32 value (the ZAP status code: 400 a
+            // refused key, 500 the broker's connection limit).
+            let status = frames
+                .first()
+                .and_then(|f| f.get(2..6))
+                .and_then(|v| <[u8; 4]>::try_from(v).ok())
+                .map(u32::from_le_bytes);
+            let err = if status == Some(500) {
+                ClientError::BrokerFull(self.endpoint.clone())
+            } else {
+                ClientError::AuthRefused(self.endpoint.clone())
+            };
+            tracing::warn!(broker = %self.endpoint, error = %err, "handshake refused by the broker");
+            if let Some(first) = self.first_welcome.take() {
+                let _ = first.send(Err(err));
+            }
+        }
+    }
+
+    /// Commands from the application's threads; true when told to close.
+    fn on_commands(
+        &mut self,
+        pending: &mut HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>>,
+        streams: &mut HashMap<(String, Vec<u8>), u64>,
+    ) -> bool {
+        while recv_all(&self.wake).is_some() {}
+        loop {
+            match self.commands.try_recv() {
+                Ok(Command::Subscription(prefix, on)) => {
+                    let r = if on {
+                        self.sub.set_subscribe(&prefix)
+                    } else {
+                        self.sub.set_unsubscribe(&prefix)
+                    };
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "changing subscription failed");
+                    }
+                    if !on {
+                        // Events missed while unsubscribed are not drops.
+                        streams.clear();
                     }
                 }
+                Ok(Command::Request(request, reply)) => {
+                    if self.send_request(&request) {
+                        pending.insert(request.id(), reply);
+                    } else {
+                        let _ = reply.send(Err(ClientError::NotSent));
+                    }
+                }
+                Ok(Command::Resync(replica)) => {
+                    let requests = replica.initial_sync(&self.ids);
+                    self.request_snapshots(requests);
+                }
+                Ok(Command::Close) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.send_request(&Request::Bye(Default::default()));
+                    return true;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => return false,
             }
         }
     }

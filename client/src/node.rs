@@ -88,22 +88,24 @@ static WAKE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 use canopy_schemas::clock::unix_ns as now_ns;
 
-fn tune(socket: &zmq::Socket, curve: Option<&crate::CurveKeys>) -> Result<(), zmq::Error> {
-    socket.set_reconnect_ivl(100)?;
-    socket.set_reconnect_ivl_max(1000)?;
-    if let Some(keys) = curve {
-        keys.apply(socket)?;
-    }
-    socket.set_linger(0)
+/// The sockets of one node: the DEALER (with its handshake monitor), the
+/// SUB, the XPUB it publishes on, and the pair that wakes its I/O thread.
+struct NodeSockets {
+    dealer: zmq::Socket,
+    monitor: zmq::Socket,
+    sub: zmq::Socket,
+    publisher: zmq::Socket,
+    wake_rx: zmq::Socket,
+    wake_tx: zmq::Socket,
 }
 
-impl Node {
-    /// Joins the broker as `group/name`. Fails with a clear error when the
-    /// broker does not answer, speaks another protocol version, or refuses.
-    pub async fn connect(options: NodeOptions) -> Result<Node, ClientError> {
-        let endpoints = BrokerEndpoints::parse(&options.broker)?;
-        let path = NodePath::new(GroupPath::parse(&options.group)?, &options.name)?;
-        let ctx = zmq::Context::new();
+impl NodeSockets {
+    /// Creates and connects them to the broker's three endpoints.
+    fn open(
+        ctx: &zmq::Context,
+        endpoints: &BrokerEndpoints,
+        options: &NodeOptions,
+    ) -> Result<NodeSockets, ClientError> {
         let dealer = ctx.socket(zmq::DEALER)?;
         tune(&dealer, options.curve.as_ref())?;
         dealer.set_immediate(true)?;
@@ -146,7 +148,41 @@ impl Node {
         let wake_tx = ctx.socket(zmq::PAIR)?;
         wake_tx.set_linger(0)?;
         wake_tx.connect(&wake_name)?;
+        Ok(NodeSockets {
+            dealer,
+            monitor,
+            sub,
+            publisher,
+            wake_rx,
+            wake_tx,
+        })
+    }
+}
 
+fn tune(socket: &zmq::Socket, curve: Option<&crate::CurveKeys>) -> Result<(), zmq::Error> {
+    socket.set_reconnect_ivl(100)?;
+    socket.set_reconnect_ivl_max(1000)?;
+    if let Some(keys) = curve {
+        keys.apply(socket)?;
+    }
+    socket.set_linger(0)
+}
+
+impl Node {
+    /// Joins the broker as `group/name`. Fails with a clear error when the
+    /// broker does not answer, speaks another protocol version, or refuses.
+    pub async fn connect(options: NodeOptions) -> Result<Node, ClientError> {
+        let endpoints = BrokerEndpoints::parse(&options.broker)?;
+        let path = NodePath::new(GroupPath::parse(&options.group)?, &options.name)?;
+        let ctx = zmq::Context::new();
+        let NodeSockets {
+            dealer,
+            monitor,
+            sub,
+            publisher,
+            wake_rx,
+            wake_tx,
+        } = NodeSockets::open(&ctx, &endpoints, &options)?;
         let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
         let (ev_tx, ev_rx) = mpsc::channel(options.event_buffer.max(1));
         let (first_tx, first_rx) = oneshot::channel();
