@@ -13,6 +13,11 @@ const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 const LEVELS: TableDefinition<&str, u64> = TableDefinition::new("levels");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SEQ: &str = "seq";
+/// META key: the disk format of this database (absent before format 1).
+const FORMAT: &str = "format";
+/// The disk format this broker writes, and the newest it reads. Format 0
+/// (no marker, canopy 0.1.0) has the same tables and is stamped 1 on open.
+pub const DISK_FORMAT: u64 = 1;
 /// redb page cache size.
 const CACHE_BYTES: usize = 8 * 1024 * 1024;
 /// Most changes committed in one transaction.
@@ -27,6 +32,18 @@ pub enum PersistError {
     /// A stored entry is corrupt.
     #[error("state database: corrupt entry for key {0:?}")]
     Corrupt(String),
+    /// The database was written by a newer canopy; it is left untouched.
+    #[error(
+        "state database {path}: disk format {found} was written by a newer canopy; this broker \
+         reads disk formats 0 to {DISK_FORMAT}. Run the newer release (or restore a backup made \
+         for this one); the directory was not changed"
+    )]
+    NewerFormat {
+        /// The database file.
+        path: String,
+        /// The format it records.
+        found: u64,
+    },
 }
 
 fn db_err<E: Into<redb::Error>>(e: E) -> PersistError {
@@ -57,21 +74,61 @@ fn decode_entry(key: &str, bytes: &[u8]) -> Result<Entry, PersistError> {
     })
 }
 
-/// Opens (or creates) the database and loads everything in it.
+/// The disk format a database records: `None` for a fresh file, 0 for
+/// one written before the marker existed.
+fn recorded_format(db: &impl ReadableDatabase) -> Result<Option<u64>, PersistError> {
+    let tx = db.begin_read().map_err(db_err)?;
+    let meta = match tx.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(db_err(e)),
+    };
+    if let Some(format) = meta.get(FORMAT).map_err(db_err)? {
+        return Ok(Some(format.value()));
+    }
+    Ok(meta.get(SEQ).map_err(db_err)?.map(|_| 0))
+}
+
+/// Opens (or creates) the database and loads everything in it. A database
+/// of a newer disk format is refused before anything is written; an older
+/// one is migrated (format 0 only needs its marker).
 pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
     // The master keeps every key in memory; redb's page cache only needs to
     // serve commits, so it stays small instead of redb's default of 1 GiB.
-    let db = redb::Builder::new()
-        .set_cache_size(CACHE_BYTES)
-        .create(path)
-        .map_err(db_err)?;
+    let mut builder = redb::Builder::new();
+    builder.set_cache_size(CACHE_BYTES);
+    let newer = |found: Option<u64>| match found {
+        Some(found) if found > DISK_FORMAT => Err(PersistError::NewerFormat {
+            path: path.display().to_string(),
+            found,
+        }),
+        _ => Ok(()),
+    };
+    // Read-only first: opening for writing may already change the file.
+    // (A file that needs repair cannot be read so; it is checked below.)
+    if path.exists() {
+        if let Ok(read_only) = builder.open_read_only(path) {
+            newer(recorded_format(&read_only)?)?;
+        }
+    }
+    let db = builder.create(path).map_err(db_err)?;
+    let format = recorded_format(&db)?;
+    newer(format)?;
     {
-        // Make sure the tables exist so a fresh database reads as empty.
+        // Make sure the tables exist so a fresh database reads as empty,
+        // and record the format this broker writes.
         let tx = db.begin_write().map_err(db_err)?;
         tx.open_table(ENTRIES).map_err(db_err)?;
         tx.open_table(LEVELS).map_err(db_err)?;
-        tx.open_table(META).map_err(db_err)?;
+        let mut meta = tx.open_table(META).map_err(db_err)?;
+        if format != Some(DISK_FORMAT) {
+            meta.insert(FORMAT, DISK_FORMAT).map_err(db_err)?;
+        }
+        drop(meta);
         tx.commit().map_err(db_err)?;
+    }
+    if let Some(old) = format.filter(|f| *f < DISK_FORMAT) {
+        tracing::info!(path = %path.display(), from = old, to = DISK_FORMAT, "data directory migrated to the current disk format");
     }
     let mut loaded = Loaded::default();
     let tx = db.begin_read().map_err(db_err)?;

@@ -51,8 +51,15 @@ pub struct BrokerProcess {
 impl BrokerProcess {
     /// Starts a broker on free ports with `extra` flags.
     pub fn start(extra: &[&str]) -> BrokerProcess {
+        Self::start_with_data(extra, |_| {})
+    }
+
+    /// Starts a broker whose data directory `prepare` fills first.
+    pub fn start_with_data(extra: &[&str], prepare: impl FnOnce(&Path)) -> BrokerProcess {
         let tmp = tempfile::tempdir().expect("temp dir");
         let data_dir = tmp.path().join("data");
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        prepare(&data_dir);
         for _ in 0..5 {
             let port = free_base_port();
             if let Some(mut b) = Self::spawn(port, &data_dir, extra) {
