@@ -86,6 +86,9 @@ pub struct Args {
     /// Longest a peer may take to finish its handshake, in ms [default: 10000].
     #[arg(long)]
     handshake_timeout_ms: Option<u64>,
+    /// Newest protocol version spoken, to hold a tree at an older version during an upgrade [default: the newest].
+    #[arg(long)]
+    protocol_max: Option<u32>,
     /// Subscription prefixes one connection may hold [default: 65536].
     #[arg(long)]
     max_subscriptions_per_connection: Option<u32>,
@@ -140,6 +143,7 @@ impl Args {
             max_snapshots_per_s,
             max_connections,
             handshake_timeout_ms,
+            protocol_max,
             max_inflight_per_connection,
             max_subscriptions_per_connection
         );

@@ -67,6 +67,10 @@ pub struct Config {
     /// handshake, counted. Connections still in their handshake do not
     /// count: `handshake_timeout_ms` bounds them.
     pub max_connections: u64,
+    /// The newest protocol version the broker speaks (default: the newest
+    /// of this release). Hold a tree at an older version while its brokers
+    /// are upgraded one at a time.
+    pub protocol_max: u32,
     /// Longest a peer may take to finish its ZMTP handshake (CURVE and ZAP
     /// included) before the connection is closed, on every socket the
     /// broker binds or connects.
@@ -110,6 +114,7 @@ impl Default for Config {
             max_snapshots_per_s: 100.0,
             max_connections: 30_000,
             handshake_timeout_ms: 10_000,
+            protocol_max: canopy_schemas::PROTOCOL_VERSION,
             max_subscriptions_per_connection: 65_536,
             upstream: None,
             upstream_server_key: None,
@@ -178,6 +183,13 @@ impl Config {
         if self.max_connections == 0 || self.max_inflight_per_connection == 0 {
             return bad("max_connections and max_inflight_per_connection must be positive");
         }
+        if !canopy_schemas::ProtocolRange::CURRENT.contains(self.protocol_max) {
+            return Err(ConfigError::Invalid(format!(
+                "protocol_max {} is not a version this broker speaks ({})",
+                self.protocol_max,
+                canopy_schemas::ProtocolRange::CURRENT
+            )));
+        }
         if self.handshake_timeout_ms == 0 || self.handshake_timeout_ms > i32::MAX as u64 {
             return bad("handshake_timeout_ms must be between 1 and 2147483647");
         }
@@ -203,6 +215,14 @@ impl Config {
             self.max_message_size,
             self.handshake_timeout_ms,
         )
+    }
+
+    /// The protocol versions this broker speaks, as configured.
+    pub fn protocols(&self) -> canopy_schemas::ProtocolRange {
+        canopy_schemas::ProtocolRange {
+            min: canopy_schemas::PROTOCOL_MIN,
+            max: self.protocol_max,
+        }
     }
 
     /// `tcp://BIND:PORT+offset`.

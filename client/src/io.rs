@@ -380,11 +380,11 @@ impl Io {
             return;
         }
         match reply {
-            Reply::Welcome(w) if w.protocol != canopy_schemas::PROTOCOL_VERSION => {
+            Reply::Welcome(w) if !canopy_schemas::ProtocolRange::CURRENT.contains(w.protocol) => {
                 let err = ClientError::VersionMismatch(format!(
-                    "broker speaks canopy protocol {}, this client speaks {}",
+                    "broker chose canopy protocol {}, this client speaks {}",
                     w.protocol,
-                    canopy_schemas::PROTOCOL_VERSION
+                    canopy_schemas::ProtocolRange::CURRENT
                 ));
                 match self.first_welcome.take() {
                     Some(first) => {

@@ -200,7 +200,8 @@ impl Node {
             counters: Arc::clone(&counters),
             hello: Hello {
                 id: 0,
-                protocol: canopy_schemas::PROTOCOL_VERSION,
+                protocol: canopy_schemas::PROTOCOL_MIN,
+                protocol_max: Some(canopy_schemas::PROTOCOL_VERSION),
                 name: path.name.clone(),
                 group: path.group.to_string(),
                 client_version: options.client_version.clone(),

@@ -68,8 +68,13 @@ pub struct Empty {
 pub struct Hello {
     /// Request id.
     pub id: u64,
-    /// Protocol version the client speaks ([`crate::PROTOCOL_VERSION`]).
+    /// The oldest protocol version the client speaks (a version-1 client's
+    /// only one): a version-1 broker accepts the HELLO when it is 1.
     pub protocol: u32,
+    /// The newest version the client speaks (version 2 on; absent: the
+    /// same as `protocol`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_max: Option<u32>,
     /// Node name, unique within its group.
     pub name: String,
     /// Group path, `""` for the root.
@@ -83,8 +88,14 @@ pub struct Hello {
 pub struct Welcome {
     /// Request id of the HELLO.
     pub id: u64,
-    /// Protocol version the broker speaks.
+    /// The protocol version chosen: the newest both sides speak.
     pub protocol: u32,
+    /// The newest version the broker speaks (version 2 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_max: Option<u32>,
+    /// What the chosen version offers ([`crate::protocol_features`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
     /// Stable id of this broker (kept in its data directory).
     pub broker_id: String,
     /// Changes every time the broker starts; a new epoch means a restart.
@@ -337,9 +348,36 @@ pub struct Envelope {
     /// Request id, 0 if absent.
     #[serde(default)]
     pub id: u64,
-    /// Protocol version, if the body has one.
+    /// Protocol version (HELLO: the oldest the peer speaks), if the body has one.
     #[serde(default)]
     pub protocol: Option<u32>,
+    /// HELLO (version 2 on): the newest version the peer speaks.
+    #[serde(default)]
+    pub protocol_max: Option<u32>,
+}
+
+impl Envelope {
+    /// The versions a HELLO's sender speaks, when it names any.
+    pub fn protocol_range(&self) -> Option<crate::ProtocolRange> {
+        let min = self.protocol?;
+        Some(crate::ProtocolRange {
+            min,
+            max: self.protocol_max.unwrap_or(min).max(min),
+        })
+    }
+}
+
+impl Hello {
+    /// The versions this HELLO's sender speaks.
+    pub fn protocol_range(&self) -> crate::ProtocolRange {
+        crate::ProtocolRange {
+            min: self.protocol,
+            max: self
+                .protocol_max
+                .unwrap_or(self.protocol)
+                .max(self.protocol),
+        }
+    }
 }
 
 /// Best-effort read of `id`/`protocol` from a body.
@@ -476,6 +514,7 @@ mod tests {
             Request::Hello(Hello {
                 id: 1,
                 protocol: 1,
+                protocol_max: None,
                 name: "n".into(),
                 group: "a/b".into(),
                 client_version: "t".into(),
@@ -552,6 +591,7 @@ mod tests {
             &rmp_serde::to_vec_named(&Hello {
                 id: 4,
                 protocol: 2,
+                protocol_max: None,
                 name: String::new(),
                 group: String::new(),
                 client_version: String::new(),

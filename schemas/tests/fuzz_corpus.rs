@@ -60,6 +60,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                 Request::Hello(Hello {
                     id: 1,
                     protocol: 1,
+                    protocol_max: None,
                     name: "s1".into(),
                     group: "eu/fra".into(),
                     client_version: "x".into(),

@@ -217,6 +217,7 @@ fn broker_help_config_file_and_flag_precedence() {
         let req = canopy_schemas::Request::Hello(canopy_schemas::control::Hello {
             id: 1,
             protocol: 1,
+            protocol_max: None,
             name: "n".into(),
             group: "".into(),
             client_version: "t".into(),

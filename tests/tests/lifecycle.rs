@@ -27,6 +27,7 @@ fn hello(protocol: u32, name: &str, group: &str) -> Request {
     Request::Hello(Hello {
         id: 7,
         protocol,
+        protocol_max: None,
         name: name.into(),
         group: group.into(),
         client_version: "raw-test".into(),
@@ -148,7 +149,7 @@ async fn incompatible_protocol_version_gets_a_clear_error() {
     );
     // A HELLO body from a future version with other fields still gets the answer.
     let future =
-        rmp_serde::to_vec_named(&serde_json::json!({"id": 3, "protocol": 2, "token": "x"}))
+        rmp_serde::to_vec_named(&serde_json::json!({"id": 3, "protocol": 3, "token": "x"}))
             .unwrap();
     let ctx = zmq::Context::new();
     let dealer = ctx.socket(zmq::DEALER).unwrap();

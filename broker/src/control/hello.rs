@@ -6,7 +6,7 @@ use super::Control;
 use crate::config::Config;
 use crate::metrics::Counters;
 use canopy_schemas::control::{Hello, Welcome};
-use canopy_schemas::{ErrorCode, GroupPath, NodePath, Reply, PROTOCOL_VERSION};
+use canopy_schemas::{ErrorCode, GroupPath, NodePath, Reply};
 
 impl Control {
     pub(super) fn hello(
@@ -44,6 +44,9 @@ impl Control {
                 format!("broker already has max_nodes = {} nodes", config.max_nodes),
             );
         }
+        let ours = config.protocols();
+        // The envelope check passed, so a common version exists.
+        let protocol = ours.choose(h.protocol_range()).unwrap_or(ours.min);
         match self.presence.join(identity, path.clone(), h.client_version) {
             Joined::New => {
                 c.nodes_joined += 1;
@@ -57,7 +60,9 @@ impl Control {
         }
         Reply::Welcome(Welcome {
             id: h.id,
-            protocol: PROTOCOL_VERSION,
+            protocol,
+            protocol_max: Some(ours.max),
+            features: canopy_schemas::protocol_features(protocol),
             broker_id: self.broker_id.clone(),
             epoch: self.epoch,
             heartbeat_ms: config.heartbeat_ms,

@@ -17,7 +17,7 @@ use crate::outbox::Outbox;
 use crate::peer::Peer;
 use crate::state::plane::SnapshotRequest;
 use canopy_schemas::control;
-use canopy_schemas::{ErrorCode, Reply, Request, PROTOCOL_VERSION};
+use canopy_schemas::{ErrorCode, Reply, Request};
 use incoming::{receive, Incoming};
 use presence::Presence;
 use std::time::Instant;
@@ -176,14 +176,13 @@ impl Control {
         // the version question before anything else.
         if frames[0] == b"HELLO" {
             let env = control::peek_envelope(frames[1]);
-            if let Some(theirs) = env.protocol.filter(|v| *v != PROTOCOL_VERSION) {
+            let ours = config.protocols();
+            if let Some(theirs) = env.protocol_range().filter(|t| ours.choose(*t).is_none()) {
                 c.hello_version_mismatch += 1;
                 return Outcome::Reply(Reply::error(
                     env.id,
                     ErrorCode::VersionMismatch,
-                    format!(
-                        "client speaks canopy protocol {theirs}, this broker speaks {PROTOCOL_VERSION}"
-                    ),
+                    format!("client speaks canopy protocol {theirs}, this broker speaks {ours}"),
                 ));
             }
         }

@@ -25,7 +25,7 @@ use crate::security::transport::{Inbound, TransportLimits};
 use crate::state::plane::StatePlane;
 use canopy_schemas::control::{Hello, LinkReport, Ping};
 use canopy_schemas::state::KvMsg;
-use canopy_schemas::{BaseEndpoint, Reply, Request, HUGZ, PROTOCOL_VERSION};
+use canopy_schemas::{BaseEndpoint, ProtocolRange, Reply, Request, HUGZ};
 use echoes::Echoes;
 use mirror::MirrorSync;
 use relay::{with_id, Relayed, RELAY_TIMEOUT};
@@ -65,6 +65,8 @@ pub struct Uplink {
     /// mismatch), from a socket monitor.
     handshakes: zmq::Socket,
     endpoint: String,
+    /// The protocol versions this broker offers its parent.
+    protocols: ProtocolRange,
     name: String,
     echoes: Echoes,
     next_id: u64,
@@ -118,6 +120,7 @@ impl Uplink {
         upstream: &str,
         keys: Option<&ClientKeys>,
         limits: &TransportLimits,
+        protocols: ProtocolRange,
         broker_id: &str,
         state: &mut StatePlane,
         c: &mut Counters,
@@ -161,6 +164,7 @@ impl Uplink {
             control,
             handshakes,
             endpoint: upstream.to_owned(),
+            protocols,
             name: format!("broker-{}", &broker_id[..broker_id.len().min(16)]),
             echoes: Echoes::default(),
             next_id: 1,
@@ -174,7 +178,7 @@ impl Uplink {
         };
         link.hello()?;
         link.resync(state, c)?;
-        tracing::info!(upstream, "linked to parent broker");
+        tracing::info!(upstream, "connecting to the parent broker");
         Ok(link)
     }
 
@@ -204,7 +208,8 @@ impl Uplink {
         self.hello_id = self.id();
         self.request(&Request::Hello(Hello {
             id: self.hello_id,
-            protocol: PROTOCOL_VERSION,
+            protocol: self.protocols.min,
+            protocol_max: Some(self.protocols.max),
             name: self.name.clone(),
             group: String::new(),
             client_version: format!("canopy-broker {}", env!("CARGO_PKG_VERSION")),
@@ -415,6 +420,9 @@ impl Uplink {
             }
             match reply {
                 Reply::Welcome(w) => {
+                    if !self.joined {
+                        tracing::info!(parent = %self.endpoint, protocol = w.protocol, "joined the parent broker");
+                    }
                     self.joined = true;
                     c.link_up = 1;
                     self.epoch(w.epoch, state, c)?;

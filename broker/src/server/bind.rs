@@ -187,6 +187,7 @@ fn link_upstream(
         upstream,
         keys.as_ref(),
         &limits,
+        config.protocols(),
         broker_id,
         state,
         counters,
