@@ -111,20 +111,34 @@ fn send_frames(socket: &zmq::Socket, frames: &[&[u8]]) -> Result<bool, zmq::Erro
     Ok(true)
 }
 
+/// How a child links to its parent.
+pub struct LinkSettings<'a> {
+    /// The parent's base endpoint.
+    pub upstream: &'a str,
+    /// CURVE client keys, when the parent runs CURVE.
+    pub keys: Option<&'a ClientKeys>,
+    /// Frame caps and handshake deadline for the link's sockets.
+    pub limits: &'a TransportLimits,
+    /// The protocol versions offered to the parent.
+    pub protocols: ProtocolRange,
+}
+
 impl Uplink {
-    /// Connects the three sockets to the parent at `upstream` (base port),
-    /// as a CURVE client with `keys` when the parent runs CURVE, and starts
+    /// Connects the three sockets to the parent named in `link`, and starts
     /// the mirror's first sync.
     pub fn connect(
         context: &zmq::Context,
-        upstream: &str,
-        keys: Option<&ClientKeys>,
-        limits: &TransportLimits,
-        protocols: ProtocolRange,
+        link: &LinkSettings<'_>,
         broker_id: &str,
         state: &mut StatePlane,
         c: &mut Counters,
     ) -> Result<Uplink, LinkError> {
+        let LinkSettings {
+            upstream,
+            keys,
+            limits,
+            protocols,
+        } = *link;
         let [router, xpub, xsub] = BaseEndpoint::parse(upstream)?.sockets();
         let down = context.socket(zmq::XSUB)?;
         let mut up = context.socket(zmq::XPUB)?;

@@ -6,7 +6,7 @@ use super::{libzmq, Broker, BrokerError, Endpoints, ZmqContext};
 use crate::config::Config;
 use crate::control::presence::Presence;
 use crate::control::Control;
-use crate::federation::Uplink;
+use crate::federation::{LinkSettings, Uplink};
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
 use crate::security::acl::Acls;
@@ -182,15 +182,14 @@ fn link_upstream(
     };
     state.mirror = true;
     let limits = config.transport_limits();
-    Ok(Some(Uplink::connect(
-        context,
+    let link = LinkSettings {
         upstream,
-        keys.as_ref(),
-        &limits,
-        config.protocols(),
-        broker_id,
-        state,
-        counters,
+        keys: keys.as_ref(),
+        limits: &limits,
+        protocols: config.protocols(),
+    };
+    Ok(Some(Uplink::connect(
+        context, &link, broker_id, state, counters,
     )?))
 }
 
