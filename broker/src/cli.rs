@@ -29,6 +29,10 @@ pub struct Args {
     /// TOML configuration file; every flag below has the same key in it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Check the configuration (file and flags) as start-up would, print
+    /// what is wrong or "configuration ok", and exit (0 when it is usable).
+    #[arg(long)]
+    check_config: bool,
     /// Address to bind on [default: 127.0.0.1].
     #[arg(long)]
     bind: Option<String>,
@@ -169,14 +173,30 @@ impl Args {
 
 /// Parses the process arguments and runs the broker until SIGINT or SIGTERM.
 pub fn main() -> anyhow::Result<()> {
-    let config = Args::parse().into_config()?;
+    let args = Args::parse();
+    let check_only = args.check_config;
+    let config = args.into_config()?;
+    if check_only {
+        let warnings = crate::server::check_config(&config).context("configuration refused")?;
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        println!("configuration ok");
+        return Ok(());
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .with_context(|| format!("invalid log_level {:?}", config.log_level))?;
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+    // Under systemd the journal stamps each line itself (JOURNAL_STREAM is
+    // set when stderr goes to it): no second timestamp.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        logs.without_time().init();
+    } else {
+        logs.init();
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
@@ -200,6 +220,7 @@ pub fn main() -> anyhow::Result<()> {
     )?;
     out.flush()?;
     drop(out);
+    crate::server::service::ready(&format!("serving on {}", e.router));
     broker.run(stop).context("broker loop")?;
     Ok(())
 }

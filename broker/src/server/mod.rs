@@ -3,9 +3,11 @@
 //! each plane does its own work (README, "Where things live").
 
 mod bind;
+mod check;
 pub(crate) mod libzmq;
 mod poll;
 mod run;
+pub(crate) mod service;
 
 use crate::config::{Config, ConfigError};
 use crate::control::Control;
@@ -15,6 +17,7 @@ use crate::outbox::Outbox;
 use crate::security::acl::Acls;
 use crate::security::zap::Zap;
 use crate::state::plane::StatePlane;
+pub use check::check_config;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 

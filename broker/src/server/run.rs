@@ -55,6 +55,7 @@ impl Broker {
             snapshots_blocked = self.dispatch(ready, &mut forwarder, &mut subscriptions)?;
         }
         tracing::info!("broker stopping");
+        super::service::stopping();
         self.state
             .shutdown(&self.router, &mut self.outbox, &mut self.counters)
             .ctx(|| "flushing state".into())?;

@@ -1,0 +1,56 @@
+//! `canopy-broker --check-config`: everything start-up would check about a
+//! configuration, without binding a socket or touching the data directory,
+//! so an operator can test a change before a restart.
+
+use super::{libzmq, BrokerError};
+use crate::config::Config;
+use crate::security::keys::{self, AuthError, ClientKeys};
+use crate::state::StateEngine;
+
+/// Descriptors the broker holds besides its connections (database, inproc
+/// sockets, libzmq's own), kept free when comparing with `max_connections`.
+const OWN_DESCRIPTORS: u64 = 64;
+
+/// Checks `config` as start-up would (limits, libzmq, CURVE keys and
+/// allow-list, store schemas, the parent's endpoint and keys). Returns the
+/// warnings an operator should see, or the first error.
+pub fn check_config(config: &Config) -> Result<Vec<String>, BrokerError> {
+    config.validate()?;
+    libzmq::check_version()?;
+    libzmq::require_curve(config, libzmq::has_curve())?;
+    let mut warnings = Vec::new();
+    match (&config.curve_key_file, &config.allow_list) {
+        (Some(key_file), Some(allow_list)) => {
+            keys::load_server_keys(key_file)?;
+            keys::load_allow_list(allow_list)?;
+        }
+        (None, None) => warnings.push(
+            "CURVE is off: the broker admits any connection (set curve_key_file and allow_list)"
+                .to_owned(),
+        ),
+        _ => return Err(AuthError::Incomplete.into()),
+    }
+    StateEngine::new(&config.stores, &config.schemas_dir, config.max_key_length)?;
+    if let Some(upstream) = &config.upstream {
+        canopy_schemas::BaseEndpoint::parse(upstream)
+            .map_err(crate::federation::LinkError::from)?;
+        match (&config.upstream_server_key, &config.upstream_key_file) {
+            (Some(server), Some(key)) => {
+                ClientKeys::load(server, key)?;
+            }
+            (None, None) => {}
+            _ => return Err(AuthError::IncompleteUpstream.into()),
+        }
+    }
+    if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        let wanted = config.max_connections.saturating_add(OWN_DESCRIPTORS);
+        if hard != rlimit::INFINITY && wanted > hard {
+            warnings.push(format!(
+                "max_connections = {} needs about {wanted} open descriptors, but this process may \
+                 open at most {hard} (raise the hard limit, e.g. LimitNOFILE= in the systemd unit)",
+                config.max_connections
+            ));
+        }
+    }
+    Ok(warnings)
+}

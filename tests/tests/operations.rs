@@ -1,0 +1,135 @@
+//! What an operator runs around the broker: `--check-config` before a
+//! restart.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+fn check(dir: &std::path::Path, toml: &str, extra: &[&str]) -> std::process::Output {
+    let file = dir.join("canopy.toml");
+    std::fs::write(&file, toml).unwrap();
+    Command::new(broker_bin())
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.join("never-created"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_accepts_a_good_file_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("schemas")).unwrap();
+    std::fs::write(
+        dir.path().join("schemas/reading.json"),
+        r#"{"type": "object", "required": ["celsius"]}"#,
+    )
+    .unwrap();
+    let toml = format!(
+        "port = 7100\nschemas_dir = {:?}\n[stores.readings]\nschema = \"reading.json\"\npersist = false\n",
+        dir.path().join("schemas")
+    );
+    let out = check(dir.path(), &toml, &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), "configuration ok");
+    assert!(stderr.contains("warning: CURVE is off"), "{stderr}");
+    assert!(
+        !dir.path().join("never-created").exists(),
+        "--check-config created the data directory"
+    );
+}
+
+#[test]
+fn check_config_refuses_what_start_up_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    for (toml, expected) in [
+        ("prot = 1\n", "unknown field"),
+        ("protocol_max = 9\n", "protocol_max 9"),
+        (
+            "max_topic_length = 100000\n",
+            "max_topic_length must be at most 16384",
+        ),
+        (
+            "[stores.readings]\nschema = \"missing.json\"\n",
+            "missing.json",
+        ),
+        ("upstream = \"tcp://:5556\"\n", "base endpoint"),
+        (
+            "curve_key_file = \"nowhere.key\"\n",
+            "curve_key_file and allow_list",
+        ),
+    ] {
+        let out = check(dir.path(), toml, &[]);
+        let (stdout, stderr) = text(&out);
+        assert!(!out.status.success(), "{toml}: accepted ({stdout})");
+        assert!(stderr.contains(expected), "{toml}: {stderr}");
+    }
+}
+
+#[test]
+fn check_config_warns_when_descriptors_cannot_cover_max_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(dir.path(), "max_connections = 4000000000\n", &[]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let limited = rlimit_hard_is_finite();
+    assert_eq!(
+        stderr.contains("open descriptors"),
+        limited,
+        "descriptor warning: {stderr}"
+    );
+}
+
+/// True when this process has a finite hard limit on descriptors (the
+/// warning only makes sense then).
+fn rlimit_hard_is_finite() -> bool {
+    std::fs::read_to_string("/proc/self/limits")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .is_some_and(|hard| hard != "unlimited")
+}
+
+#[test]
+fn the_broker_tells_systemd_when_it_is_ready_and_when_it_stops() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let manager = UnixDatagram::bind(&socket_path).unwrap();
+    manager.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut child = Command::new(broker_bin())
+        .args(["--port", &free_base_port().to_string(), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = manager.recv(&mut buf).expect("a READY notification");
+    let ready = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(ready.lines().any(|l| l == "READY=1"), "{ready}");
+    assert!(ready.contains("STATUS=serving on tcp://"), "{ready}");
+    let status = Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let n = manager.recv(&mut buf).expect("a STOPPING notification");
+    let stopping = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping}");
+    assert!(child.wait().unwrap().success());
+}
