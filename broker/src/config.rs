@@ -1,7 +1,7 @@
 //! Broker configuration: an embedded default, an optional TOML file, and flags
 //! that override the file (every flag has the same key in the file).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Highest `max_topic_length` allowed: libzmq 4.3.5's SUB/XSUB trie (which
@@ -11,14 +11,15 @@ use std::path::{Path, PathBuf};
 pub const MAX_TOPIC_LENGTH_LIMIT: usize = 16 * 1024;
 
 /// Everything the broker can be told. Keys are the TOML keys.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to bind the three sockets on.
     pub bind: String,
     /// Base port P: ROUTER on P, XPUB on P+1, XSUB on P+2.
     pub port: u16,
-    /// Where the broker keeps its id (and, later, persisted state).
+    /// Where the broker keeps its id (`broker-id`) and the state database of
+    /// persistent stores (`state.redb`, with its disk format).
     pub data_dir: PathBuf,
     /// tracing filter, e.g. `info` or `canopy_broker=debug`.
     pub log_level: String,
@@ -231,9 +232,120 @@ impl Config {
     }
 }
 
+/// The configuration reference (`docs/config.md`): every key of the file
+/// (and so every flag), its type, default and meaning, generated from the
+/// [`Config`] type's own doc comments and defaults.
+pub fn reference() -> String {
+    let mut out = String::from(
+        "# canopy-broker configuration reference\n\n\
+         Generated from `broker/src/config.rs` (`cargo test -p canopy-broker` fails when this \
+         file is stale; `CANOPY_UPDATE_DOCS=1 cargo test -p canopy-broker reference` rewrites \
+         it). Every top-level key is also a flag (`max_connections` is \
+         `--max-connections`); flags override the file; unknown keys are refused.\n",
+    );
+    let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+    let schema = schemars::schema_for!(Config);
+    let root = schema.as_value();
+    out.push_str("\n| key | type | default | meaning |\n| --- | --- | --- | --- |\n");
+    table_rows(&mut out, root, &defaults);
+    for (title, def, default) in [
+        (
+            "`[stores.NAME]`: one table per store",
+            "StoreConfig",
+            serde_json::to_value(crate::state::StoreConfig::default()).unwrap_or_default(),
+        ),
+        (
+            "`[acl.IDENTITY]`: one table per CURVE identity",
+            "AclConfig",
+            serde_json::to_value(crate::security::acl::AclConfig::default()).unwrap_or_default(),
+        ),
+    ] {
+        out.push_str(&format!(
+            "\n## {title}\n\n| key | type | default | meaning |\n| --- | --- | --- | --- |\n"
+        ));
+        if let Some(def) = root.pointer(&format!("/$defs/{def}")) {
+            table_rows(&mut out, def, &default);
+        }
+    }
+    out
+}
+
+/// One row per property of `schema`, defaults from `defaults`.
+fn table_rows(out: &mut String, schema: &serde_json::Value, defaults: &serde_json::Value) {
+    let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return;
+    };
+    for (key, property) in properties {
+        let description = property
+            .get("description")
+            .and_then(|d| d.as_str())
+            .unwrap_or("")
+            .replace('\n', " ");
+        let default = match defaults.get(key) {
+            None | Some(serde_json::Value::Null) => "none".to_owned(),
+            Some(serde_json::Value::Object(m)) if m.is_empty() => "none".to_owned(),
+            Some(v) => format!("`{v}`"),
+        };
+        out.push_str(&format!(
+            "| `{key}` | {} | {default} | {description} |\n",
+            type_name(property)
+        ));
+    }
+}
+
+/// A short name for a property's type.
+fn type_name(property: &serde_json::Value) -> String {
+    if property.get("$ref").is_some() || property.get("properties").is_some() {
+        return "table (below)".to_owned();
+    }
+    if let Some(values) = property
+        .get("additionalProperties")
+        .filter(|v| v.is_object())
+    {
+        return format!("tables by name, each a {}", type_name(values));
+    }
+    match property.get("type") {
+        Some(serde_json::Value::String(t)) if t == "array" => {
+            let items = property.get("items").map(type_name);
+            format!("list of {}", items.unwrap_or_else(|| "values".into()))
+        }
+        Some(serde_json::Value::String(t)) => t.clone(),
+        Some(serde_json::Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str())
+            .filter(|t| *t != "null")
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ => "value".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checked_in_reference_is_generated_from_the_config_type() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/config.md");
+        let fresh = reference();
+        if std::env::var_os("CANOPY_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &fresh).expect("write docs/config.md");
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == fresh,
+            "docs/config.md is stale: run CANOPY_UPDATE_DOCS=1 cargo test -p canopy-broker reference"
+        );
+        for key in [
+            "max_connections",
+            "handshake_timeout_ms",
+            "protocol_max",
+            "persist",
+            "admin",
+        ] {
+            assert!(fresh.contains(&format!("| `{key}` |")), "{key} missing");
+        }
+    }
 
     #[test]
     fn file_overrides_defaults_and_rejects_unknown_keys() {

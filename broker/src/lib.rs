@@ -21,5 +21,5 @@ mod server;
 mod sockopt;
 mod state;
 
-pub use config::{Config, ConfigError};
+pub use config::{reference as config_reference, Config, ConfigError};
 pub use server::{Broker, BrokerError, Endpoints};

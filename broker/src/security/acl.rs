@@ -5,11 +5,11 @@
 //! key or subtree starts with one of the identity's prefixes, so a rule can
 //! only be narrowed, never widened, by a shorter prefix.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 /// One identity's rules (`[acl.IDENTITY]` in the TOML file).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AclConfig {
     /// Topic-frame prefixes it may publish to.

@@ -1,11 +1,11 @@
 //! Store definitions: a named key prefix with its rules (schema, default TTL,
 //! size limits, persistence), and the running counts those limits apply to.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// One store as configured (`[stores.NAME]` in the TOML file).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// JSON Schema file (in `schemas_dir`) every value must satisfy.
