@@ -33,6 +33,10 @@ pub struct Args {
     /// what is wrong or "configuration ok", and exit (0 when it is usable).
     #[arg(long)]
     check_config: bool,
+    /// Restore a backup (`canopy backup --out FILE`) into the data
+    /// directory, which must hold no state yet, then start.
+    #[arg(long, value_name = "FILE")]
+    restore: Option<PathBuf>,
     /// Address to bind on [default: 127.0.0.1].
     #[arg(long)]
     bind: Option<String>,
@@ -175,6 +179,7 @@ impl Args {
 pub fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let check_only = args.check_config;
+    let restore_from = args.restore.clone();
     let config = args.into_config()?;
     if check_only {
         let warnings = crate::server::check_config(&config).context("configuration refused")?;
@@ -196,6 +201,9 @@ pub fn main() -> anyhow::Result<()> {
         logs.without_time().init();
     } else {
         logs.init();
+    }
+    if let Some(file) = &restore_from {
+        crate::server::restore(&config, file).context("restore refused")?;
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -22,4 +22,4 @@ mod sockopt;
 mod state;
 
 pub use config::{reference as config_reference, Config, ConfigError};
-pub use server::{Broker, BrokerError, Endpoints};
+pub use server::{restore, Broker, BrokerError, Endpoints};

@@ -120,6 +120,8 @@ counters! {
     persist_failures,
     /// SEQS requests answered.
     seqs_requests,
+    /// Backups taken (BACKUP answered with the data).
+    backups,
     /// TCP connections accepted on the three sockets.
     connections_accepted,
     /// TCP connections closed (including refused ones).

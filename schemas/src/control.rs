@@ -30,6 +30,8 @@ pub enum Request {
     Stores(Empty),
     /// A snapshot with canopy's KTHXBAI properties.
     Snapshot(SnapshotQuery),
+    /// A consistent copy of every persistent store (admin).
+    Backup(Empty),
 }
 
 /// A reply the broker sends on the ROUTER.
@@ -54,6 +56,22 @@ pub enum Reply {
     /// Every level's update number under a snapshot's subtree, sent when
     /// SNAPSHOT asked for them (a child broker's mirror).
     Lseqs(LseqsReply),
+    /// A backup, as the file `canopy backup` writes.
+    Backup(BackupReply),
+}
+
+/// BACKUP reply body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupReply {
+    /// Request id.
+    pub id: u64,
+    /// Every persistent change up to this sequence is in the backup.
+    pub seq: u64,
+    /// Keys in the backup.
+    pub keys: u64,
+    /// The backup file's bytes ([`crate::backup::Backup`], MessagePack).
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
 }
 
 /// Body with only the request id.
@@ -391,7 +409,7 @@ impl Request {
         match self {
             Request::Hello(h) => h.id,
             Request::Ping(p) => p.id,
-            Request::Stats(e) | Request::Bye(e) | Request::Stores(e) => e.id,
+            Request::Stats(e) | Request::Bye(e) | Request::Stores(e) | Request::Backup(e) => e.id,
             Request::Nodes(n) => n.id,
             Request::Write(w) => w.id,
             Request::Seqs(s) => s.id,
@@ -411,6 +429,7 @@ impl Request {
             Request::Seqs(b) => ("SEQS", rmp_serde::to_vec_named(b)?),
             Request::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
             Request::Snapshot(b) => ("SNAPSHOT", rmp_serde::to_vec_named(b)?),
+            Request::Backup(b) => ("BACKUP", rmp_serde::to_vec_named(b)?),
         };
         Ok([name.as_bytes().to_vec(), body])
     }
@@ -430,6 +449,7 @@ impl Request {
             b"SEQS" => Request::Seqs(body("SEQS", bytes)?),
             b"STORES" => Request::Stores(body("STORES", bytes)?),
             b"SNAPSHOT" => Request::Snapshot(body("SNAPSHOT", bytes)?),
+            b"BACKUP" => Request::Backup(body("BACKUP", bytes)?),
             other => {
                 return Err(ControlError::UnknownCommand(
                     String::from_utf8_lossy(other).into_owned(),
@@ -452,6 +472,7 @@ impl Reply {
             Reply::Seqs(b) => b.id,
             Reply::Stores(b) => b.id,
             Reply::Lseqs(b) => b.id,
+            Reply::Backup(b) => b.id,
         }
     }
 
@@ -476,6 +497,7 @@ impl Reply {
             Reply::Seqs(b) => ("SEQS", rmp_serde::to_vec_named(b)?),
             Reply::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
             Reply::Lseqs(b) => ("LSEQS", rmp_serde::to_vec_named(b)?),
+            Reply::Backup(b) => ("BACKUP", rmp_serde::to_vec_named(b)?),
         };
         Ok([name.as_bytes().to_vec(), body])
     }
@@ -495,6 +517,7 @@ impl Reply {
             b"SEQS" => Reply::Seqs(body("SEQS", bytes)?),
             b"STORES" => Reply::Stores(body("STORES", bytes)?),
             b"LSEQS" => Reply::Lseqs(body("LSEQS", bytes)?),
+            b"BACKUP" => Reply::Backup(body("BACKUP", bytes)?),
             other => {
                 return Err(ControlError::UnknownCommand(
                     String::from_utf8_lossy(other).into_owned(),

@@ -4,6 +4,7 @@
 //! The normative description is `PROTOCOL.md` beside this crate; every constant
 //! below is named there.
 
+pub mod backup;
 pub mod clock;
 pub mod control;
 pub mod endpoint;

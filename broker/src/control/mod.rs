@@ -211,6 +211,9 @@ impl Control {
             Request::Stores(e) if !self.admin(msg.user.as_deref(), c) => {
                 Outcome::Reply(denied(e.id, msg.user.as_deref(), "STORES"))
             }
+            Request::Backup(e) if !self.admin(msg.user.as_deref(), c) => {
+                Outcome::Reply(denied(e.id, msg.user.as_deref(), "BACKUP"))
+            }
             Request::Ping(p) => Outcome::Reply(self.ping(&msg.identity, p, config, c)),
             Request::Stats(e) => Outcome::Reply(self.stats(&msg.identity, e.id, c)),
             Request::Nodes(q) => {
@@ -227,7 +230,10 @@ impl Control {
                 canopy_id: Some(q.id),
                 lseqs: q.lseqs,
             })),
-            request @ (Request::Write(_) | Request::Seqs(_) | Request::Stores(_)) => {
+            request @ (Request::Write(_)
+            | Request::Seqs(_)
+            | Request::Stores(_)
+            | Request::Backup(_)) => {
                 self.presence.touch(&msg.identity);
                 Outcome::Deferred(Deferred::State {
                     peer: msg.peer(),

@@ -49,6 +49,34 @@ fn load_broker_id(dir: &Path) -> Result<String, BrokerError> {
     }
 }
 
+/// Restores a backup (`canopy backup`) into `config`'s data directory,
+/// which must hold no state yet; returns the keys and the sequence
+/// restored. The broker started on it afterwards carries the sequence on
+/// and runs a new epoch, so every replica resyncs.
+pub fn restore(config: &Config, file: &Path) -> Result<(u64, u64), BrokerError> {
+    let failed = |message: String| BrokerError::Restore {
+        file: file.display().to_string(),
+        message,
+    };
+    let bytes = std::fs::read(file).map_err(|e| failed(e.to_string()))?;
+    let backup =
+        canopy_schemas::backup::Backup::decode(&bytes).map_err(|e| failed(e.to_string()))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| BrokerError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    crate::state::persist::restore(&config.data_dir.join("state.redb"), &backup)
+        .map_err(|e| failed(e.to_string()))?;
+    tracing::info!(
+        keys = backup.entries.len(),
+        seq = backup.seq,
+        from = %backup.broker_id,
+        file = %file.display(),
+        "backup restored"
+    );
+    Ok((backup.entries.len() as u64, backup.seq))
+}
+
 /// The broker's CURVE secret key when CURVE is on (both settings given).
 fn server_secret(config: &Config) -> Result<Option<[u8; 32]>, BrokerError> {
     match (&config.curve_key_file, &config.allow_list) {

@@ -17,6 +17,7 @@ use crate::outbox::Outbox;
 use crate::security::acl::Acls;
 use crate::security::zap::Zap;
 use crate::state::plane::StatePlane;
+pub use bind::restore;
 pub use check::check_config;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -61,6 +62,14 @@ pub enum BrokerError {
     /// The link to the parent broker could not be set up.
     #[error(transparent)]
     Link(#[from] crate::federation::LinkError),
+    /// A backup could not be restored.
+    #[error("restoring {file}: {message}")]
+    Restore {
+        /// The backup file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The linked libzmq is not canopy's own.
     #[error(transparent)]
     Libzmq(#[from] libzmq::LibzmqError),

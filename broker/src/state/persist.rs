@@ -4,6 +4,7 @@
 //! writes to persistent stores.
 
 use super::{Change, Entry, Loaded};
+use canopy_schemas::backup::{Backup, BackupEntry, BACKUP_FORMAT, BACKUP_MAGIC};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
@@ -32,6 +33,15 @@ pub enum PersistError {
     /// A stored entry is corrupt.
     #[error("state database: corrupt entry for key {0:?}")]
     Corrupt(String),
+    /// Another process (a running broker) has the database open.
+    #[error("state database {0} is in use by another process (a running broker?)")]
+    InUse(String),
+    /// A restore found state already there.
+    #[error("state database {0} already holds state: restore into an empty data directory")]
+    NotEmpty(String),
+    /// A backup could not be encoded.
+    #[error("backup: {0}")]
+    Backup(String),
     /// The database was written by a newer canopy; it is left untouched.
     #[error(
         "state database {path}: disk format {found} was written by a newer canopy; this broker \
@@ -111,7 +121,10 @@ pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
             newer(recorded_format(&read_only)?)?;
         }
     }
-    let db = builder.create(path).map_err(db_err)?;
+    let db = builder.create(path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => PersistError::InUse(path.display().to_string()),
+        e => db_err(e),
+    })?;
     let format = recorded_format(&db)?;
     newer(format)?;
     {
@@ -223,24 +236,164 @@ fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError> {
     Ok(())
 }
 
+/// What the loop asks of the writer thread.
+#[derive(Debug)]
+pub enum ToWriter {
+    /// A change to commit.
+    Change(Change),
+    /// A backup for the connection `peer`, answering request `id`: taken
+    /// after everything sent before it is committed.
+    Backup {
+        /// Routing id of the asking connection.
+        peer: Vec<u8>,
+        /// Its request id.
+        id: u64,
+    },
+}
+
+/// First frame of a backup message on the notification socket (a
+/// durability report is one 9-byte frame).
+pub const BACKUP_DONE: &[u8] = b"B";
+
+/// A consistent copy of the database: one read transaction sees one commit.
+pub fn backup(db: &Database, broker_id: &str) -> Result<Backup, PersistError> {
+    let tx = db.begin_read().map_err(db_err)?;
+    let meta = tx.open_table(META).map_err(db_err)?;
+    let seq = meta.get(SEQ).map_err(db_err)?.map_or(0, |v| v.value());
+    let mut levels = std::collections::BTreeMap::new();
+    for row in tx
+        .open_table(LEVELS)
+        .map_err(db_err)?
+        .iter()
+        .map_err(db_err)?
+    {
+        let (k, v) = row.map_err(db_err)?;
+        levels.insert(k.value().to_owned(), v.value());
+    }
+    let mut entries = Vec::new();
+    for row in tx
+        .open_table(ENTRIES)
+        .map_err(db_err)?
+        .iter()
+        .map_err(db_err)?
+    {
+        let (k, v) = row.map_err(db_err)?;
+        let key = k.value();
+        let e = decode_entry(key, v.value())?;
+        entries.push(BackupEntry {
+            key: key.to_owned(),
+            seq: e.seq,
+            expires_ms: e.expires_ms,
+            value: e.value.to_vec(),
+        });
+    }
+    Ok(Backup {
+        magic: BACKUP_MAGIC.to_owned(),
+        format: BACKUP_FORMAT,
+        disk_format: DISK_FORMAT,
+        seq,
+        broker_id: broker_id.to_owned(),
+        created_ms: canopy_schemas::clock::unix_ms(),
+        levels,
+        entries,
+    })
+}
+
+/// Writes `backup` into a new database at `path`, which must not hold any
+/// state yet (a restore never merges into live data).
+pub fn restore(path: &Path, backup: &Backup) -> Result<(), PersistError> {
+    let (db, loaded) = open(path)?;
+    if loaded.seq != 0 || !loaded.entries.is_empty() {
+        return Err(PersistError::NotEmpty(path.display().to_string()));
+    }
+    let tx = db.begin_write().map_err(db_err)?;
+    {
+        let mut entries = tx.open_table(ENTRIES).map_err(db_err)?;
+        for e in &backup.entries {
+            entries
+                .insert(
+                    e.key.as_str(),
+                    encode_entry(e.seq, e.expires_ms, &e.value).as_slice(),
+                )
+                .map_err(db_err)?;
+        }
+        let mut levels = tx.open_table(LEVELS).map_err(db_err)?;
+        for (level, lseq) in &backup.levels {
+            levels.insert(level.as_str(), *lseq).map_err(db_err)?;
+        }
+        let mut meta = tx.open_table(META).map_err(db_err)?;
+        meta.insert(SEQ, backup.seq).map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(())
+}
+
+/// Takes a backup and reports it (or why it failed) to the loop.
+fn answer_backup(db: &Database, broker_id: &str, peer: Vec<u8>, id: u64, notify: &zmq::Socket) {
+    let result = backup(db, broker_id).and_then(|b| {
+        let keys = b.entries.len() as u64;
+        let seq = b.seq;
+        b.encode()
+            .map(|data| (seq, keys, data))
+            .map_err(|e| PersistError::Backup(e.to_string()))
+    });
+    let (status, body) = match result {
+        Ok((seq, keys, data)) => {
+            let mut body = Vec::with_capacity(16 + data.len());
+            body.extend_from_slice(&seq.to_be_bytes());
+            body.extend_from_slice(&keys.to_be_bytes());
+            body.extend_from_slice(&data);
+            (&b"ok"[..], body)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "backup failed");
+            (&b"error"[..], e.to_string().into_bytes())
+        }
+    };
+    let sent = notify.send_multipart(
+        [
+            BACKUP_DONE,
+            &peer[..],
+            &id.to_be_bytes()[..],
+            status,
+            &body[..],
+        ],
+        0,
+    );
+    if let Err(e) = sent {
+        tracing::error!(error = %e, "cannot hand a backup to the broker loop");
+    }
+}
+
 /// Starts the writer thread. `notify` is a connected PAIR socket to the loop.
 pub fn spawn(
     db: Database,
     notify: zmq::Socket,
-) -> std::io::Result<(Sender<Change>, JoinHandle<()>)> {
-    let (tx, rx): (Sender<Change>, Receiver<Change>) = std::sync::mpsc::channel();
+    broker_id: String,
+) -> std::io::Result<(Sender<ToWriter>, JoinHandle<()>)> {
+    let (tx, rx): (Sender<ToWriter>, Receiver<ToWriter>) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("canopy-persist".into())
         .spawn(move || {
             let mut batch = Vec::new();
+            let mut backups = Vec::new();
             while let Ok(first) = rx.recv() {
                 batch.clear();
-                batch.push(first);
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(c) => batch.push(c),
-                        Err(_) => break,
+                let mut next = Some(first);
+                while let Some(item) = next.take() {
+                    match item {
+                        ToWriter::Change(c) => batch.push(c),
+                        ToWriter::Backup { peer, id } => backups.push((peer, id)),
                     }
+                    if batch.len() < MAX_BATCH {
+                        next = rx.try_recv().ok();
+                    }
+                }
+                if batch.is_empty() {
+                    for (peer, id) in backups.drain(..) {
+                        answer_backup(&db, &broker_id, peer, id, &notify);
+                    }
+                    continue;
                 }
                 let last = batch.iter().map(|c| c.seq).max().unwrap_or(0);
                 let status = match commit(&db, &batch) {
@@ -252,6 +405,10 @@ pub fn spawn(
                 };
                 if let Err(e) = notify.send(&status.encode()[..], 0) {
                     tracing::error!(error = %e, "cannot notify the broker loop");
+                }
+                // After the commit: a backup holds everything sent before it.
+                for (peer, id) in backups.drain(..) {
+                    answer_backup(&db, &broker_id, peer, id, &notify);
                 }
             }
         });

@@ -3,7 +3,7 @@
 //! as a CHP `KVPUB`, hands persistent changes to the writer thread, answers
 //! writes once they are durable, streams snapshots, and expires keys.
 
-use super::persist::{self, Durable};
+use super::persist::{self, Durable, ToWriter};
 use super::snapshot::{self, Progress, SnapshotJob};
 use super::{Change, StateEngine};
 use crate::metrics::Counters;
@@ -62,7 +62,7 @@ pub enum ForMaster {
 pub struct StatePlane {
     /// The master.
     pub engine: StateEngine,
-    persist: Option<(Sender<Change>, JoinHandle<()>)>,
+    persist: Option<(Sender<ToWriter>, JoinHandle<()>)>,
     /// Where the writer thread reports durability (PAIR, bound).
     pub durable: zmq::Socket,
     pending_acks: VecDeque<(u64, Vec<u8>, Reply)>,
@@ -87,7 +87,7 @@ impl StatePlane {
     /// Wraps a restored engine and a running writer thread.
     pub fn new(
         engine: StateEngine,
-        persist: (Sender<Change>, JoinHandle<()>),
+        persist: (Sender<ToWriter>, JoinHandle<()>),
         durable: zmq::Socket,
         broker_tag: u64,
     ) -> Self {
@@ -138,7 +138,7 @@ impl StatePlane {
             c.state_updates += 1;
             if change.persist {
                 if let Some((tx, _)) = &self.persist {
-                    if tx.send(change).is_err() {
+                    if tx.send(ToWriter::Change(change)).is_err() {
                         c.persist_failures += 1;
                     }
                 }
@@ -152,7 +152,7 @@ impl StatePlane {
     pub fn erase(&mut self, keys: Vec<Box<str>>) {
         if let Some((tx, _)) = &self.persist {
             for key in keys {
-                let _ = tx.send(Change {
+                let _ = tx.send(ToWriter::Change(Change {
                     key,
                     level_len: 0,
                     seq: 0,
@@ -161,7 +161,7 @@ impl StatePlane {
                     expires_ms: 0,
                     persist: true,
                     uuid: None,
-                });
+                }));
             }
         }
     }
@@ -283,6 +283,23 @@ impl StatePlane {
                     id: q.id,
                     lseqs: q.levels.iter().map(|l| self.engine.lseq(l)).collect(),
                 })
+            }
+            Request::Backup(e) => {
+                let Some((tx, _)) = &self.persist else {
+                    return Ok(None);
+                };
+                // Answered when the writer thread has taken it (on_durable).
+                if tx
+                    .send(ToWriter::Backup {
+                        peer: identity.clone(),
+                        id: e.id,
+                    })
+                    .is_ok()
+                {
+                    self.inflight.begin(&identity);
+                    return Ok(None);
+                }
+                Reply::error(e.id, ErrorCode::Storage, "the disk writer is gone")
             }
             Request::Stores(e) => Reply::Stores(StoresReply {
                 id: e.id,
@@ -471,6 +488,10 @@ impl StatePlane {
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         while let Ok(msg) = self.durable.recv_msg(zmq::DONTWAIT) {
+            if &msg[..] == persist::BACKUP_DONE {
+                self.backup_done(router, outbox, c)?;
+                continue;
+            }
             let Some(status) = Durable::decode(&msg) else {
                 continue;
             };
@@ -505,6 +526,48 @@ impl StatePlane {
             }
         }
         Ok(())
+    }
+
+    /// Answers a BACKUP the writer thread took: `[peer, id, ok|error, body]`
+    /// follow the BACKUP_DONE frame.
+    fn backup_done(
+        &mut self,
+        router: &zmq::Socket,
+        outbox: &mut Outbox,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let mut frames = Vec::with_capacity(4);
+        while self.durable.get_rcvmore()? {
+            frames.push(self.durable.recv_bytes(0)?);
+        }
+        let [peer, id, status, body] =
+            <[Vec<u8>; 4]>::try_from(frames).map_err(|_| zmq::Error::EPROTO)?;
+        let id = <[u8; 8]>::try_from(id.as_slice()).map_or(0, u64::from_be_bytes);
+        self.inflight.end(&peer);
+        let number = |range: std::ops::Range<usize>| {
+            body.get(range)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_be_bytes)
+        };
+        let reply = if status == b"ok" && body.len() >= 16 {
+            c.backups += 1;
+            let (seq, keys) = (number(0..8), number(8..16));
+            tracing::info!(seq, keys, bytes = body.len() - 16, "backup taken");
+            Reply::Backup(canopy_schemas::control::BackupReply {
+                id,
+                seq,
+                keys,
+                data: body[16..].to_vec(),
+            })
+        } else {
+            c.persist_failures += 1;
+            Reply::error(
+                id,
+                ErrorCode::Storage,
+                String::from_utf8_lossy(&body).into_owned(),
+            )
+        };
+        outbox.send(router, &peer, &reply, c)
     }
 
     /// Stops the writer thread after it has committed everything queued, and
@@ -561,7 +624,8 @@ pub fn start(
     notify
         .connect(&endpoint)
         .map_err(|e| StartError(e.to_string()))?;
-    let persist = persist::spawn(db, notify).map_err(|e| StartError(e.to_string()))?;
+    let persist = persist::spawn(db, notify, format!("{broker_tag:016x}"))
+        .map_err(|e| StartError(e.to_string()))?;
     Ok((
         StatePlane::new(engine, persist, durable, broker_tag),
         dropped,

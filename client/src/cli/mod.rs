@@ -1,5 +1,6 @@
 //! Subcommands of `canopy`. Errors are one line on stderr and a non-zero exit.
 
+mod backup;
 mod keygen;
 mod output;
 mod publish;
@@ -72,6 +73,8 @@ pub enum Command {
     Stores(state::StoresArgs),
     /// Write a new CURVE key pair: PATH.key (secret) and PATH.pub.
     Keygen(keygen::KeygenArgs),
+    /// Copy every persistent store, consistently, while the broker runs.
+    Backup(backup::BackupArgs),
 }
 
 impl Cli {
@@ -132,6 +135,7 @@ pub fn main() -> i32 {
             Command::Watch(a) => state::watch(&cli, a).await,
             Command::Stores(a) => state::stores(&cli, a).await,
             Command::Keygen(a) => keygen::run(a),
+            Command::Backup(a) => backup::run(&cli, a).await,
         }
     });
     match result {

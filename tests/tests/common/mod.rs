@@ -168,6 +168,12 @@ impl BrokerProcess {
         }
     }
 
+    /// Starts again on the same port and data directory with other flags.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        self.extra = extra.iter().map(|s| s.to_string()).collect();
+        self.restart();
+    }
+
     /// Starts again on the same port and data directory (after kill9/terminate).
     pub fn restart(&mut self) {
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
