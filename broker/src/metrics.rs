@@ -122,6 +122,8 @@ counters! {
     seqs_requests,
     /// Backups taken (BACKUP answered with the data).
     backups,
+    /// GOODBYE messages sent to nodes at a clean stop.
+    goodbyes_sent,
     /// TCP connections accepted on the three sockets.
     connections_accepted,
     /// TCP connections closed (including refused ones).

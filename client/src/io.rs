@@ -444,6 +444,16 @@ impl Io {
                 _ => tracing::warn!(code = ?e.code, message = %e.message, "broker error"),
             },
             Reply::Pong(_) => {}
+            Reply::Goodbye(g) => {
+                // The broker is stopping: reconnect now rather than after
+                // the silence timeout.
+                tracing::info!(epoch = g.epoch, "broker stopping; reconnecting");
+                if link.joined {
+                    link.joined = false;
+                    link.lost = true;
+                    self.emit(NodeEvent::Disconnected);
+                }
+            }
             other => tracing::debug!(reply = ?other, "unsolicited reply"),
         }
     }

@@ -58,6 +58,18 @@ pub enum Reply {
     Lseqs(LseqsReply),
     /// A backup, as the file `canopy backup` writes.
     Backup(BackupReply),
+    /// Unsolicited (version 2, feature `goodbye`): the broker is stopping;
+    /// reconnect (to it when it is back, or to another).
+    Goodbye(Goodbye),
+}
+
+/// GOODBYE body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Goodbye {
+    /// Always 0: it answers no request.
+    pub id: u64,
+    /// The epoch of the run that is ending.
+    pub epoch: u64,
 }
 
 /// BACKUP reply body.
@@ -473,6 +485,7 @@ impl Reply {
             Reply::Stores(b) => b.id,
             Reply::Lseqs(b) => b.id,
             Reply::Backup(b) => b.id,
+            Reply::Goodbye(b) => b.id,
         }
     }
 
@@ -498,6 +511,7 @@ impl Reply {
             Reply::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
             Reply::Lseqs(b) => ("LSEQS", rmp_serde::to_vec_named(b)?),
             Reply::Backup(b) => ("BACKUP", rmp_serde::to_vec_named(b)?),
+            Reply::Goodbye(b) => ("GOODBYE", rmp_serde::to_vec_named(b)?),
         };
         Ok([name.as_bytes().to_vec(), body])
     }
@@ -518,6 +532,7 @@ impl Reply {
             b"STORES" => Reply::Stores(body("STORES", bytes)?),
             b"LSEQS" => Reply::Lseqs(body("LSEQS", bytes)?),
             b"BACKUP" => Reply::Backup(body("BACKUP", bytes)?),
+            b"GOODBYE" => Reply::Goodbye(body("GOODBYE", bytes)?),
             other => {
                 return Err(ControlError::UnknownCommand(
                     String::from_utf8_lossy(other).into_owned(),

@@ -72,6 +72,7 @@ pub fn protocol_features(version: u32) -> Vec<String> {
     let mut features = Vec::new();
     if version >= 2 {
         features.push("version-range".to_owned());
+        features.push("goodbye".to_owned());
     }
     features
 }

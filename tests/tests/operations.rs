@@ -133,3 +133,36 @@ fn the_broker_tells_systemd_when_it_is_ready_and_when_it_stops() {
     assert!(stopping.lines().any(|l| l == "STOPPING=1"), "{stopping}");
     assert!(child.wait().unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_acknowledges_and_tells_the_nodes() {
+    // A node timeout far beyond the test's deadline: only the broker's
+    // GOODBYE can make the node notice the stop in time.
+    let mut broker = BrokerProcess::start(&["--node-timeout-ms", "120000"]);
+    let n = node(&broker, "n", "g").await;
+    let mut events = n.events().unwrap();
+    let store = n.store("default").await.unwrap();
+    let level = canopy_client::Level::parse("g", false).unwrap();
+    let ack = store.put(&level, "before-stop", &7u8).await.unwrap();
+    let status = broker.terminate().expect("exit status");
+    assert!(status.success(), "{status:?}");
+    let told = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match events.next().await {
+                Some(canopy_client::NodeEvent::Disconnected) => return true,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+    })
+    .await;
+    assert_eq!(told, Ok(true), "the node was not told the broker stopped");
+    assert!(broker
+        .stderr()
+        .contains("nodes told the broker is stopping"));
+    broker.restart();
+    let reader = node(&broker, "reader", "g").await;
+    let view = reader.store("default").await.unwrap();
+    assert_eq!(view.get::<u8>("before-stop").unwrap(), Some(7));
+    assert!(ack.seq > 0);
+}

@@ -47,7 +47,10 @@ impl Control {
         let ours = config.protocols();
         // The envelope check passed, so a common version exists.
         let protocol = ours.choose(h.protocol_range()).unwrap_or(ours.min);
-        match self.presence.join(identity, path.clone(), h.client_version) {
+        match self
+            .presence
+            .join(identity, path.clone(), h.client_version, protocol)
+        {
             Joined::New => {
                 c.nodes_joined += 1;
                 tracing::info!(node = %path, "node joined");

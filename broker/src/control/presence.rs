@@ -23,6 +23,8 @@ pub struct NodeEntry {
     pub subscriptions: u32,
     /// A child broker's link counters, from its last PING.
     pub link: Option<canopy_schemas::control::LinkReport>,
+    /// The protocol version chosen at its HELLO.
+    pub protocol: u32,
 }
 
 /// Outcome of a join.
@@ -45,6 +47,15 @@ pub struct Presence {
 }
 
 impl Presence {
+    /// Routing ids of the nodes that joined at `version` or newer.
+    pub fn speaking_at_least(&self, version: u32) -> Vec<Vec<u8>> {
+        self.by_identity
+            .iter()
+            .filter(|(_, e)| e.protocol >= version)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Nodes present.
     pub fn len(&self) -> usize {
         self.by_identity.len()
@@ -57,7 +68,13 @@ impl Presence {
     }
 
     /// Records a HELLO.
-    pub fn join(&mut self, identity: &[u8], path: NodePath, client_version: String) -> Joined {
+    pub fn join(
+        &mut self,
+        identity: &[u8],
+        path: NodePath,
+        client_version: String,
+        protocol: u32,
+    ) -> Joined {
         let now = Instant::now();
         let mut outcome = Joined::New;
         // A node reports its drop total since it started; a rejoin keeps the
@@ -87,6 +104,7 @@ impl Presence {
                 dropped,
                 subscriptions: 0,
                 link: None,
+                protocol,
             },
         );
         outcome
@@ -150,12 +168,12 @@ mod tests {
     fn join_replace_leave_expire() {
         let mut p = Presence::default();
         let a = NodePath::parse("eu/n1").unwrap();
-        assert_eq!(p.join(b"x", a.clone(), "v".into()), Joined::New);
-        assert_eq!(p.join(b"x", a.clone(), "v".into()), Joined::Again);
-        assert_eq!(p.join(b"y", a.clone(), "v".into()), Joined::Replaced);
+        assert_eq!(p.join(b"x", a.clone(), "v".into(), 2), Joined::New);
+        assert_eq!(p.join(b"x", a.clone(), "v".into(), 2), Joined::Again);
+        assert_eq!(p.join(b"y", a.clone(), "v".into(), 2), Joined::Replaced);
         assert_eq!(p.len(), 1);
         assert!(p.touch(b"x").is_none());
-        p.join(b"z", NodePath::parse("us/n2").unwrap(), "v".into());
+        p.join(b"z", NodePath::parse("us/n2").unwrap(), "v".into(), 2);
         let eu = GroupPath::parse("eu").unwrap();
         assert_eq!(p.list(Some(&eu)).len(), 1);
         assert_eq!(p.list(None).len(), 2);

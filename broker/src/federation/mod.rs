@@ -453,6 +453,13 @@ impl Uplink {
                     }
                     self.finish_sync(state, router, outbox, c)?;
                 }
+                Reply::Goodbye(_) => {
+                    // The parent is stopping: rejoin (HELLO each heartbeat)
+                    // instead of waiting out its silence.
+                    tracing::info!(parent = %self.endpoint, "parent broker stopping");
+                    self.joined = false;
+                    c.link_up = 0;
+                }
                 Reply::Error(e) if e.code == canopy_schemas::ErrorCode::UnknownNode => {
                     self.joined = false;
                     self.hello()?;

@@ -2,7 +2,7 @@
 //! plane; timers (heartbeat, TTL expiry) between turns; a clean stop.
 
 use super::poll::{self, Ready};
-use super::{Broker, BrokerError, ZmqContext, BATCH, MAX_POLL_MS};
+use super::{Broker, BrokerError, ZmqContext, BATCH, MAX_POLL_MS, STOP_LINGER_MS};
 use crate::control::{Deferred, Handled};
 use crate::events::{EventLimits, Forwarder, Inbound, SubscriptionLimits, Subscriptions, Upstream};
 use crate::state::plane::ForMaster;
@@ -56,10 +56,37 @@ impl Broker {
         }
         tracing::info!("broker stopping");
         super::service::stopping();
+        self.drain()
+    }
+
+    /// A clean stop: the loop serves no new request; what is queued is made
+    /// durable and answered, then every node that speaks version 2 or later
+    /// is told the broker is going (GOODBYE), so it reconnects without
+    /// waiting out its timeout. (Unbinding first would close the accepted
+    /// connections too: libzmq ties them to their listener.)
+    fn drain(&mut self) -> Result<(), BrokerError> {
         self.state
             .shutdown(&self.router, &mut self.outbox, &mut self.counters)
             .ctx(|| "flushing state".into())?;
-        Ok(())
+        let goodbye = canopy_schemas::Reply::Goodbye(canopy_schemas::control::Goodbye {
+            id: 0,
+            epoch: self.control.epoch,
+        });
+        let nodes = self.control.presence.speaking_at_least(2);
+        for node in &nodes {
+            self.outbox
+                .send(&self.router, node, &goodbye, &mut self.counters)
+                .ctx(|| "GOODBYE".into())?;
+        }
+        self.outbox
+            .flush(&self.router, &mut self.counters)
+            .ctx(|| "replies".into())?;
+        self.counters.goodbyes_sent += nodes.len() as u64;
+        tracing::info!(nodes = nodes.len(), "nodes told the broker is stopping");
+        // Queued replies and goodbyes get a moment to leave at close.
+        self.router
+            .set_linger(STOP_LINGER_MS)
+            .ctx(|| "router linger".into())
     }
 
     /// How long the next poll may wait: not at all while replies or
