@@ -173,15 +173,8 @@ impl Forwarder {
         if self.frames[0].first() == Some(&STATE_MARK) {
             return Ok(self.state(count, total, identity, counters));
         }
-        if let Some(acls) = &self.acls {
-            if !acls.of(identity.as_deref()).may_publish(&self.frames[0]) {
-                counters.acl_publish_denied += 1;
-                tracing::debug!(
-                    identity = identity.as_deref().unwrap_or("-"),
-                    "publish denied by ACL"
-                );
-                return Ok(Inbound::Handled);
-            }
+        if !self.may_publish(identity.as_deref(), counters) {
+            return Ok(Inbound::Handled);
         }
         if let Err(why) = self.check(count, total) {
             count_rejection(why, counters);
@@ -190,41 +183,70 @@ impl Forwarder {
         }
         counters.events_in += 1;
         counters.event_bytes_in += total;
+        let (event, sent_bytes) = self.take_event(count, total, counters);
+        if let Some(link) = uplink {
+            link.send_up(&[&event[0][..], &event[1][..], &event[2][..]], counters)?;
+        }
+        send_event(xpub, event, sent_bytes, counters);
+        Ok(Inbound::Handled)
+    }
+
+    /// The sender's ACL allows this topic (always true without ACLs).
+    fn may_publish(&self, identity: Option<&str>, counters: &mut Counters) -> bool {
+        let Some(acls) = &self.acls else { return true };
+        if acls.of(identity).may_publish(&self.frames[0]) {
+            return true;
+        }
+        counters.acl_publish_denied += 1;
+        tracing::debug!(identity = identity.unwrap_or("-"), "publish denied by ACL");
+        false
+    }
+
+    /// Takes the checked event's three frames out of the reused buffers,
+    /// filling in the header a plain `[topic, payload]` publisher left out;
+    /// returns them with the bytes they carry.
+    fn take_event(
+        &mut self,
+        count: usize,
+        total: u64,
+        counters: &mut Counters,
+    ) -> ([zmq::Message; 3], u64) {
         let [topic, second, third, ..] = &mut self.frames;
         let topic = std::mem::replace(topic, zmq::Message::new());
-        let (header_frame, payload, sent_bytes) = if count == 3 {
-            (
-                std::mem::replace(second, zmq::Message::new()),
-                std::mem::replace(third, zmq::Message::new()),
-                total,
-            )
-        } else {
-            counters.events_header_filled += 1;
-            let filled = header::broker_filled(canopy_schemas::clock::unix_ns());
-            (
-                zmq::Message::from(&filled[..]),
-                std::mem::replace(second, zmq::Message::new()),
-                total + filled.len() as u64,
-            )
-        };
-        if let Some(link) = uplink {
-            link.send_up(&[&topic[..], &header_frame[..], &payload[..]], counters)?;
+        if count == 3 {
+            let header = std::mem::replace(second, zmq::Message::new());
+            let payload = std::mem::replace(third, zmq::Message::new());
+            return ([topic, header, payload], total);
         }
-        let sent = xpub
-            .send(topic, zmq::SNDMORE)
-            .and_then(|()| xpub.send(header_frame, zmq::SNDMORE))
-            .and_then(|()| xpub.send(payload, 0));
-        match sent {
-            Ok(()) => {
-                counters.events_out += 1;
-                counters.event_bytes_out += sent_bytes;
-            }
-            Err(e) => {
-                counters.events_send_errors += 1;
-                tracing::warn!(error = %e, "sending event on XPUB failed");
+        counters.events_header_filled += 1;
+        let filled = header::broker_filled(canopy_schemas::clock::unix_ns());
+        let payload = std::mem::replace(second, zmq::Message::new());
+        (
+            [topic, zmq::Message::from(&filled[..]), payload],
+            total + filled.len() as u64,
+        )
+    }
+}
+
+/// Sends one event on the XPUB; a failure is counted and logged (at the
+/// 1st, 2nd, 4th, 8th… one).
+fn send_event(xpub: &zmq::Socket, event: [zmq::Message; 3], bytes: u64, counters: &mut Counters) {
+    let [topic, header_frame, payload] = event;
+    let sent = xpub
+        .send(topic, zmq::SNDMORE)
+        .and_then(|()| xpub.send(header_frame, zmq::SNDMORE))
+        .and_then(|()| xpub.send(payload, 0));
+    match sent {
+        Ok(()) => {
+            counters.events_out += 1;
+            counters.event_bytes_out += bytes;
+        }
+        Err(e) => {
+            counters.events_send_errors += 1;
+            if counters.events_send_errors.is_power_of_two() {
+                tracing::warn!(error = %e, failed = counters.events_send_errors, "sending event on XPUB failed");
             }
         }
-        Ok(Inbound::Handled)
     }
 }
 
