@@ -26,8 +26,13 @@ impl Control {
         c.drops_reported += p.dropped.saturating_sub(entry.dropped);
         entry.dropped = p.dropped;
         entry.subscriptions = p.subscriptions;
+        // A child broker's PING carries its link report and the distinct
+        // prefixes of everything below it: max_subscriptions is a per-node
+        // limit and does not apply to it (max_subscriptions_per_connection
+        // still caps what its link holds).
+        let is_link = p.link.is_some();
         entry.link = p.link;
-        if p.subscriptions > config.max_subscriptions {
+        if !is_link && p.subscriptions > config.max_subscriptions {
             c.subscription_limit_hits += 1;
             tracing::warn!(node = %entry.path, subscriptions = p.subscriptions, "node exceeds max_subscriptions");
             return Reply::error(

@@ -98,12 +98,18 @@ impl Broker {
         if self.state.busy() || self.outbox.busy() {
             return 0;
         }
+        // Only the master expires keys; a child's mirror waits for the
+        // master's deletions, so its past deadlines must not make it spin
+        // (with its parent away they stay past).
         let now_ms = canopy_schemas::clock::unix_ms();
-        let until_expiry = self
-            .state
-            .engine
-            .next_expiry()
-            .map_or(u64::MAX, |d| d.saturating_sub(now_ms));
+        let until_expiry = match self.uplink {
+            Some(_) => u64::MAX,
+            None => self
+                .state
+                .engine
+                .next_expiry()
+                .map_or(u64::MAX, |d| d.saturating_sub(now_ms)),
+        };
         next_beat
             .saturating_duration_since(Instant::now())
             .as_millis()

@@ -80,7 +80,10 @@ pub(crate) async fn send_write(
                 value: spec.value.clone(),
                 by: spec.by,
                 expected_seq: spec.expected_seq,
-                ttl_ms: spec.ttl.map(|t| t.as_millis() as u64),
+                // Saturates: a TTL beyond u64 milliseconds is "for ever".
+                ttl_ms: spec
+                    .ttl
+                    .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
             })
         })
         .await?;

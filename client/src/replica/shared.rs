@@ -461,7 +461,7 @@ impl ReplicaShared {
             let entry = w.value.as_ref().map(|v| ReplicaEntry {
                 value: v.as_slice().into(),
                 seq: w.seq,
-                expires_ms: if w.ttl_ms > 0 { now + w.ttl_ms } else { 0 },
+                expires_ms: wire::expiry_ms(Some(w.ttl_ms), now),
             });
             if entry.is_none() {
                 let current = levels[i].entries.get(key).map_or(0, |e| e.seq);

@@ -1,0 +1,148 @@
+//! Replication findings of issue 13, each with the test that failed before
+//! its fix: a child must not spin on an expired mirrored key while its
+//! parent is away, a child's link is not held to the per-node subscription
+//! limit, and TTLs beyond u64 milliseconds saturate instead of overflowing.
+
+mod common;
+
+use canopy_client::Level;
+use common::*;
+use std::time::{Duration, Instant};
+
+/// CPU time (user + system) of process `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name: state is the 3rd field,
+    // utime the 14th and stime the 15th.
+    let rest = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`).
+fn ticks_per_second() -> u64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_does_not_spin_on_an_expired_mirrored_key_while_its_parent_is_paused() {
+    let root = BrokerProcess::start(&[]);
+    let child = BrokerProcess::start(&["--upstream", &root.endpoint()]);
+    let writer = node(&root, "writer", "g").await;
+    let store = writer.store("default").await.unwrap();
+    let level = Level::parse("g", false).unwrap();
+    let ttl = Duration::from_millis(600);
+    store.put_ttl(&level, "short", &1u8, ttl).await.unwrap();
+    let written = Instant::now();
+    let reader = node(&child, "reader", "g").await;
+    let view = reader.store("default").await.unwrap();
+    eventually("the child mirrors the TTL key", || {
+        let v = view.get::<u8>("short").ok().flatten();
+        async move { v.map(|_| ()) }
+    })
+    .await;
+    // The root cannot send the key's deletion while it is stopped.
+    root.signal("STOP");
+    while written.elapsed() < ttl + Duration::from_millis(200) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.pid();
+    let before = cpu_ticks(pid);
+    let window = Instant::now();
+    while window.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let used = cpu_ticks(pid).saturating_sub(before);
+    root.signal("CONT");
+    let tick = ticks_per_second();
+    eprintln!("child used {used} ticks ({tick}/s) in 2 s with its parent stopped");
+    // Spinning uses the whole window (about 2 s of CPU); idle is near 0.
+    assert!(used < tick / 2, "the child spun: {used} ticks in 2 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_link_is_not_held_to_the_per_node_subscription_limit() {
+    let root = BrokerProcess::start(&["--max-subscriptions", "2"]);
+    let child = BrokerProcess::start(&["--upstream", &root.endpoint(), "--heartbeat-ms", "100"]);
+    // Everything below the child together holds more than 2 prefixes.
+    let below = node(&child, "below", "g").await;
+    for topic in ["a", "b", "c", "d"] {
+        below.subscribe(topic).unwrap();
+    }
+    eventually("the child's PINGs report its subscriptions", || {
+        let r = &root;
+        async move {
+            let nodes = canopy_client::admin::nodes(&r.endpoint(), None, DEADLINE)
+                .await
+                .ok()?;
+            nodes
+                .iter()
+                .find(|n| n.link.is_some() && n.subscriptions > 2)
+                .map(|_| ())
+        }
+    })
+    .await;
+    let pings = counter(&root, "pings").await;
+    eventually("several more PINGs from the child", || {
+        let r = &root;
+        async move { (counter(r, "pings").await >= pings + 5).then_some(()) }
+    })
+    .await;
+    assert_eq!(counter(&root, "subscription_limit_hits").await, 0);
+    assert_eq!(counter(&child, "link_up").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttls_beyond_u64_milliseconds_saturate_instead_of_overflowing() {
+    let broker = BrokerProcess::start(&[]);
+    let n = node(&broker, "n", "g").await;
+    let store = n.store("default").await.unwrap();
+    let level = Level::parse("g", false).unwrap();
+    // A WRITE with the largest TTL: acknowledged, and the key lives.
+    let mut spec = canopy_client::WriteSpec::new(canopy_client::OpKind::Put, &level, "forever");
+    spec.value = Some(rmp_serde::to_vec(&1u8).unwrap());
+    spec.ttl = Some(Duration::MAX);
+    store.write(spec).await.unwrap();
+    // A CHP KVSET with ttl = 1e17 seconds, from a plain PUB.
+    let ctx = zmq::Context::new();
+    let publisher = ctx.socket(zmq::PUB).unwrap();
+    publisher.set_linger(1000).unwrap();
+    publisher.connect(&broker.endpoint_at(2)).unwrap();
+    let key = "/default/g/:kvset-forever";
+    let value = rmp_serde::to_vec(&2u8).unwrap();
+    eventually("the KVSET arrives", || {
+        publisher
+            .send_multipart(
+                [
+                    key.as_bytes(),
+                    &0u64.to_be_bytes()[..],
+                    &[0u8; 16][..],
+                    &b"ttl=1e17\n"[..],
+                    &value[..],
+                ],
+                0,
+            )
+            .unwrap();
+        let v = store.get::<u8>("kvset-forever").ok().flatten();
+        async move { v.map(|_| ()) }
+    })
+    .await;
+    assert_eq!(store.get::<u8>("forever").unwrap(), Some(1));
+    // A fresh replica (KVSYNC with the remaining ttl) sees both, unexpired.
+    let late = node(&broker, "late", "g").await;
+    let view = late.store("default").await.unwrap();
+    assert_eq!(view.get::<u8>("forever").unwrap(), Some(1));
+    assert_eq!(view.get::<u8>("kvset-forever").unwrap(), Some(2));
+    assert!(broker.stderr().lines().all(|l| !l.contains("panicked")));
+}
