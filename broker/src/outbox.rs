@@ -8,11 +8,38 @@ use std::collections::{HashMap, VecDeque};
 
 /// Replies held for one peer before it counts as not reading at all.
 const MAX_HELD_PER_PEER: usize = 200_000;
+/// Bytes held for one peer beyond its first held reply (a backup may be
+/// larger on its own); more replies to it are dropped and counted.
+const MAX_HELD_BYTES_PER_PEER: usize = 64 * 1024 * 1024;
+
+/// The replies waiting for one peer, in order, and their size.
+#[derive(Debug, Default)]
+struct Held {
+    queue: VecDeque<[Vec<u8>; 2]>,
+    bytes: usize,
+}
 
 /// Pending replies by peer routing id.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    held: HashMap<Vec<u8>, VecDeque<[Vec<u8>; 2]>>,
+    held: HashMap<Vec<u8>, Held>,
+    /// True when the last flush could send nothing: every peer with held
+    /// replies is still full, so the loop need not retry at once.
+    stalled: bool,
+}
+
+fn size(frames: &[Vec<u8>; 2]) -> usize {
+    frames[0].len() + frames[1].len()
+}
+
+fn dropped(c: &mut Counters, n: u64) {
+    c.replies_dropped += n;
+    if c.replies_dropped.is_power_of_two() {
+        tracing::warn!(
+            dropped = c.replies_dropped,
+            "replies dropped: peer gone, or holding too many of its replies"
+        );
+    }
 }
 
 enum Sent {
@@ -43,10 +70,16 @@ impl Outbox {
         !self.held.is_empty()
     }
 
+    /// True when replies wait but the last flush could send none of them
+    /// (the loop may then wait a little instead of retrying at once).
+    pub fn stalled(&self) -> bool {
+        self.stalled && self.busy()
+    }
+
     /// Replies held for `identity` (sent by the broker, not yet taken by
     /// the peer's connection).
     pub fn held_for(&self, identity: &[u8]) -> usize {
-        self.held.get(identity).map_or(0, VecDeque::len)
+        self.held.get(identity).map_or(0, |h| h.queue.len())
     }
 
     /// Sends `reply` to `identity` now, or holds it behind that peer's
@@ -68,23 +101,25 @@ impl Outbox {
                 return Ok(());
             }
         };
-        if let Some(queue) = self.held.get_mut(identity) {
-            if queue.len() >= MAX_HELD_PER_PEER {
-                c.replies_dropped += 1;
+        if let Some(held) = self.held.get_mut(identity) {
+            if held.queue.len() >= MAX_HELD_PER_PEER
+                || held.bytes.saturating_add(size(&frames)) > MAX_HELD_BYTES_PER_PEER
+            {
+                dropped(c, 1);
             } else {
-                queue.push_back(frames);
+                held.bytes += size(&frames);
+                held.queue.push_back(frames);
             }
             return Ok(());
         }
         match try_send(router, identity, &frames)? {
             Sent::Ok => {}
             Sent::Full => {
-                self.held
-                    .entry(identity.to_vec())
-                    .or_default()
-                    .push_back(frames);
+                let held = self.held.entry(identity.to_vec()).or_default();
+                held.bytes += size(&frames);
+                held.queue.push_back(frames);
             }
-            Sent::Gone => c.replies_dropped += 1,
+            Sent::Gone => dropped(c, 1),
         }
         Ok(())
     }
@@ -92,26 +127,32 @@ impl Outbox {
     /// Sends what the peers can take now.
     pub fn flush(&mut self, router: &zmq::Socket, c: &mut Counters) -> Result<(), zmq::Error> {
         let mut done = Vec::new();
-        for (identity, queue) in self.held.iter_mut() {
-            while let Some(frames) = queue.front() {
+        let mut progress = false;
+        for (identity, held) in self.held.iter_mut() {
+            while let Some(frames) = held.queue.front() {
                 match try_send(router, identity, frames)? {
                     Sent::Ok => {
-                        queue.pop_front();
+                        progress = true;
+                        held.bytes = held.bytes.saturating_sub(size(frames));
+                        held.queue.pop_front();
                     }
                     Sent::Full => break,
                     Sent::Gone => {
-                        c.replies_dropped += queue.len() as u64;
-                        queue.clear();
+                        progress = true;
+                        dropped(c, held.queue.len() as u64);
+                        held.queue.clear();
+                        held.bytes = 0;
                     }
                 }
             }
-            if queue.is_empty() {
+            if held.queue.is_empty() {
                 done.push(identity.clone());
             }
         }
         for identity in done {
             self.held.remove(&identity);
         }
+        self.stalled = !progress;
         Ok(())
     }
 }

@@ -146,3 +146,48 @@ async fn ttls_beyond_u64_milliseconds_saturate_instead_of_overflowing() {
     assert_eq!(view.get::<u8>("kvset-forever").unwrap(), Some(2));
     assert!(broker.stderr().lines().all(|l| !l.contains("panicked")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_its_replies_does_not_make_the_broker_spin() {
+    let broker = BrokerProcess::start(&[]);
+    let ctx = zmq::Context::new();
+    let deaf = ctx.socket(zmq::DEALER).unwrap();
+    deaf.set_linger(0).unwrap();
+    deaf.set_rcvhwm(1).unwrap();
+    deaf.set_rcvbuf(4096).unwrap();
+    deaf.set_sndhwm(0).unwrap();
+    deaf.connect(&broker.endpoint()).unwrap();
+    // PINGs before HELLO: each is answered with an ERROR the peer never reads.
+    let ping = canopy_schemas::Request::Ping(canopy_schemas::control::Ping {
+        id: 1,
+        dropped: 0,
+        subscriptions: 0,
+        link: None,
+    })
+    .encode()
+    .unwrap();
+    for _ in 0..250_000 {
+        deaf.send_multipart(&ping, 0).unwrap();
+    }
+    eventually("the broker holds replies for the deaf peer", || {
+        let b = &broker;
+        async move {
+            let limited = counter(b, "requests_inflight_limited").await;
+            (limited > 0).then_some(())
+        }
+    })
+    .await;
+    let pid = broker.pid();
+    let before = cpu_ticks(pid);
+    let window = Instant::now();
+    while window.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let used = cpu_ticks(pid).saturating_sub(before);
+    let tick = ticks_per_second();
+    eprintln!("broker used {used} ticks ({tick}/s) in 2 s holding replies for a deaf peer");
+    assert!(used < tick / 2, "the broker spun: {used} ticks in 2 s");
+    // Still serving everyone else.
+    let n = node(&broker, "n", "g").await;
+    assert!(n.stats().await.is_ok());
+}

@@ -25,6 +25,8 @@ use std::sync::Arc;
 /// Messages handled per socket before the loop polls again, so no socket
 /// starves the others.
 const BATCH: usize = 256;
+/// How often replies held for peers that read nothing are retried.
+const HELD_REPLY_RETRY_MS: u64 = 10;
 /// How long replies and goodbyes queued at a stop may take to leave.
 const STOP_LINGER_MS: i32 = 1000;
 /// Longest the loop sleeps in poll, so a stop request is seen promptly.

@@ -2,7 +2,9 @@
 //! plane; timers (heartbeat, TTL expiry) between turns; a clean stop.
 
 use super::poll::{self, Ready};
-use super::{Broker, BrokerError, ZmqContext, BATCH, MAX_POLL_MS, STOP_LINGER_MS};
+use super::{
+    Broker, BrokerError, ZmqContext, BATCH, HELD_REPLY_RETRY_MS, MAX_POLL_MS, STOP_LINGER_MS,
+};
 use crate::control::{Deferred, Handled};
 use crate::events::{EventLimits, Forwarder, Inbound, SubscriptionLimits, Subscriptions, Upstream};
 use crate::state::plane::ForMaster;
@@ -95,7 +97,7 @@ impl Broker {
         if snapshots_blocked {
             return 1;
         }
-        if self.state.busy() || self.outbox.busy() {
+        if self.state.busy() || (self.outbox.busy() && !self.outbox.stalled()) {
             return 0;
         }
         // Only the master expires keys; a child's mirror waits for the
@@ -110,11 +112,19 @@ impl Broker {
                 .next_expiry()
                 .map_or(u64::MAX, |d| d.saturating_sub(now_ms)),
         };
+        // Replies held for peers that read nothing: retry now and then, not
+        // in a busy loop (ROUTER cannot say when one peer has room).
+        let retry = if self.outbox.stalled() {
+            HELD_REPLY_RETRY_MS
+        } else {
+            u64::MAX
+        };
         next_beat
             .saturating_duration_since(Instant::now())
             .as_millis()
             .min(u128::from(MAX_POLL_MS))
-            .min(u128::from(until_expiry)) as i64
+            .min(u128::from(until_expiry))
+            .min(u128::from(retry)) as i64
     }
 
     /// The sockets the loop waits on, by name.
