@@ -169,8 +169,11 @@ impl Config {
     /// Checks ranges that would otherwise fail late or silently.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
-        if self.port > u16::MAX - 2 {
-            return bad("port must leave room for P+1 and P+2");
+        if self.port == 0 || self.port > u16::MAX - 2 {
+            return bad(
+                "port must be a base port P from 1 to 65533 (the broker binds P, P+1 and P+2; \
+                 port 0 would pick a random ROUTER port and bind ports 1 and 2)",
+            );
         }
         if self.max_message_size == 0 || self.max_topic_length == 0 {
             return bad("max_message_size and max_topic_length must be positive");

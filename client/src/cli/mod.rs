@@ -102,6 +102,15 @@ impl Cli {
 
 /// Runs the CLI; returns the process exit code.
 pub fn main() -> i32 {
+    // Like every Unix filter, stop quietly when the reader goes away
+    // (`canopy stats | head -1`): Rust ignores SIGPIPE, so println! would
+    // panic on the broken pipe instead.
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("CANOPY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
