@@ -37,9 +37,10 @@ fn commands(dir: &Path, port: u16, data: &Path) -> std::path::PathBuf {
     write(
         "canopy-broker",
         format!(
-            "#!/bin/sh\nexec {} --port {port} --data-dir {} \"$@\"\n",
+            "#!/bin/sh\nexec {} --port {port} --data-dir {} \"$@\" 2>>{}\n",
             broker_bin(),
-            data.display()
+            data.display(),
+            dir.join("broker.log").display()
         ),
     );
     write("canopy", format!("#!/bin/sh\nexec {} \"$@\"\n", cli_bin()));
@@ -52,8 +53,13 @@ fn the_curve_recipe_runs_as_written() {
     let port = free_base_port();
     let bin = commands(dir.path(), port, &dir.path().join("data"));
     let recipe = shell_block_after("## Security: CURVE");
-    // The harness stops the broker the recipe left running.
-    let script = format!("set -e\n{recipe}\nkill $!\nwait $! || true\n");
+    // The harness waits (with a deadline) for the reload the recipe asked
+    // for, then stops the broker the recipe left running.
+    let script = format!(
+        "set -e\n{recipe}\n\
+         for i in $(seq 400); do grep -q 'allow-list reloaded' broker.log && break; sleep 0.05; done\n\
+         kill $!\nwait $! || true\n"
+    );
     let out = Command::new("sh")
         .arg("-c")
         .arg(&script)
@@ -84,7 +90,8 @@ fn the_curve_recipe_runs_as_written() {
         stdout.contains("connections_open"),
         "stats printed: {stdout}"
     );
-    assert!(stderr.contains("allow-list reloaded"), "{stderr}");
+    let log = std::fs::read_to_string(dir.path().join("broker.log")).unwrap_or_default();
+    assert!(log.contains("allow-list reloaded"), "{stderr}\n{log}");
 }
 
 #[test]
