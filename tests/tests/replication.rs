@@ -169,11 +169,16 @@ async fn a_client_that_never_reads_its_replies_does_not_make_the_broker_spin() {
     for _ in 0..250_000 {
         deaf.send_multipart(&ping, 0).unwrap();
     }
-    eventually("the broker holds replies for the deaf peer", || {
+    // Wait until the broker has read every request (the refusals stop
+    // growing), so the window below measures an idle broker holding
+    // replies, not one still working through the backlog.
+    eventually("the broker has read the deaf peer's requests", || {
         let b = &broker;
         async move {
-            let limited = counter(b, "requests_inflight_limited").await;
-            (limited > 0).then_some(())
+            let first = counter(b, "requests_inflight_limited").await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let second = counter(b, "requests_inflight_limited").await;
+            (first > 0 && first == second).then_some(())
         }
     })
     .await;
