@@ -97,16 +97,8 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     assert!(ack.seq > seq, "{} after {seq}", ack.seq);
 
     // A data directory in use, or that holds state, is refused untouched.
-    let restore_into = |data_dir: &std::path::Path| {
-        let out = std::process::Command::new(broker_bin())
-            .args(["--port", &free_base_port().to_string(), "--data-dir"])
-            .arg(data_dir)
-            .args(["--restore", &file_arg])
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
+    let restore_into =
+        |data_dir: &std::path::Path| broker_refuses(data_dir, &["--restore", &file_arg]);
     let err = restore_into(&broker.data_dir);
     assert!(err.contains("in use by another process"), "{err}");
     let mut broker = broker;

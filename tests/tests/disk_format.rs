@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 fn golden(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -65,13 +64,7 @@ fn a_data_directory_of_a_newer_disk_format_is_refused_untouched() {
         tx.commit().unwrap();
     }
     let before = std::fs::read(&db_path).unwrap();
-    let out = Command::new(broker_bin())
-        .args(["--port", &free_base_port().to_string(), "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = broker_refuses(dir.path(), &[]);
     assert!(
         err.contains("disk format 99") && err.contains("reads disk formats 0 to 1"),
         "{err}"

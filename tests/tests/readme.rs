@@ -97,13 +97,7 @@ fn the_curve_recipe_runs_as_written() {
 #[test]
 fn a_base_port_of_0_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(broker_bin())
-        .args(["--port", "0", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = broker_refuses(dir.path(), &["--port", "0"]);
     assert!(
         err.contains("port must be a base port P from 1 to 65533"),
         "{err}"

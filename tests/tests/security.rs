@@ -166,17 +166,6 @@ fn an_open_broker_says_so_and_bad_curve_config_is_a_clear_error() {
     assert!(err.contains("needs both public and secret"), "{err}");
 }
 
-/// Runs a broker that must refuse to start; returns its stderr.
-fn broker_refuses(data_dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(broker_bin())
-        .args(["--port", "1", "--data-dir", data_dir.to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "the broker started with {args:?}");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn assert_acl_denied(err: &ClientError) {
     assert!(
         matches!(

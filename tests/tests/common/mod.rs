@@ -339,3 +339,20 @@ pub fn rss_kb(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// Runs a broker that must refuse to start (on a free base port unless
+/// `args` names one, with `data_dir`); returns its stderr.
+pub fn broker_refuses(data_dir: &Path, args: &[&str]) -> String {
+    let mut command = Command::new(broker_bin());
+    if !args.contains(&"--port") {
+        command.args(["--port", &free_base_port().to_string()]);
+    }
+    let out = command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run the broker");
+    assert!(!out.status.success(), "the broker started with {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
