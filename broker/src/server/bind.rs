@@ -78,16 +78,24 @@ pub fn restore(config: &Config, file: &Path) -> Result<(u64, u64), BrokerError> 
 }
 
 /// The broker's CURVE secret key when CURVE is on (both settings given).
-fn server_secret(config: &Config) -> Result<Option<[u8; 32]>, BrokerError> {
+pub(super) fn server_secret(config: &Config) -> Result<Option<[u8; 32]>, BrokerError> {
     match (&config.curve_key_file, &config.allow_list) {
         (Some(keys), Some(_)) => Ok(Some(keys::load_server_keys(keys)?.1)),
-        (None, None) => {
-            tracing::warn!(
-                "CURVE is off: the broker admits any connection (set curve_key_file and allow_list)"
-            );
-            Ok(None)
-        }
+        (None, None) => Ok(None),
         _ => Err(AuthError::Incomplete.into()),
+    }
+}
+
+/// What an open broker says once at start (and `--check-config` warns).
+pub(super) const CURVE_OFF: &str =
+    "CURVE is off: the broker admits any connection (set curve_key_file and allow_list)";
+
+/// The CURVE client keys for the link to the parent, when configured.
+pub(super) fn upstream_keys(config: &Config) -> Result<Option<ClientKeys>, BrokerError> {
+    match (&config.upstream_server_key, &config.upstream_key_file) {
+        (Some(server), Some(key)) => Ok(Some(ClientKeys::load(server, key)?)),
+        (None, None) => Ok(None),
+        _ => Err(AuthError::IncompleteUpstream.into()),
     }
 }
 
@@ -107,6 +115,9 @@ fn bind_sockets(
     endpoints: &Endpoints,
 ) -> Result<Sockets, BrokerError> {
     let secret = server_secret(config)?;
+    if secret.is_none() {
+        tracing::warn!("{CURVE_OFF}");
+    }
     let router = context.socket(zmq::ROUTER).ctx(|| "ROUTER socket".into())?;
     let mut xpub = context.socket(zmq::XPUB).ctx(|| "XPUB socket".into())?;
     // Each subscription is applied by the broker itself (limits, ACLs).
@@ -203,11 +214,7 @@ fn link_upstream(
     let Some(upstream) = &config.upstream else {
         return Ok(None);
     };
-    let keys = match (&config.upstream_server_key, &config.upstream_key_file) {
-        (Some(server), Some(key)) => Some(ClientKeys::load(server, key)?),
-        (None, None) => None,
-        _ => return Err(AuthError::IncompleteUpstream.into()),
-    };
+    let keys = upstream_keys(config)?;
     state.mirror = true;
     let limits = config.transport_limits();
     let link = LinkSettings {

@@ -2,9 +2,10 @@
 //! configuration, without binding a socket or touching the data directory,
 //! so an operator can test a change before a restart.
 
+use super::bind::{server_secret, upstream_keys, CURVE_OFF};
 use super::{libzmq, BrokerError};
 use crate::config::Config;
-use crate::security::keys::{self, AuthError, ClientKeys};
+use crate::security::keys;
 use crate::state::StateEngine;
 
 /// Descriptors the broker holds besides its connections (database, inproc
@@ -19,28 +20,17 @@ pub fn check_config(config: &Config) -> Result<Vec<String>, BrokerError> {
     libzmq::check_version()?;
     libzmq::require_curve(config, libzmq::has_curve())?;
     let mut warnings = Vec::new();
-    match (&config.curve_key_file, &config.allow_list) {
-        (Some(key_file), Some(allow_list)) => {
-            keys::load_server_keys(key_file)?;
+    match (server_secret(config)?, &config.allow_list) {
+        (Some(_), Some(allow_list)) => {
             keys::load_allow_list(allow_list)?;
         }
-        (None, None) => warnings.push(
-            "CURVE is off: the broker admits any connection (set curve_key_file and allow_list)"
-                .to_owned(),
-        ),
-        _ => return Err(AuthError::Incomplete.into()),
+        _ => warnings.push(CURVE_OFF.to_owned()),
     }
     StateEngine::new(&config.stores, &config.schemas_dir, config.max_key_length)?;
     if let Some(upstream) = &config.upstream {
         canopy_schemas::BaseEndpoint::parse(upstream)
             .map_err(crate::federation::LinkError::from)?;
-        match (&config.upstream_server_key, &config.upstream_key_file) {
-            (Some(server), Some(key)) => {
-                ClientKeys::load(server, key)?;
-            }
-            (None, None) => {}
-            _ => return Err(AuthError::IncompleteUpstream.into()),
-        }
+        upstream_keys(config)?;
     }
     if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
         let wanted = config.max_connections.saturating_add(OWN_DESCRIPTORS);
