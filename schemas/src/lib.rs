@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod header;
 pub mod keys;
 pub mod state;
+pub mod sync;
 pub mod topic;
 
 pub use control::{ControlError, ErrorCode, NodeInfo, Reply, Request, StatsReport};
