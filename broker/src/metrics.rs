@@ -114,6 +114,9 @@ counters! {
     snapshot_keys_sent,
     /// Snapshots abandoned because the peer went away.
     snapshots_abandoned,
+    /// Snapshot streams stopped because the same peer asked again for the
+    /// same subtree.
+    snapshots_superseded,
     /// Batches committed to disk.
     persist_commits,
     /// Batches that failed to commit.

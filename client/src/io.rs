@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
-/// SEQS requests in flight: id → (replica, levels asked).
-type PendingSeqs = HashMap<u64, (Arc<ReplicaShared>, Vec<String>)>;
+/// SEQS requests in flight: id → (sent at, replica, levels asked with the
+/// lseq each had when asked).
+type PendingSeqs = HashMap<u64, (Instant, Arc<ReplicaShared>, Vec<(String, u64)>)>;
 
 /// Gap-tracking entries kept before the table is reset (bounds memory).
 const MAX_TRACKED_STREAMS: usize = 100_000;
@@ -280,7 +281,7 @@ impl Io {
                 return; // a plain ICANHAZ? answer: not ours
             };
             for r in self.replicas() {
-                if let Some(again) = r.on_kthxbai(subtree, id, lseq, &self.ids) {
+                if let Some(again) = r.on_kthxbai(subtree, id, msg.sequence, lseq, &self.ids) {
                     self.request_snapshots(vec![again]);
                 }
             }
@@ -329,21 +330,24 @@ impl Io {
             drop(c);
             self.send_request(&Request::Ping(ping));
             // Replicas: check no level fell behind, and drop expired keys.
-            seqs.clear();
+            // An answer may come after the next beat; one older than the
+            // node timeout will not come.
+            let timeout = link.timeout;
+            seqs.retain(|_, (sent, _, _)| sent.elapsed() < timeout);
             for r in self.replicas() {
                 r.sweep();
                 let stalled = r.restart_stalled(link.timeout * 2, &self.ids);
                 self.request_snapshots(stalled);
-                let levels: Vec<String> = r.seqs_query().into_iter().map(|(p, _)| p).collect();
-                if levels.is_empty() {
+                let asked = r.seqs_query();
+                if asked.is_empty() {
                     continue;
                 }
                 let id = self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.send_request(&Request::Seqs(SeqsQuery {
                     id,
-                    levels: levels.clone(),
+                    levels: asked.iter().map(|(p, _)| p.clone()).collect(),
                 }));
-                seqs.insert(id, (r, levels));
+                seqs.insert(id, (Instant::now(), r, asked));
             }
         } else {
             self.say_hello();
@@ -373,8 +377,8 @@ impl Io {
             return;
         }
         if let Reply::Seqs(s) = &reply {
-            if let Some((replica, levels)) = seqs.remove(&s.id) {
-                let resyncs = replica.on_seqs(&levels, &s.lseqs, &self.ids);
+            if let Some((_, replica, asked)) = seqs.remove(&s.id) {
+                let resyncs = replica.on_seqs(&asked, &s.lseqs, &self.ids);
                 self.request_snapshots(resyncs);
             }
             return;
@@ -443,7 +447,22 @@ impl Io {
                 }
                 _ => tracing::warn!(code = ?e.code, message = %e.message, "broker error"),
             },
-            Reply::Pong(_) => {}
+            Reply::Pong(p) => {
+                // A new epoch without a rejoin: the broker rebuilt what it
+                // serves (a child whose parent restarted): start over.
+                if link.epoch.is_some_and(|e| e != p.epoch) {
+                    tracing::info!(epoch = p.epoch, "broker epoch changed; resyncing replicas");
+                    link.epoch = Some(p.epoch);
+                    self.emit(NodeEvent::Reconnected {
+                        epoch: p.epoch,
+                        broker_restarted: true,
+                    });
+                    for r in self.replicas() {
+                        let requests = r.resync_all(&self.ids);
+                        self.request_snapshots(requests);
+                    }
+                }
+            }
             Reply::Goodbye(g) => {
                 // The broker is stopping: reconnect now rather than after
                 // the silence timeout.

@@ -1,29 +1,37 @@
-//! The mirror of the parent's state on a child broker: a snapshot of
-//! everything with the level numbers, then the KVPUB stream applied with the
-//! master's sequences; a gap, a stall or a new parent epoch starts over.
+//! The mirror of the parent's state on a child broker, run by the shared
+//! sync machine ([`canopy_schemas::sync`]): a snapshot of everything with the
+//! level numbers, received beside the mirror still held and swapped in
+//! whole, then the KVPUB stream applied with the master's sequences.
+//!
+//! A gap, a stall (no progress), the parent found ahead of the mirror by the
+//! PONG check, or a new parent epoch starts over. A new parent epoch (the
+//! parent restarted, and may have lost changes) also gives this broker a new
+//! epoch, so every replica and mirror below starts over too.
 
 use super::Uplink;
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
 use crate::state::plane::StatePlane;
+use crate::state::Entry;
 use canopy_schemas::clock::unix_ms;
-use canopy_schemas::state::{expiry_ms, KvMsg, SnapshotQuery, KTHXBAI, PROP_LSEQ};
+use canopy_schemas::state::{expiry_ms, KvMsg, SnapshotQuery, KTHXBAI, PROP_ID, PROP_LSEQ};
+use canopy_schemas::sync::{EpochWatch, Finish, Restart, SyncMachine, UpdateStep};
 use canopy_schemas::Request;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// Where the mirror stands.
-pub(super) enum MirrorSync {
-    /// The mirror matches the parent; updates apply as they arrive.
-    Ready,
-    /// A snapshot of the parent is on its way; updates wait.
-    Syncing {
-        id: u64,
-        started: Instant,
-        kthxbai: Option<u64>,
-        lseqs: Option<(u64, BTreeMap<String, u64>)>,
-        buffered: Vec<KvMsg>,
-    },
+/// The mirror's sync: the machine, the snapshot being received, and the
+/// parent's epoch and sequence.
+#[derive(Default)]
+pub(super) struct Mirror {
+    sync: SyncMachine<KvMsg>,
+    /// KVSYNCs of the snapshot in progress, in key order.
+    fresh: Vec<(Box<str>, Entry)>,
+    parent_epoch: EpochWatch,
+    /// The parent's sequence at the previous PONG: a live mirror still
+    /// below it missed an update.
+    expected_seq: u64,
+    /// Set when this broker must take a new epoch (read by the loop).
+    new_epoch: bool,
 }
 
 impl Uplink {
@@ -34,46 +42,35 @@ impl Uplink {
         state: &mut StatePlane,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        if let MirrorSync::Syncing { buffered, .. } = &mut self.sync {
-            buffered.push(msg);
-            return Ok(());
-        }
         let key = String::from_utf8_lossy(&msg.key).into_owned();
         let Ok(level) = canopy_schemas::state::level_prefix(&key) else {
             return Ok(());
         };
         let lseq = msg.prop_u64(PROP_LSEQ).unwrap_or(0);
-        if lseq != state.engine.lseq(level) + 1 {
-            // A lost update: the mirror starts over.
-            tracing::warn!(
-                level,
-                lseq,
-                have = state.engine.lseq(level),
-                "mirror gap; resyncing"
-            );
-            return self.resync(state, c);
+        match self.mirror.sync.update(level, lseq, msg) {
+            UpdateStep::Apply(msg) => apply(state, &msg, &key, Some(lseq)),
+            UpdateStep::Held | UpdateStep::Skip => {}
+            UpdateStep::Restart(why) => {
+                tracing::warn!(level, lseq, reason = ?why, "mirror missed an update; resyncing");
+                self.resync(state, c)?;
+            }
         }
-        apply(state, &msg, &key, Some(lseq));
         Ok(())
     }
 
-    /// Forgets the mirror and asks the parent for a snapshot of all state.
+    /// Asks the parent for a snapshot of all state; the mirror held so far
+    /// stays until the new one is whole, and snapshots and SEQS asked of
+    /// this broker wait for it.
     pub(super) fn resync(
         &mut self,
         state: &mut StatePlane,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         c.link_resyncs += 1;
-        state.engine.mirror_clear();
         state.hold_snapshots();
         let id = self.id();
-        self.sync = MirrorSync::Syncing {
-            id,
-            started: Instant::now(),
-            kthxbai: None,
-            lseqs: None,
-            buffered: Vec::new(),
-        };
+        self.mirror.sync.begin(id, true, Instant::now());
+        self.mirror.fresh.clear();
         self.request(&Request::Snapshot(SnapshotQuery {
             id,
             subtree: "/".into(),
@@ -81,24 +78,69 @@ impl Uplink {
         }))
     }
 
-    /// A new parent epoch means the parent restarted: mirror again.
+    /// The parent's epoch (WELCOME, PONG): a new one means it restarted,
+    /// and may have lost changes: mirror again, under a new epoch here.
     pub(super) fn epoch(
         &mut self,
         epoch: u64,
         state: &mut StatePlane,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        match self.parent_epoch.replace(epoch) {
-            Some(old) if old != epoch => {
-                tracing::info!("parent broker restarted; resyncing the mirror");
-                for (_, r) in self.relayed.drain() {
-                    state.inflight.end(&r.peer);
-                    c.link_writes_lost += 1;
-                }
-                self.resync(state, c)
-            }
-            _ => Ok(()),
+        if !self.mirror.parent_epoch.changed(epoch) {
+            return Ok(());
         }
+        tracing::info!("parent broker restarted; resyncing the mirror under a new epoch");
+        for (_, r) in self.relayed.drain() {
+            state.inflight.end(&r.peer);
+            c.link_writes_lost += 1;
+        }
+        self.mirror.new_epoch = true;
+        self.resync(state, c)
+    }
+
+    /// True once after the parent's epoch changed: this broker takes a new
+    /// epoch so that everything below resyncs.
+    pub fn take_new_epoch(&mut self) -> bool {
+        std::mem::take(&mut self.mirror.new_epoch)
+    }
+
+    /// The parent's sequence from a PONG. A live mirror still below what the
+    /// parent had at the previous PONG missed an update (the last of a
+    /// level, which no later number shows).
+    pub(super) fn parent_seq(
+        &mut self,
+        seq: u64,
+        state: &mut StatePlane,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        self.parent_seq = seq;
+        if !self.mirror.sync.is_live() || seq == 0 {
+            return Ok(());
+        }
+        if state.engine.seq() < self.mirror.expected_seq {
+            tracing::warn!(
+                have = state.engine.seq(),
+                parent = self.mirror.expected_seq,
+                "mirror behind its parent; resyncing"
+            );
+            return self.resync(state, c);
+        }
+        self.mirror.expected_seq = seq;
+        Ok(())
+    }
+
+    /// Restarts a sync that made no progress for `limit`.
+    pub(super) fn restart_stalled(
+        &mut self,
+        limit: std::time::Duration,
+        state: &mut StatePlane,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        if self.mirror.sync.stalled(Instant::now(), limit) {
+            tracing::warn!(reason = ?Restart::Stalled, "mirror sync made no progress; starting again");
+            self.resync(state, c)?;
+        }
+        Ok(())
     }
 
     /// A KVSYNC or KTHXBAI of the mirror's snapshot.
@@ -114,56 +156,69 @@ impl Uplink {
             c.link_rejected += 1;
             return Ok(());
         };
-        let MirrorSync::Syncing { id, kthxbai, .. } = &mut self.sync else {
-            return Ok(());
+        let Some(id) = msg.prop_u64(PROP_ID) else {
+            return Ok(()); // not an answer to this link's SNAPSHOT
         };
+        let now = Instant::now();
         if msg.key == KTHXBAI {
-            if msg.prop_u64(canopy_schemas::state::PROP_ID) == Some(*id) {
-                *kthxbai = Some(msg.sequence);
-                return self.finish_sync(state, router, outbox, c);
-            }
-            return Ok(());
+            let finish = self.mirror.sync.kthxbai(id, msg.sequence, None, now);
+            return self.finish(finish, state, router, outbox, c);
         }
-        let key = String::from_utf8_lossy(&msg.key).into_owned();
-        apply(state, &msg, &key, None);
+        if !self.mirror.sync.snapshot_part(id, now) || msg.body.is_empty() {
+            return Ok(()); // of a snapshot given up on
+        }
+        let now_ms = unix_ms();
+        self.mirror.fresh.push((
+            String::from_utf8_lossy(&msg.key).into(),
+            Entry {
+                expires_ms: expiry_ms(msg.ttl_ms().ok().flatten(), now_ms),
+                value: msg.body.into_boxed_slice(),
+                seq: msg.sequence,
+            },
+        ));
         Ok(())
     }
 
-    /// With KTHXBAI and LSEQS in, the mirror takes the level numbers, applies
-    /// the updates that arrived meanwhile and starts serving.
-    pub(super) fn finish_sync(
+    /// The LSEQS that came with the mirror's snapshot.
+    pub(super) fn lseqs(
         &mut self,
+        reply: canopy_schemas::state::LseqsReply,
         state: &mut StatePlane,
         router: &zmq::Socket,
         outbox: &mut Outbox,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        let MirrorSync::Syncing {
-            kthxbai: Some(seq),
-            lseqs: Some((lseqs_seq, _)),
-            ..
-        } = &self.sync
-        else {
-            return Ok(());
-        };
-        if seq != lseqs_seq {
-            tracing::warn!("mirror snapshot and level numbers disagree; resyncing");
-            return self.resync(state, c);
-        }
-        let seq = *seq;
-        let MirrorSync::Syncing {
-            lseqs: Some((_, lseqs)),
-            buffered,
-            ..
-        } = std::mem::replace(&mut self.sync, MirrorSync::Ready)
-        else {
-            return Ok(());
-        };
-        state.engine.mirror_start(seq, lseqs);
-        for msg in buffered {
-            if msg.sequence <= seq {
-                continue;
+        let finish = self
+            .mirror
+            .sync
+            .lseqs_reply(reply.id, reply.seq, reply.lseqs, Instant::now());
+        self.finish(finish, state, router, outbox, c)
+    }
+
+    /// With KTHXBAI and LSEQS in, the new mirror replaces the old one, the
+    /// updates that arrived meanwhile are applied, and the held snapshots
+    /// and SEQS are answered.
+    fn finish(
+        &mut self,
+        finish: Finish<KvMsg>,
+        state: &mut StatePlane,
+        router: &zmq::Socket,
+        outbox: &mut Outbox,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let (seq, lseqs, replay) = match finish {
+            Finish::Done { seq, lseqs, replay } => (seq, lseqs, replay),
+            Finish::Restart(why) => {
+                tracing::warn!(reason = ?why, "mirror snapshot unusable; resyncing");
+                return self.resync(state, c);
             }
+            Finish::Ignored | Finish::NotYet => return Ok(()),
+        };
+        state
+            .engine
+            .mirror_replace(std::mem::take(&mut self.mirror.fresh), seq, lseqs);
+        self.mirror.expected_seq = 0;
+        for msg in replay {
             let key = String::from_utf8_lossy(&msg.key).into_owned();
             let lseq = msg.prop_u64(PROP_LSEQ);
             apply(state, &msg, &key, lseq);
@@ -177,8 +232,8 @@ impl Uplink {
     }
 }
 
-/// Applies one KVSYNC (`lseq` None) or KVPUB to the mirror.
-pub(super) fn apply(state: &mut StatePlane, msg: &KvMsg, key: &str, lseq: Option<u64>) {
+/// Applies one KVPUB to the mirror.
+fn apply(state: &mut StatePlane, msg: &KvMsg, key: &str, lseq: Option<u64>) {
     let value = (!msg.body.is_empty()).then(|| msg.body.clone().into_boxed_slice());
     let expires_ms = match value {
         Some(_) => expiry_ms(msg.ttl_ms().ok().flatten(), unix_ms()),

@@ -27,7 +27,7 @@ use canopy_schemas::control::{Hello, LinkReport, Ping};
 use canopy_schemas::state::KvMsg;
 use canopy_schemas::{BaseEndpoint, ProtocolRange, Reply, Request, HUGZ};
 use echoes::Echoes;
-use mirror::MirrorSync;
+use mirror::Mirror;
 use relay::{with_id, Relayed, RELAY_TIMEOUT};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -73,10 +73,9 @@ pub struct Uplink {
     relayed: HashMap<u64, Relayed>,
     joined: bool,
     hello_id: u64,
-    parent_epoch: Option<u64>,
     parent_seq: u64,
     last_heard: Instant,
-    sync: MirrorSync,
+    mirror: Mirror,
 }
 
 fn recv_frames(socket: &zmq::Socket) -> Result<Option<Vec<zmq::Message>>, zmq::Error> {
@@ -185,10 +184,9 @@ impl Uplink {
             relayed: HashMap::new(),
             joined: false,
             hello_id: 0,
-            parent_epoch: None,
             parent_seq: 0,
             last_heard: Instant::now(),
-            sync: MirrorSync::Ready,
+            mirror: Mirror::default(),
         };
         link.hello()?;
         link.resync(state, c)?;
@@ -277,12 +275,7 @@ impl Uplink {
         } else {
             self.hello()?;
         }
-        if let MirrorSync::Syncing { started, .. } = &self.sync {
-            if started.elapsed() > node_timeout * 2 {
-                tracing::warn!("mirror sync made no progress; starting again");
-                self.resync(state, c)?;
-            }
-        }
+        self.restart_stalled(node_timeout * 2, state, c)?;
         let expired: Vec<u64> = self
             .relayed
             .iter()
@@ -442,17 +435,10 @@ impl Uplink {
                     self.epoch(w.epoch, state, c)?;
                 }
                 Reply::Pong(p) => {
-                    self.parent_seq = p.seq;
                     self.epoch(p.epoch, state, c)?;
+                    self.parent_seq(p.seq, state, c)?;
                 }
-                Reply::Lseqs(l) => {
-                    if let MirrorSync::Syncing { id, lseqs, .. } = &mut self.sync {
-                        if l.id == *id {
-                            *lseqs = Some((l.seq, l.lseqs));
-                        }
-                    }
-                    self.finish_sync(state, router, outbox, c)?;
-                }
+                Reply::Lseqs(l) => self.lseqs(l, state, router, outbox, c)?,
                 Reply::Goodbye(_) => {
                     // The parent is stopping: rejoin (HELLO each heartbeat)
                     // instead of waiting out its silence.

@@ -200,6 +200,15 @@ impl Broker {
                 &mut self.counters,
             )
             .ctx(|| "parent replies".into())?;
+            if link.take_new_epoch() {
+                // The parent restarted: what this broker serves was rebuilt,
+                // so the replicas and mirrors below must start over too.
+                self.control.epoch = canopy_schemas::clock::unix_ms().max(self.control.epoch + 1);
+                tracing::info!(
+                    epoch = self.control.epoch,
+                    "new epoch after the parent's restart"
+                );
+            }
         }
         if ready.link_up {
             while let Some((on, prefix)) = link

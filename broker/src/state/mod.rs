@@ -72,10 +72,29 @@ pub struct Loaded {
     pub entries: Vec<(Box<str>, Entry)>,
 }
 
+/// Every key, ordered. A persistent map: a clone is O(1) and is a frozen
+/// view (what a snapshot streams) that later writes do not touch.
+pub type StateMap = imbl::OrdMap<Box<str>, Entry>;
+
+/// Keys of `map` starting with `subtree`, after `cursor` (exclusive) when
+/// given.
+pub fn range_after<'a>(
+    map: &'a StateMap,
+    subtree: &'a str,
+    cursor: Option<&str>,
+) -> impl Iterator<Item = (&'a Box<str>, &'a Entry)> + 'a {
+    let start = match cursor {
+        Some(c) => Bound::Excluded(c),
+        None => Bound::Included(subtree),
+    };
+    map.range::<_, str>((start, Bound::Unbounded))
+        .take_while(move |(k, _)| k.starts_with(subtree))
+}
+
 /// The master of every store.
 pub struct StateEngine {
     stores: HashMap<String, Store>,
-    map: BTreeMap<Box<str>, Entry>,
+    map: StateMap,
     expiry: BTreeSet<(u64, Box<str>)>,
     lseqs: HashMap<Box<str>, u64>,
     seq: u64,
@@ -131,7 +150,7 @@ impl StateEngine {
         }
         Ok(StateEngine {
             stores,
-            map: BTreeMap::new(),
+            map: StateMap::new(),
             expiry: BTreeSet::new(),
             lseqs: HashMap::new(),
             seq: 0,
@@ -194,13 +213,12 @@ impl StateEngine {
         subtree: &'a str,
         cursor: Option<&str>,
     ) -> impl Iterator<Item = (&'a Box<str>, &'a Entry)> + 'a {
-        let start = match cursor {
-            Some(c) => Bound::Excluded(c),
-            None => Bound::Included(subtree),
-        };
-        self.map
-            .range::<str, _>((start, Bound::Unbounded))
-            .take_while(move |(k, _)| k.starts_with(subtree))
+        range_after(&self.map, subtree, cursor)
+    }
+
+    /// The state as it is now, frozen (O(1)); later changes do not show.
+    pub fn frozen(&self) -> StateMap {
+        self.map.clone()
     }
 
     /// The stores, by name.
@@ -490,10 +508,25 @@ impl StateEngine {
         }
     }
 
-    /// Mirror: takes the parent's sequence and level numbers as they were
-    /// when its snapshot started.
-    pub fn mirror_start(&mut self, seq: u64, lseqs: BTreeMap<String, u64>) {
-        self.seq = self.seq.max(seq);
+    /// Mirror: replaces everything with the parent's snapshot (`entries`
+    /// in any order) taken at `seq` with level numbers `lseqs`.
+    pub fn mirror_replace(
+        &mut self,
+        entries: Vec<(Box<str>, Entry)>,
+        seq: u64,
+        lseqs: BTreeMap<String, u64>,
+    ) {
+        let floor = self.seq;
+        self.mirror_clear();
+        for (key, entry) in entries {
+            let Ok(parsed) = parse_key(&key) else {
+                continue;
+            };
+            let store = parsed.store.to_owned();
+            self.replace(&key, &store, Some(entry.value), entry.seq, entry.expires_ms);
+        }
+        // Sequences handed to CHP clients below never go backwards.
+        self.seq = floor.max(seq);
         self.lseqs = lseqs.into_iter().map(|(k, v)| (k.into(), v)).collect();
     }
 

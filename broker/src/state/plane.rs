@@ -11,7 +11,7 @@ use crate::outbox::Outbox;
 use crate::peer::Peer;
 use canopy_schemas::clock::unix_ms as now_ms;
 use canopy_schemas::state::{
-    ttl_properties, KvMsg, LseqsReply, SeqsReply, StoresReply, Write, PROP_LSEQ,
+    ttl_properties, KvMsg, LseqsReply, SeqsQuery, SeqsReply, StoresReply, Write, PROP_LSEQ,
 };
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::collections::VecDeque;
@@ -81,6 +81,9 @@ pub struct StatePlane {
     pub mirror: bool,
     /// Snapshot requests held while a child broker's mirror syncs.
     held: Option<Vec<SnapshotRequest>>,
+    /// SEQS held meanwhile too: the mirror's numbers mean nothing until it
+    /// is whole.
+    held_seqs: Vec<(Vec<u8>, SeqsQuery)>,
 }
 
 impl StatePlane {
@@ -104,6 +107,7 @@ impl StatePlane {
             inflight: Default::default(),
             mirror: false,
             held: None,
+            held_seqs: Vec::new(),
         }
     }
 
@@ -277,6 +281,14 @@ impl StatePlane {
                     q.levels.len()
                 ),
             ),
+            Request::Seqs(q) if self.held.is_some() => {
+                if self.held_seqs.len() < MAX_HELD_SNAPSHOTS {
+                    self.held_seqs.push((identity, q));
+                } else {
+                    c.snapshots_rate_limited += 1;
+                }
+                return Ok(None);
+            }
             Request::Seqs(q) => {
                 c.seqs_requests += 1;
                 Reply::Seqs(SeqsReply {
@@ -381,6 +393,9 @@ impl StatePlane {
                     });
                     outbox.send(router, job.identity(), &reply, c)?;
                 }
+                if job.canopy_id().is_some() {
+                    self.drop_superseded(&job, c);
+                }
                 self.inflight.begin(job.identity());
                 self.jobs.push_back(job);
             }
@@ -390,6 +405,30 @@ impl StatePlane {
             }
         }
         Ok(())
+    }
+
+    /// A replica that asks again for a subtree has given up on the stream
+    /// it was sent: stop it rather than send the same subtree twice.
+    fn drop_superseded(&mut self, new: &SnapshotJob, c: &mut Counters) {
+        let before = self.jobs.len();
+        let inflight = &mut self.inflight;
+        self.jobs.retain(|old| {
+            let superseded = old.canopy_id().is_some()
+                && old.identity() == new.identity()
+                && old.subtree() == new.subtree();
+            if superseded {
+                inflight.end(old.identity());
+            }
+            !superseded
+        });
+        let dropped = (before - self.jobs.len()) as u64;
+        if dropped > 0 {
+            c.snapshots_superseded += dropped;
+            tracing::debug!(
+                subtree = new.subtree(),
+                "superseded snapshot stream stopped"
+            );
+        }
     }
 
     /// Holds new snapshot requests (a child's mirror is syncing).
@@ -404,7 +443,16 @@ impl StatePlane {
         outbox: &mut Outbox,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        for request in self.held.take().unwrap_or_default() {
+        let held = self.held.take().unwrap_or_default();
+        for (identity, q) in std::mem::take(&mut self.held_seqs) {
+            c.seqs_requests += 1;
+            let reply = Reply::Seqs(SeqsReply {
+                id: q.id,
+                lseqs: q.levels.iter().map(|l| self.engine.lseq(l)).collect(),
+            });
+            outbox.send(router, &identity, &reply, c)?;
+        }
+        for request in held {
             self.snapshot(request, router, outbox, c)?;
         }
         Ok(())
@@ -452,7 +500,7 @@ impl StatePlane {
                 break;
             };
             let before = job.sent;
-            let progress = job.pump(&self.engine, router, now)?;
+            let progress = job.pump(router, now)?;
             c.snapshot_keys_sent += job.sent - before;
             if progress != Progress::Blocked || job.sent > before {
                 all_blocked = false;

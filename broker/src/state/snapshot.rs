@@ -2,11 +2,14 @@
 //! chunks with per-peer flow control so a snapshot of millions of keys
 //! arrives whole and never stalls the loop.
 //!
-//! The stream walks the live map from a cursor. `KTHXBAI` carries the
-//! sequence at the start: a key changed after the cursor passed it also
-//! arrives as a `KVPUB` above that sequence, which clients apply.
+//! The stream walks a frozen view of the state, taken with the sequence its
+//! `KTHXBAI` carries: whatever writes, expiries or mirror rebuilds happen
+//! while it streams, the snapshot is the state as of that one sequence, and
+//! every later change arrives as a `KVPUB` above it. KVSYNCs of a canopy
+//! `SNAPSHOT` carry its request id, so a replica can refuse the parts of a
+//! snapshot it gave up on.
 
-use super::StateEngine;
+use super::{range_after, StateEngine, StateMap};
 use canopy_schemas::state::{ttl_properties, KTHXBAI, PROP_ID, PROP_LSEQ};
 
 /// KVSYNCs sent per job before the loop attends to other sockets.
@@ -17,6 +20,7 @@ pub const CHUNK: usize = 2048;
 pub struct SnapshotJob {
     identity: Vec<u8>,
     subtree: String,
+    view: StateMap,
     cursor: Option<Box<str>>,
     seq: u64,
     lseq: Option<u64>,
@@ -94,6 +98,7 @@ impl SnapshotJob {
         SnapshotJob {
             identity,
             subtree,
+            view: engine.frozen(),
             cursor: None,
             seq: engine.seq(),
             lseq,
@@ -112,19 +117,23 @@ impl SnapshotJob {
     pub fn make_empty(&mut self) {
         self.empty = true;
         self.lseq = None;
+        self.view = StateMap::new();
+    }
+
+    /// The canopy request id, for a `SNAPSHOT` (None: plain `ICANHAZ?`).
+    pub fn canopy_id(&self) -> Option<u64> {
+        self.canopy_id
     }
 
     /// Sends up to [`CHUNK`] KVSYNCs, then KTHXBAI when the subtree is done.
-    pub fn pump(
-        &mut self,
-        engine: &StateEngine,
-        router: &zmq::Socket,
-        now_ms: u64,
-    ) -> Result<Progress, zmq::Error> {
+    pub fn pump(&mut self, router: &zmq::Socket, now_ms: u64) -> Result<Progress, zmq::Error> {
         let mut last: Option<&Box<str>> = None;
         let mut outcome = None;
-        let range = engine
-            .range_after(&self.subtree, self.cursor.as_deref())
+        let id_prop = self
+            .canopy_id
+            .map(|id| format!("{PROP_ID}={id}\n"))
+            .unwrap_or_default();
+        let range = range_after(&self.view, &self.subtree, self.cursor.as_deref())
             .take(if self.empty { 0 } else { usize::MAX });
         for (taken, (key, entry)) in range.enumerate() {
             if taken == CHUNK {
@@ -135,7 +144,8 @@ impl SnapshotJob {
                 last = Some(key);
                 continue; // expired; its deletion is on its way
             }
-            let props = ttl_properties(entry.expires_ms, now_ms);
+            let mut props = ttl_properties(entry.expires_ms, now_ms);
+            props.push_str(&id_prop);
             let seq = entry.seq.to_be_bytes();
             // RFC 12: a KVSYNC's uuid frame is empty.
             let parts = [

@@ -2,13 +2,16 @@
 //! sees (its ancestor groups and itself), merged so the most specific level
 //! wins, read synchronously with no network round trip.
 //!
-//! Never silently stale: each level's updates are numbered (`lseq`); a gap,
-//! a reconnect, a broker restart or a level found behind by the periodic SEQS
-//! check starts a resync of that level (a fresh snapshot, with the updates
-//! that arrive meanwhile buffered and replayed).
+//! Never silently stale: each level runs the shared sync machine
+//! ([`canopy_schemas::sync`]): updates are numbered (`lseq`); a gap, a
+//! reconnect, a new broker epoch, a stalled snapshot, or a level the periodic
+//! SEQS check finds behind (or rolled back) starts a resync of that level: a
+//! fresh snapshot tied to its request id, with the updates that arrive
+//! meanwhile held and replayed.
 
 use crate::locking::lock;
 use canopy_schemas::state::{self as wire, KvMsg, Level, Written};
+use canopy_schemas::sync::{Finish, Lseqs, SyncMachine, UpdateStep};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -44,29 +47,16 @@ pub struct Change {
     pub seq: u64,
 }
 
-enum LevelSync {
-    /// Waiting for a snapshot: its request id, the keys so far, and the
-    /// live updates that arrived meanwhile.
-    Syncing {
-        id: u64,
-        fresh: BTreeMap<String, ReplicaEntry>,
-        buffer: Vec<KvMsg>,
-        /// Last sign of progress (request sent or KVSYNC received).
-        progress: std::time::Instant,
-    },
-    Live,
-}
-
 struct LevelData {
     level: Level,
     prefix: String,
     entries: BTreeMap<String, ReplicaEntry>,
-    /// Deletions applied from an acknowledgement before their KVPUB arrived.
+    /// Deletions applied from an acknowledgement before their KVPUB arrived
+    /// (removed when it does, or at the next snapshot).
     tombstones: HashMap<String, u64>,
-    lseq: u64,
-    /// The broker's lseq at the previous SEQS check.
-    expected: u64,
-    sync: LevelSync,
+    sync: SyncMachine<KvMsg>,
+    /// The keys of the snapshot being received.
+    fresh: BTreeMap<String, ReplicaEntry>,
 }
 
 struct Watcher {
@@ -106,9 +96,8 @@ impl ReplicaShared {
                 level,
                 entries: BTreeMap::new(),
                 tombstones: HashMap::new(),
-                lseq: 0,
-                expected: 0,
-                sync: LevelSync::Live,
+                sync: SyncMachine::new(),
+                fresh: BTreeMap::new(),
             })
             .collect();
         ReplicaShared {
@@ -235,10 +224,14 @@ impl ReplicaShared {
         let level = &mut levels[i];
         let current = level.entries.get(user_key).map_or(0, |e| e.seq);
         let tomb = level.tombstones.get(user_key).copied().unwrap_or(0);
+        if tomb != 0 && seq >= tomb {
+            // The deletion's own KVPUB (or a later change): the tombstone
+            // has done its job.
+            level.tombstones.remove(user_key);
+        }
         if seq <= current.max(tomb) {
             return None; // already have this or newer
         }
-        level.tombstones.remove(user_key);
         match entry {
             Some(e) => {
                 level.entries.insert(user_key.to_owned(), e);
@@ -265,15 +258,12 @@ impl ReplicaShared {
         let i = levels.iter().position(|l| key.starts_with(&l.prefix))?;
         let lseq = msg.prop_u64(wire::PROP_LSEQ).unwrap_or(0);
         let level = &mut levels[i];
-        if let LevelSync::Syncing { buffer, .. } = &mut level.sync {
-            buffer.push(msg);
-            return None;
-        }
-        if lseq > level.lseq + 1 {
-            return Some(self.start_resync(&mut levels[i], next_id));
-        }
-        level.lseq = level.lseq.max(lseq);
         let user_key = key[level.prefix.len()..].to_owned();
+        let msg = match level.sync.update(&level.prefix, lseq, msg) {
+            UpdateStep::Apply(msg) => msg,
+            UpdateStep::Held | UpdateStep::Skip => return None,
+            UpdateStep::Restart(_) => return Some(self.start_resync(level, next_id)),
+        };
         let entry = (!msg.body.is_empty()).then(|| entry_from(&msg, now));
         let change = Self::apply(&mut levels, i, &user_key, entry, msg.sequence, now);
         drop(levels);
@@ -288,12 +278,8 @@ impl ReplicaShared {
     }
 
     fn begin_sync(level: &mut LevelData, id: u64) -> ResyncRequest {
-        level.sync = LevelSync::Syncing {
-            id,
-            fresh: BTreeMap::new(),
-            buffer: Vec::new(),
-            progress: std::time::Instant::now(),
-        };
+        level.sync.begin(id, false, std::time::Instant::now());
+        level.fresh.clear();
         (level.prefix.clone(), id)
     }
 
@@ -315,29 +301,33 @@ impl ReplicaShared {
             .collect()
     }
 
-    /// A KVSYNC for a level being synced, straight from its frames (the
-    /// hot path of a large snapshot). Returns false if no level of this
-    /// replica holds the key.
+    /// A KVSYNC, straight from its frames (the hot path of a large
+    /// snapshot): kept when it belongs to the snapshot a level of this
+    /// replica is waiting for (its `id` property), refused otherwise (a
+    /// snapshot given up on). Returns false if no level holds the key.
     pub fn on_kvsync(&self, key: &str, seq: u64, props: &[u8], body: &[u8]) -> bool {
         let mut levels = self.write();
         let Some(level) = levels.iter_mut().find(|l| key.starts_with(&l.prefix)) else {
             return false;
         };
-        if let LevelSync::Syncing {
-            fresh, progress, ..
-        } = &mut level.sync
-        {
-            *progress = std::time::Instant::now();
-            let ttl_ms = wire::decode_properties(props)
-                .ok()
-                .and_then(|p| wire::ttl_ms_of(&p).ok().flatten());
+        let Ok(props) = wire::decode_properties(props) else {
+            return true;
+        };
+        let Some(id) = props.get(wire::PROP_ID).and_then(|v| v.parse().ok()) else {
+            return true; // a plain ICANHAZ? answer: not ours
+        };
+        if level.sync.snapshot_part(id, std::time::Instant::now()) {
+            // A malformed TTL from the broker is read as none.
+            let ttl_ms = wire::ttl_ms_of(&props).ok().flatten();
             let expires_ms = wire::expiry_ms(ttl_ms, now_ms());
             let entry = ReplicaEntry {
                 value: body.into(),
                 seq,
                 expires_ms,
             };
-            fresh.insert(key[level.prefix.len()..].to_owned(), entry);
+            level
+                .fresh
+                .insert(key[level.prefix.len()..].to_owned(), entry);
         }
         true
     }
@@ -349,21 +339,24 @@ impl ReplicaShared {
         &self,
         subtree: &str,
         id: u64,
+        seq: u64,
         lseq: u64,
         next_id: &AtomicU64,
     ) -> Option<ResyncRequest> {
         let now = now_ms();
         let mut levels = self.write();
         let i = levels.iter().position(|l| l.prefix == subtree)?;
-        let (fresh, buffer) = match &mut levels[i].sync {
-            LevelSync::Syncing {
-                id: wanted,
-                fresh,
-                buffer,
-                ..
-            } if *wanted == id => (std::mem::take(fresh), std::mem::take(buffer)),
-            _ => return None, // an older, superseded snapshot
+        let lseqs = Lseqs::from([(subtree.to_owned(), lseq)]);
+        let level = &mut levels[i];
+        let replay = match level
+            .sync
+            .kthxbai(id, seq, Some(lseqs), std::time::Instant::now())
+        {
+            Finish::Done { replay, .. } => replay,
+            Finish::Restart(_) => return Some(self.start_resync(level, next_id)),
+            Finish::Ignored | Finish::NotYet => return None, // a superseded snapshot
         };
+        let fresh = std::mem::take(&mut level.fresh);
         // What watchers would see change; skipped when no one watches (a
         // first sync of millions of keys need not diff anything).
         let watched = !lock(&self.watchers).is_empty();
@@ -381,9 +374,6 @@ impl ReplicaShared {
             let level = &mut levels[i];
             level.entries = fresh;
             level.tombstones.clear();
-            level.lseq = lseq;
-            level.expected = 0;
-            level.sync = LevelSync::Live;
         }
         let mut changes: Vec<Change> = before
             .into_iter()
@@ -397,17 +387,7 @@ impl ReplicaShared {
                 })
             })
             .collect();
-        let mut restart = None;
-        for msg in buffer {
-            let ulseq = msg.prop_u64(wire::PROP_LSEQ).unwrap_or(0);
-            if ulseq <= levels[i].lseq {
-                continue; // already in the snapshot
-            }
-            if ulseq > levels[i].lseq + 1 {
-                restart = Some(self.start_resync(&mut levels[i], next_id));
-                break;
-            }
-            levels[i].lseq = ulseq;
+        for msg in replay {
             let Ok(key) = std::str::from_utf8(&msg.key) else {
                 continue;
             };
@@ -422,14 +402,14 @@ impl ReplicaShared {
                 now,
             ));
         }
-        let all_live = levels.iter().all(|l| matches!(l.sync, LevelSync::Live));
+        let all_live = levels.iter().all(|l| l.sync.is_live());
         drop(levels);
         changes.sort_by_key(|c| c.seq);
         self.notify(changes);
         if all_live {
             self.ready.send_replace(true);
         }
-        restart
+        None
     }
 
     /// Applies an acknowledged write at once (read-your-writes).
@@ -495,35 +475,30 @@ impl ReplicaShared {
     pub fn seqs_query(&self) -> Vec<(String, u64)> {
         self.read()
             .iter()
-            .filter(|l| matches!(l.sync, LevelSync::Live))
-            .map(|l| (l.prefix.clone(), l.lseq))
+            .filter(|l| l.sync.is_live())
+            .map(|l| (l.prefix.clone(), l.sync.lseq(&l.prefix)))
             .collect()
     }
 
-    /// The broker's lseqs for the levels asked: a level still behind what the
-    /// broker had at the previous check missed updates and is resynced.
+    /// The broker's lseqs for the levels asked (with the lseq this replica
+    /// had when it asked): a level the broker has fewer updates of (the
+    /// master rolled back), or still behind what the broker had at the
+    /// previous check, is resynced.
     pub fn on_seqs(
         &self,
-        asked: &[String],
+        asked: &[(String, u64)],
         broker: &[u64],
         next_id: &AtomicU64,
     ) -> Vec<ResyncRequest> {
         let mut levels = self.write();
         let mut out = Vec::new();
-        for (prefix, &theirs) in asked.iter().zip(broker) {
+        for ((prefix, asked_at), &theirs) in asked.iter().zip(broker) {
             let Some(level) = levels.iter_mut().find(|l| &l.prefix == prefix) else {
                 continue;
             };
-            if !matches!(level.sync, LevelSync::Live) {
-                continue;
-            }
-            // Updates sent after the broker answered may already be applied
-            // here, so only "still behind what the broker had last time"
-            // means something was missed.
-            if level.lseq < level.expected {
+            if let Some(why) = level.sync.seqs_answer(prefix, *asked_at, theirs) {
+                tracing::info!(level = %prefix, reason = ?why, "replica level resyncing");
                 out.push(self.start_resync(level, next_id));
-            } else {
-                level.expected = theirs;
             }
         }
         out
@@ -536,11 +511,11 @@ impl ReplicaShared {
         limit: std::time::Duration,
         next_id: &AtomicU64,
     ) -> Vec<ResyncRequest> {
+        let now = std::time::Instant::now();
         let mut levels = self.write();
         let mut out = Vec::new();
         for level in levels.iter_mut() {
-            if matches!(&level.sync, LevelSync::Syncing { progress, .. } if progress.elapsed() > limit)
-            {
+            if level.sync.stalled(now, limit) {
                 out.push(self.start_resync(level, next_id));
             }
         }
