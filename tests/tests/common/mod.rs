@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+pub mod proxy;
+
 /// Generous deadline for anything that should happen "soon".
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
