@@ -1,0 +1,526 @@
+//! Fault-injection convergence test (issue 13): a tree of brokers
+//! (root <- middle <- two leaves, each link through a TCP proxy) with a
+//! writer and a long-lived replica (with a watch) at every broker, a mix of
+//! puts, deletes, TTL keys and increments in a persistent and a
+//! `persist = false` store, while a seeded scheduler injects faults: kill -9
+//! and restart of any broker, SIGSTOP/SIGCONT, links cut, held (a partition
+//! that closes nothing) or delayed.
+//!
+//! After the faults stop it checks that every acknowledged write of the
+//! persistent store is at the root (unless a later write of the same key may
+//! have replaced it), every acknowledged increment is counted, every replica
+//! equals the root exactly within a deadline, and no watch ever showed a
+//! value no writer wrote. On failure it prints the seed and the schedule.
+//!
+//! CI runs the seeds of `CI_SEEDS`. `CANOPY_FAULT_SEED=N` replays one;
+//! `CANOPY_FAULT_SCHEDULES=N` (a soak) runs N seeds from
+//! `CANOPY_FAULT_FIRST_SEED` (default 1000) and prints the violations found.
+
+mod common;
+
+use canopy_client::{Level, Node, NodeOptions, Replica};
+use common::proxy::LinkProxy;
+use common::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CI_SEEDS: [u64; 3] = [1, 2, 3];
+/// How long faults are injected per schedule.
+const FAULT_PHASE: Duration = Duration::from_secs(8);
+/// How long the tree has to converge once the faults stop.
+const CONVERGE: Duration = Duration::from_secs(40);
+const STORES: [&str; 2] = ["default", "volatile"];
+const BROKERS: [&str; 4] = ["root", "middle", "leaf1", "leaf2"];
+
+/// What the writers did, for the checks.
+#[derive(Default)]
+struct Ledger {
+    /// Per (store, key): writes in order, with whether each was acknowledged
+    /// (None = a deletion).
+    writes: HashMap<(String, String), Vec<(Option<String>, bool)>>,
+    /// Every value any writer sent.
+    values: BTreeSet<String>,
+    /// Per counter key: the highest acknowledged value, and attempts.
+    counters: HashMap<String, (i64, i64)>,
+    acknowledged: u64,
+    failed: u64,
+}
+
+struct Tree {
+    brokers: Vec<BrokerProcess>,
+    /// proxies[i] carries the link of brokers[i + 1] to its parent.
+    proxies: Vec<LinkProxy>,
+    stopped: Vec<bool>,
+    dead: Vec<bool>,
+    _config_dir: tempfile::TempDir,
+}
+
+fn flags(config: &str, upstream: Option<&str>) -> Vec<String> {
+    let mut f = vec![
+        "--config".to_owned(),
+        config.to_owned(),
+        "--heartbeat-ms".to_owned(),
+        "100".to_owned(),
+        "--node-timeout-ms".to_owned(),
+        "1000".to_owned(),
+    ];
+    if let Some(u) = upstream {
+        f.push("--upstream".into());
+        f.push(u.into());
+    }
+    f
+}
+
+impl Tree {
+    fn start() -> Tree {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("canopy.toml");
+        std::fs::write(&config, "[stores.volatile]\npersist = false\n").unwrap();
+        let config = config.to_str().unwrap().to_owned();
+        let start = |upstream: Option<&str>| {
+            let f = flags(&config, upstream);
+            let f: Vec<&str> = f.iter().map(String::as_str).collect();
+            BrokerProcess::start(&f)
+        };
+        let root = start(None);
+        let p_middle = LinkProxy::start(root.port);
+        let middle = start(Some(&p_middle.endpoint()));
+        let p_leaf1 = LinkProxy::start(middle.port);
+        let leaf1 = start(Some(&p_leaf1.endpoint()));
+        let p_leaf2 = LinkProxy::start(middle.port);
+        let leaf2 = start(Some(&p_leaf2.endpoint()));
+        Tree {
+            brokers: vec![root, middle, leaf1, leaf2],
+            proxies: vec![p_middle, p_leaf1, p_leaf2],
+            stopped: vec![false; 4],
+            dead: vec![false; 4],
+            _config_dir: dir,
+        }
+    }
+
+    /// Ends every fault: links released, brokers continued or restarted.
+    fn heal(&mut self) {
+        for p in &self.proxies {
+            p.hold_all(false);
+            p.delay(Duration::ZERO);
+        }
+        for i in 0..self.brokers.len() {
+            if self.stopped[i] {
+                self.brokers[i].signal("CONT");
+                self.stopped[i] = false;
+            }
+            if self.dead[i] {
+                self.brokers[i].restart();
+                self.dead[i] = false;
+            }
+        }
+    }
+}
+
+/// One fault, chosen and applied by the scheduler.
+fn inject(tree: &mut Tree, rng: &mut StdRng, log: &mut Vec<String>, at: Duration) {
+    let b = rng.gen_range(0..BROKERS.len());
+    let link = rng.gen_range(0..tree.proxies.len());
+    let what = rng.gen_range(0..7);
+    let entry = match what {
+        0 if !tree.stopped[b] => {
+            tree.brokers[b].kill9();
+            tree.dead[b] = true;
+            format!("kill -9 {}", BROKERS[b])
+        }
+        1 if tree.dead[b] => {
+            tree.brokers[b].restart();
+            tree.dead[b] = false;
+            format!("restart {}", BROKERS[b])
+        }
+        2 if !tree.dead[b] && !tree.stopped[b] => {
+            tree.brokers[b].signal("STOP");
+            tree.stopped[b] = true;
+            format!("SIGSTOP {}", BROKERS[b])
+        }
+        3 if tree.stopped[b] => {
+            tree.brokers[b].signal("CONT");
+            tree.stopped[b] = false;
+            format!("SIGCONT {}", BROKERS[b])
+        }
+        4 => {
+            tree.proxies[link].cut();
+            format!("cut link of {}", BROKERS[link + 1])
+        }
+        5 => {
+            let held = rng.gen_bool(0.5);
+            tree.proxies[link].hold_all(held);
+            format!(
+                "{} link of {}",
+                if held { "hold" } else { "release" },
+                BROKERS[link + 1]
+            )
+        }
+        6 => {
+            let ms = rng.gen_range(0..80);
+            tree.proxies[link].delay(Duration::from_millis(ms));
+            format!("delay link of {} by {ms} ms", BROKERS[link + 1])
+        }
+        _ => return,
+    };
+    log.push(format!("{:>5} ms  {entry}", at.as_millis()));
+}
+
+async fn join(broker: &BrokerProcess, name: &str) -> Node {
+    join_group(broker, name, "g").await
+}
+
+async fn join_group(broker: &BrokerProcess, name: &str, group: &str) -> Node {
+    let mut o = NodeOptions::new(&broker.endpoint(), name, group);
+    o.connect_timeout = DEADLINE;
+    o.request_timeout = Duration::from_secs(2);
+    Node::connect(o).await.expect("node connects")
+}
+
+/// A writer at one broker: random operations on its own keys until `stop`.
+async fn writer(
+    node: Node,
+    who: usize,
+    seed: u64,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Node {
+    let mut rng = StdRng::seed_from_u64(seed ^ (who as u64 + 1).wrapping_mul(0x9e37_79b9));
+    let mut stores = Vec::new();
+    for s in STORES {
+        stores.push(node.store(s).await.expect("store"));
+    }
+    let levels = [Level::root(), Level::parse("g", false).unwrap()];
+    let mut n = 0u64;
+    let mut failures = 0u64;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        n += 1;
+        let failed_before = ledger.lock().unwrap().failed;
+        if failures > 0 {
+            // A broker that is down fails fast: do not spin on it.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let s = rng.gen_range(0..STORES.len());
+        let level = &levels[rng.gen_range(0..levels.len())];
+        let key = format!("w{who}-k{}", rng.gen_range(0..6));
+        let store = &stores[s];
+        let ledger_key = (format!("{}{}", level.prefix(STORES[s]), key), String::new());
+        match rng.gen_range(0..10) {
+            0..=5 | 9 => {
+                let value = format!("w{who}-{n}");
+                ledger.lock().unwrap().values.insert(value.clone());
+                let result = if rng.gen_range(0..10) == 9 {
+                    store
+                        .put_ttl(
+                            level,
+                            &key,
+                            &value,
+                            Duration::from_millis(rng.gen_range(300..1500)),
+                        )
+                        .await
+                        .map(|_| None)
+                } else {
+                    store
+                        .put(level, &key, &value)
+                        .await
+                        .map(|_| Some(value.clone()))
+                };
+                let mut l = ledger.lock().unwrap();
+                let ok = result.is_ok();
+                // A TTL key counts as a write whose value may be gone.
+                let recorded = match result {
+                    Ok(Some(v)) => Some(v),
+                    _ => Some(format!("?{value}")),
+                };
+                l.writes
+                    .entry((STORES[s].into(), ledger_key.0))
+                    .or_default()
+                    .push((recorded, ok));
+                if ok {
+                    l.acknowledged += 1
+                } else {
+                    l.failed += 1
+                }
+            }
+            6 | 7 => {
+                let ok = store.delete(level, &key).await.is_ok();
+                let mut l = ledger.lock().unwrap();
+                l.writes
+                    .entry((STORES[s].into(), ledger_key.0))
+                    .or_default()
+                    .push((None, ok));
+                if ok {
+                    l.acknowledged += 1
+                } else {
+                    l.failed += 1
+                }
+            }
+            _ => {
+                let counter = format!("c{who}");
+                let result = stores[0].incr(&levels[0], &counter, 1).await;
+                let mut l = ledger.lock().unwrap();
+                let entry = l.counters.entry(counter).or_insert((0, 0));
+                entry.1 += 1;
+                if let Ok(v) = result {
+                    entry.0 = entry.0.max(v);
+                    l.acknowledged += 1;
+                } else {
+                    l.failed += 1;
+                }
+            }
+        }
+        failures = ledger.lock().unwrap().failed - failed_before;
+    }
+    node
+}
+
+/// Everything a watch reported, by store.
+type Seen = Arc<Mutex<Vec<(String, Option<Vec<u8>>)>>>;
+
+fn record(mut watch: canopy_client::Watch, store: String, seen: Seen) {
+    tokio::spawn(async move {
+        while let Some(change) = watch.next().await {
+            seen.lock()
+                .unwrap()
+                .push((store.clone(), change.value.map(|v| v.to_vec())));
+        }
+    });
+}
+
+fn view(r: &Replica) -> BTreeMap<String, Vec<u8>> {
+    r.view()
+        .into_iter()
+        .map(|(k, e)| (k, e.value.to_vec()))
+        .collect()
+}
+
+fn decode(bytes: &[u8]) -> String {
+    rmp_serde::from_slice::<String>(bytes).unwrap_or_else(|_| format!("{bytes:?}"))
+}
+
+/// Runs one schedule; returns the violations found.
+async fn schedule(seed: u64) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut tree = Tree::start();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let seen: Seen = Arc::default();
+    // Long-lived replicas with watches at every broker.
+    let mut readers = Vec::new();
+    for (i, b) in tree.brokers.iter().enumerate() {
+        let n = join(b, &format!("reader-{}", BROKERS[i])).await;
+        let mut replicas = Vec::new();
+        for s in STORES {
+            let r = n.store(s).await.expect("store");
+            record(r.watch(""), s.to_owned(), seen.clone());
+            replicas.push(r);
+        }
+        readers.push((n, replicas));
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for (i, b) in tree.brokers.iter().enumerate() {
+        let n = join(b, &format!("writer-{}", BROKERS[i])).await;
+        writers.push(tokio::spawn(writer(
+            n,
+            i,
+            seed,
+            ledger.clone(),
+            stop.clone(),
+        )));
+    }
+    let mut log = Vec::new();
+    let began = Instant::now();
+    while began.elapsed() < FAULT_PHASE {
+        let pause = Duration::from_millis(rng.gen_range(150..600));
+        tokio::time::sleep(pause).await;
+        inject(&mut tree, &mut rng, &mut log, began.elapsed());
+    }
+    tree.heal();
+    log.push(format!("{:>5} ms  heal", began.elapsed().as_millis()));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        drop(w.await.expect("writer"));
+    }
+    let mut violations = check(&tree, &readers, &ledger, &seen).await;
+    if !violations.is_empty() {
+        violations.insert(0, format!("seed {seed}; schedule:\n  {}", log.join("\n  ")));
+        for (i, b) in tree.brokers.iter().enumerate() {
+            let log = b.stderr();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            eprintln!(
+                "--- {} log tail ---\n{}",
+                BROKERS[i],
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+    let l = ledger.lock().unwrap();
+    eprintln!(
+        "seed {seed}: {} faults, {} writes acknowledged, {} failed, {} violations",
+        log.len() - 1,
+        l.acknowledged,
+        l.failed,
+        violations.len()
+    );
+    violations
+}
+
+async fn check(
+    tree: &Tree,
+    readers: &[(Node, Vec<Replica>)],
+    ledger: &Mutex<Ledger>,
+    seen: &Seen,
+) -> Vec<String> {
+    let mut violations = Vec::new();
+    // TTL keys run out before the views are compared.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let reference = join(&tree.brokers[0], "reference").await;
+    let mut truth = Vec::new();
+    for s in STORES {
+        truth.push(reference.store(s).await.expect("reference store"));
+    }
+    // The root level alone (a node of the root group sees no group level).
+    let root_reference = join_group(&tree.brokers[0], "reference-root", "").await;
+    let root_level = root_reference
+        .store("default")
+        .await
+        .expect("reference store");
+    let group = Level::parse("g", false).unwrap();
+    // Every replica equals the root within the deadline.
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let want: Vec<_> = truth.iter().map(view).collect();
+        let mismatched: Vec<String> = readers
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, replicas))| {
+                let want = &want;
+                replicas.iter().enumerate().filter_map(move |(s, r)| {
+                    let have = view(r);
+                    (have != want[s]).then(|| {
+                        format!(
+                            "replica at {} of {}: {} keys, root {} keys; differing: {:?}",
+                            BROKERS[i],
+                            STORES[s],
+                            have.len(),
+                            want[s].len(),
+                            want[s]
+                                .iter()
+                                .filter(|(k, v)| have.get(*k) != Some(v))
+                                .map(|(k, _)| k.clone())
+                                .chain(have.keys().filter(|k| !want[s].contains_key(*k)).cloned())
+                                .take(5)
+                                .collect::<Vec<_>>()
+                        )
+                    })
+                })
+            })
+            .collect();
+        if mismatched.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            violations.extend(mismatched);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let l = ledger.lock().unwrap();
+    // Acknowledged writes of the persistent store are at the root, unless a
+    // later write of the key (acknowledged or not) may have replaced them.
+    for ((store, full_key), writes) in &l.writes {
+        if store != "default" {
+            continue;
+        }
+        let Some(last_ack) = writes.iter().rposition(|(_, ok)| *ok) else {
+            continue;
+        };
+        let user_key = full_key.rsplit(':').next().unwrap_or_default();
+        let at_root = if full_key.starts_with("/default/:") {
+            root_level.get_raw(user_key).map(|v| decode(&v))
+        } else {
+            truth[0]
+                .entry(user_key)
+                .filter(|(_, level)| *level == group)
+                .map(|(e, _)| decode(&e.value))
+        };
+        let allowed: Vec<Option<String>> =
+            writes[last_ack..].iter().map(|(v, _)| v.clone()).collect();
+        let fine = allowed.iter().any(|v| match v {
+            None => at_root.is_none(),
+            Some(v) if v.starts_with('?') => true, // TTL or unknown outcome
+            Some(v) => at_root.as_deref() == Some(v.as_str()),
+        });
+        if !fine {
+            violations.push(format!(
+                "acknowledged write lost: {full_key} is {at_root:?} at the root, allowed {allowed:?}"
+            ));
+        }
+    }
+    for (counter, (acked, attempts)) in &l.counters {
+        let v = root_level
+            .get_raw(counter)
+            .and_then(|b| rmp_serde::from_slice::<i64>(&b).ok())
+            .unwrap_or(0);
+        if v < *acked || v > *attempts {
+            violations.push(format!(
+                "counter {counter} is {v} at the root: {acked} acknowledged, {attempts} attempted"
+            ));
+        }
+    }
+    // No watch showed a value no writer wrote.
+    for (store, value) in seen.lock().unwrap().iter() {
+        let Some(bytes) = value else { continue };
+        if rmp_serde::from_slice::<i64>(bytes).is_ok() {
+            continue; // a counter
+        }
+        let v = decode(bytes);
+        if !l.values.contains(&v) {
+            violations.push(format!(
+                "a watch of {store} showed {v:?}, which no writer wrote"
+            ));
+        }
+    }
+    violations
+}
+
+fn seeds() -> Vec<u64> {
+    if let Ok(s) = std::env::var("CANOPY_FAULT_SEED") {
+        return vec![s.parse().expect("CANOPY_FAULT_SEED is a number")];
+    }
+    if let Ok(n) = std::env::var("CANOPY_FAULT_SCHEDULES") {
+        let n: u64 = n.parse().expect("CANOPY_FAULT_SCHEDULES is a number");
+        let first: u64 = std::env::var("CANOPY_FAULT_FIRST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1000);
+        return (first..first + n).collect();
+    }
+    CI_SEEDS.to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tree_converges_after_random_faults() {
+    let mut failed = Vec::new();
+    let seeds = seeds();
+    for &seed in &seeds {
+        eprintln!("fault schedule seed {seed} (replay: CANOPY_FAULT_SEED={seed})");
+        let v = schedule(seed).await;
+        if !v.is_empty() {
+            eprintln!("VIOLATIONS, seed {seed}:\n{}", v.join("\n"));
+            failed.push(seed);
+        }
+    }
+    eprintln!(
+        "{} schedules, {} with violations: {failed:?}",
+        seeds.len(),
+        failed.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "violations with seeds {failed:?} (see above)"
+    );
+}
