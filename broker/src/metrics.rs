@@ -147,6 +147,9 @@ counters! {
     link_up,
     /// Handshakes with the parent that failed (CURVE refused or missing).
     link_handshake_failures,
+    /// Link handshakes cut off before they finished (the parent went away
+    /// mid-handshake); not refusals.
+    link_handshake_interrupted,
     /// Events sent up to the parent.
     link_events_up,
     /// Bytes of events sent up.
@@ -167,8 +170,12 @@ counters! {
     link_subscriptions_forwarded,
     /// WRITEs relayed to the parent.
     link_writes_relayed,
-    /// Relayed WRITEs never answered (parent restarted or silent 60 s).
+    /// Relayed WRITEs the parent did not answer (link lost, parent restarted,
+    /// or two node timeouts): answered `unavailable`, outcome unknown.
     link_writes_lost,
+    /// WRITEs from below answered `unavailable` at once: the link to the
+    /// parent was down or full.
+    link_writes_refused,
     /// KVSETs relayed to the parent.
     link_kvsets_relayed,
     /// Times the mirror was (re)built from a snapshot of the parent.

@@ -303,6 +303,11 @@ pub enum ErrorCode {
     /// The connection already has `max_inflight_per_connection` requests
     /// unanswered (or replies it has not read): wait for replies first.
     TooManyRequests,
+    /// A child broker could not get the write to the master: its link to the
+    /// parent is down or full (the write was not applied), or was lost
+    /// before the parent answered (the outcome is unknown; the message says
+    /// which).
+    Unavailable,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -326,6 +331,7 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::Storage => "storage",
             ErrorCode::AclDenied => "acl_denied",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::Unavailable => "unavailable",
         };
         f.write_str(name)
     }

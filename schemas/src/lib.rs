@@ -74,6 +74,7 @@ pub fn protocol_features(version: u32) -> Vec<String> {
     if version >= 2 {
         features.push("version-range".to_owned());
         features.push("goodbye".to_owned());
+        features.push("snapshot-ids".to_owned());
     }
     features
 }

@@ -422,3 +422,61 @@ async fn a_snapshot_is_whole_even_when_the_mirror_is_rebuilt_while_it_streams() 
         "the snapshot holds every key as of its KTHXBAI"
     );
 }
+
+/// Finding 11: a write at a child whose parent is down used to be queued on
+/// the link and applied when the parent came back, long after the node gave
+/// up. It is now answered `unavailable` at once and never applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_at_a_child_whose_parent_is_down_is_refused_at_once_and_never_applied() {
+    let mut root = BrokerProcess::start(&["--heartbeat-ms", "100"]);
+    let child = BrokerProcess::start(&["--upstream", &root.endpoint(), "--heartbeat-ms", "100"]);
+    let writer = node(&child, "writer", "g").await;
+    let store = writer.store("default").await.unwrap();
+    let level = Level::root();
+    store.put(&level, "before", &1u8).await.unwrap();
+    root.kill9();
+    let asked = Instant::now();
+    let refused = eventually("a write at the child is refused", || {
+        let store = store.clone();
+        let level = level.clone();
+        async move {
+            match store.put(&level, "during", &2u8).await {
+                Err(canopy_client::ClientError::Refused { code, message }) => Some((code, message)),
+                Err(e) => panic!("expected a refusal, got {e}"),
+                Ok(_) => None, // the child had not noticed yet: try again
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        refused.0,
+        canopy_schemas::ErrorCode::Unavailable,
+        "{}",
+        refused.1
+    );
+    assert!(refused.1.contains("not applied"), "{}", refused.1);
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "refused at once, not after a timeout"
+    );
+    root.restart();
+    eventually("the child is back in sync", || {
+        let store = store.clone();
+        let level = level.clone();
+        async move { store.put(&level, "after", &3u8).await.ok().map(|_| ()) }
+    })
+    .await;
+    let reader = node(&root, "reader", "").await;
+    let view = reader.store("default").await.unwrap();
+    eventually("the root has the write made after", || {
+        let v = view.get::<u8>("after").ok().flatten();
+        async move { v.map(|_| ()) }
+    })
+    .await;
+    assert_eq!(
+        view.get::<u8>("during").unwrap(),
+        None,
+        "a refused write was applied later"
+    );
+    assert!(counter(&child, "link_writes_refused").await >= 1);
+}

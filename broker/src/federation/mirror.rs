@@ -80,22 +80,35 @@ impl Uplink {
 
     /// The parent's epoch (WELCOME, PONG): a new one means it restarted,
     /// and may have lost changes: mirror again, under a new epoch here.
+    /// Returns true when it was new.
     pub(super) fn epoch(
         &mut self,
         epoch: u64,
         state: &mut StatePlane,
+        answer: (&zmq::Socket, &mut Outbox),
         c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
+    ) -> Result<bool, zmq::Error> {
         if !self.mirror.parent_epoch.changed(epoch) {
-            return Ok(());
+            return Ok(false);
         }
         tracing::info!("parent broker restarted; resyncing the mirror under a new epoch");
-        for (_, r) in self.relayed.drain() {
-            state.inflight.end(&r.peer);
-            c.link_writes_lost += 1;
-        }
+        self.give_up_relayed(std::time::Duration::ZERO, state, answer, c)?;
         self.mirror.new_epoch = true;
-        self.resync(state, c)
+        self.resync(state, c)?;
+        Ok(true)
+    }
+
+    /// Asks again for the snapshot of a sync in progress (its request may
+    /// have been refused while the link was down).
+    pub(super) fn resync_if_syncing(
+        &mut self,
+        state: &mut StatePlane,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        if self.mirror.sync.syncing().is_some() {
+            self.resync(state, c)?;
+        }
+        Ok(())
     }
 
     /// True once after the parent's epoch changed: this broker takes a new

@@ -28,7 +28,7 @@ use canopy_schemas::state::KvMsg;
 use canopy_schemas::{BaseEndpoint, ProtocolRange, Reply, Request, HUGZ};
 use echoes::Echoes;
 use mirror::Mirror;
-use relay::{with_id, Relayed, RELAY_TIMEOUT};
+use relay::{with_id, Relayed};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -61,9 +61,9 @@ pub struct Uplink {
     pub up: zmq::Socket,
     /// DEALER on the parent's ROUTER: join, heartbeat, writes, mirror.
     pub control: zmq::Socket,
-    /// Handshake failures of the control link (CURVE refused, mechanism
-    /// mismatch), from a socket monitor.
-    handshakes: zmq::Socket,
+    /// Handshake events of the control link (done: say HELLO now; failed:
+    /// CURVE refused, mechanism mismatch), from a socket monitor.
+    pub handshakes: zmq::Socket,
     endpoint: String,
     /// The protocol versions this broker offers its parent.
     protocols: ProtocolRange,
@@ -158,13 +158,18 @@ impl Uplink {
         // Dropped (and counted) rather than blocking the loop when the
         // parent falls behind.
         crate::sockopt::set_xpub_nodrop(&mut up)?;
+        // Requests are refused while the parent is not connected instead of
+        // queued for a later connection: a relayed write is answered now,
+        // not applied after its node gave up.
+        control.set_immediate(true)?;
         let handshakes = crate::sockopt::monitor(
             context,
             &control,
             &format!("inproc://canopy-uplink-{broker_id}"),
             zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32
                 | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as i32
-                | zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL as i32,
+                | zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL as i32
+                | zmq::SocketEvent::HANDSHAKE_SUCCEEDED as i32,
         )?;
         down.connect(&xpub)?;
         up.connect(&xsub)?;
@@ -200,18 +205,24 @@ impl Uplink {
     }
 
     pub(super) fn request(&self, request: &Request) -> Result<(), zmq::Error> {
+        self.try_request(request).map(|_| ())
+    }
+
+    /// Sends a request to the parent; false when the link cannot take it
+    /// now (not connected: the DEALER is IMMEDIATE; or full).
+    pub(super) fn try_request(&self, request: &Request) -> Result<bool, zmq::Error> {
         match request.encode() {
             Ok([name, body]) => {
                 // DONTWAIT: a parent that is down must not stall the loop.
                 match self.control.send(name, zmq::SNDMORE | zmq::DONTWAIT) {
-                    Ok(()) => self.control.send(body, 0),
-                    Err(zmq::Error::EAGAIN) => Ok(()),
+                    Ok(()) => self.control.send(body, 0).map(|()| true),
+                    Err(zmq::Error::EAGAIN) => Ok(false),
                     Err(e) => Err(e),
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "encoding a link request failed");
-                Ok(())
+                Ok(false)
             }
         }
     }
@@ -228,18 +239,29 @@ impl Uplink {
         }))
     }
 
-    /// Once per heartbeat: join or ping, notice a silent parent, retry a
-    /// stalled sync, forget relayed writes long unanswered.
-    pub fn beat(
-        &mut self,
-        node_timeout: Duration,
-        state: &mut StatePlane,
-        subscriptions: u32,
-        c: &mut Counters,
-    ) -> Result<(), zmq::Error> {
+    /// Handshake events of the control link: a finished handshake is the
+    /// moment to join (requests sent before it were refused); failures are
+    /// counted, and refusals logged.
+    pub fn handshake_events(&mut self, c: &mut Counters) -> Result<(), zmq::Error> {
         let mut failed = 0;
-        while self.handshakes.recv_multipart(zmq::DONTWAIT).is_ok() {
-            failed += 1;
+        while let Ok(event) = self.handshakes.recv_multipart(zmq::DONTWAIT) {
+            let id = event
+                .first()
+                .and_then(|f| f.get(..2))
+                .map(|b| u16::from_le_bytes([b[0], b[1]]));
+            match id {
+                Some(e) if e == zmq::SocketEvent::HANDSHAKE_SUCCEEDED as u16 => {
+                    if !self.joined {
+                        self.hello()?;
+                    }
+                }
+                // Cut off mid-handshake (the parent went away, a proxy in
+                // between lost it): not a refusal.
+                Some(e) if e == zmq::SocketEvent::HANDSHAKE_FAILED_NO_DETAIL as u16 => {
+                    c.link_handshake_interrupted += 1;
+                }
+                _ => failed += 1,
+            }
         }
         if failed > 0 {
             c.link_handshake_failures += failed;
@@ -250,9 +272,24 @@ impl Uplink {
                  upstream_key_file set, and is this broker's key in its allow-list?"
             );
         }
+        Ok(())
+    }
+
+    /// Once per heartbeat: join or ping, notice a silent parent, retry a
+    /// stalled sync, forget relayed writes long unanswered.
+    pub fn beat(
+        &mut self,
+        node_timeout: Duration,
+        state: &mut StatePlane,
+        subscriptions: u32,
+        answer: (&zmq::Socket, &mut Outbox),
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let (router, outbox) = answer;
         if self.last_heard.elapsed() > node_timeout && self.joined {
             tracing::warn!(upstream = %self.endpoint, "parent broker silent; rejoining");
             self.joined = false;
+            self.give_up_relayed(Duration::ZERO, state, (router, &mut *outbox), c)?;
         }
         if self.joined {
             let id = self.id();
@@ -276,18 +313,7 @@ impl Uplink {
             self.hello()?;
         }
         self.restart_stalled(node_timeout * 2, state, c)?;
-        let expired: Vec<u64> = self
-            .relayed
-            .iter()
-            .filter(|(_, r)| r.at.elapsed() >= RELAY_TIMEOUT)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            if let Some(r) = self.relayed.remove(&id) {
-                state.inflight.end(&r.peer);
-                c.link_writes_lost += 1;
-            }
-        }
+        self.give_up_relayed(node_timeout * 2, state, (router, outbox), c)?;
         c.link_up = self.joined as u64;
         c.link_state_lag = self.parent_seq.saturating_sub(state.engine.seq());
         Ok(())
@@ -315,7 +341,7 @@ impl Uplink {
     /// its fingerprint to drop the echo.
     pub fn send_up(&mut self, frames: &[&[u8]], c: &mut Counters) -> Result<(), zmq::Error> {
         let fp = Echoes::fingerprint(frames);
-        self.echoes.sent(fp);
+        self.echoes.sent(fp, Instant::now());
         if send_frames(&self.up, frames)? {
             c.link_events_up += 1;
             c.link_bytes_up += frames.iter().map(|f| f.len() as u64).sum::<u64>();
@@ -381,7 +407,10 @@ impl Uplink {
                     c.link_rejected += 1;
                     continue;
                 }
-                if self.echoes.is_echo(Echoes::fingerprint(&parts)) {
+                if self
+                    .echoes
+                    .is_echo(Echoes::fingerprint(&parts), Instant::now())
+                {
                     c.link_echoes_dropped += 1;
                     continue;
                 }
@@ -427,15 +456,20 @@ impl Uplink {
             }
             match reply {
                 Reply::Welcome(w) => {
-                    if !self.joined {
+                    let rejoined = !self.joined;
+                    if rejoined {
                         tracing::info!(parent = %self.endpoint, protocol = w.protocol, "joined the parent broker");
                     }
                     self.joined = true;
                     c.link_up = 1;
-                    self.epoch(w.epoch, state, c)?;
+                    if !self.epoch(w.epoch, state, (router, &mut *outbox), c)? && rejoined {
+                        // A snapshot request sent while the link was down
+                        // was refused: ask again now that it is up.
+                        self.resync_if_syncing(state, c)?;
+                    }
                 }
                 Reply::Pong(p) => {
-                    self.epoch(p.epoch, state, c)?;
+                    self.epoch(p.epoch, state, (router, &mut *outbox), c)?;
                     self.parent_seq(p.seq, state, c)?;
                 }
                 Reply::Lseqs(l) => self.lseqs(l, state, router, outbox, c)?,
@@ -445,9 +479,13 @@ impl Uplink {
                     tracing::info!(parent = %self.endpoint, "parent broker stopping");
                     self.joined = false;
                     c.link_up = 0;
+                    self.give_up_relayed(Duration::ZERO, state, (router, &mut *outbox), c)?;
                 }
                 Reply::Error(e) if e.code == canopy_schemas::ErrorCode::UnknownNode => {
+                    // The parent forgot this link (it restarted): what it
+                    // had not answered will not be answered.
                     self.joined = false;
+                    self.give_up_relayed(Duration::ZERO, state, (router, &mut *outbox), c)?;
                     self.hello()?;
                 }
                 Reply::Error(e) => {

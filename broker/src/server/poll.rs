@@ -1,7 +1,7 @@
 //! The loop's poll: every socket it waits on has a named slot, so dispatch
 //! reads `ready.router`, never an index. The items live in a fixed array
 //! built each turn (libzmq wants them contiguous), five for a root broker,
-//! eight for a child.
+//! nine for a child.
 
 /// Which sockets have something to read.
 #[derive(Debug, Default, Clone, Copy)]
@@ -22,6 +22,8 @@ pub(super) struct Ready {
     pub link_control: bool,
     /// A child's link: the parent's subscriptions.
     pub link_up: bool,
+    /// A child's link: handshake events of the control connection.
+    pub link_monitor: bool,
 }
 
 /// The sockets of one poll.
@@ -31,8 +33,8 @@ pub(super) struct Sockets<'a> {
     pub router: &'a zmq::Socket,
     pub durable: &'a zmq::Socket,
     pub zap: &'a zmq::Socket,
-    /// `[down, control, up]` of the link to the parent, on a child.
-    pub link: Option<[&'a zmq::Socket; 3]>,
+    /// `[down, control, up, monitor]` of the link to the parent, on a child.
+    pub link: Option<[&'a zmq::Socket; 4]>,
 }
 
 fn item(socket: &zmq::Socket) -> zmq::PollItem<'_> {
@@ -63,14 +65,25 @@ pub(super) fn poll(sockets: &Sockets<'_>, timeout_ms: i64) -> Result<Ready, zmq:
             zmq::poll(&mut items, timeout_ms)?;
             Ok(core_ready(&items))
         }
-        Some([down, control, up]) => {
+        Some([down, control, up, monitor]) => {
             let [a, b, c, d, e] = core;
-            let mut items = [a, b, c, d, e, item(down), item(control), item(up)];
+            let mut items = [
+                a,
+                b,
+                c,
+                d,
+                e,
+                item(down),
+                item(control),
+                item(up),
+                item(monitor),
+            ];
             zmq::poll(&mut items, timeout_ms)?;
             Ok(Ready {
                 link_down: readable(&items, 5),
                 link_control: readable(&items, 6),
                 link_up: readable(&items, 7),
+                link_monitor: readable(&items, 8),
                 ..core_ready(&items)
             })
         }

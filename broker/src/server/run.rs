@@ -135,7 +135,10 @@ impl Broker {
             router: &self.router,
             durable: &self.state.durable,
             zap: &self.zap.socket,
-            link: self.uplink.as_ref().map(|l| [&l.down, &l.control, &l.up]),
+            link: self
+                .uplink
+                .as_ref()
+                .map(|l| [&l.down, &l.control, &l.up, &l.handshakes]),
         }
     }
 
@@ -188,6 +191,10 @@ impl Broker {
         let Some(link) = &mut self.uplink else {
             return Ok(());
         };
+        if ready.link_monitor {
+            link.handshake_events(&mut self.counters)
+                .ctx(|| "link handshakes".into())?;
+        }
         if ready.link_down {
             link.receive_published(&self.xpub, &mut self.state, &mut self.counters)
                 .ctx(|| "from the parent".into())?;
@@ -320,7 +327,13 @@ impl Broker {
                 .send_kvset(&msg, &mut self.counters)
                 .ctx(|| "relaying a KVSET".into()),
             ForMaster::Write { peer, write } => link
-                .relay_write(peer, write, &mut self.state, &mut self.counters)
+                .relay_write(
+                    peer,
+                    write,
+                    &mut self.state,
+                    (&self.router, &mut self.outbox),
+                    &mut self.counters,
+                )
                 .ctx(|| "relaying a WRITE".into()),
         }
     }
@@ -336,6 +349,7 @@ impl Broker {
                 node_timeout,
                 &mut self.state,
                 subscriptions,
+                (&self.router, &mut self.outbox),
                 &mut self.counters,
             )
             .ctx(|| "upstream heartbeat".into())?;

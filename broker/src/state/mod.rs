@@ -516,7 +516,6 @@ impl StateEngine {
         seq: u64,
         lseqs: BTreeMap<String, u64>,
     ) {
-        let floor = self.seq;
         self.mirror_clear();
         for (key, entry) in entries {
             let Ok(parsed) = parse_key(&key) else {
@@ -525,8 +524,10 @@ impl StateEngine {
             let store = parsed.store.to_owned();
             self.replace(&key, &store, Some(entry.value), entry.seq, entry.expires_ms);
         }
-        // Sequences handed to CHP clients below never go backwards.
-        self.seq = floor.max(seq);
+        // The master's numbering, not this broker's own clock floor: the
+        // KTHXBAIs it sends below must match the KVPUBs it forwards, and the
+        // parent's PONG sequence is compared with it.
+        self.seq = seq;
         self.lseqs = lseqs.into_iter().map(|(k, v)| (k.into(), v)).collect();
     }
 
