@@ -77,6 +77,13 @@ pub enum BrokerError {
     /// The linked libzmq is not canopy's own.
     #[error(transparent)]
     Libzmq(#[from] libzmq::LibzmqError),
+    /// Storage failed while running (a commit, or the disk writer): the
+    /// broker stopped rather than serve changes that cannot be made durable.
+    #[error(
+        "storage failed: {0}. The broker stopped; every acknowledged write is on disk. Check \
+         the data directory's disk (space, errors) and start the broker again"
+    )]
+    Storage(String),
 }
 
 trait ZmqContext<T> {

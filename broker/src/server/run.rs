@@ -55,6 +55,13 @@ impl Broker {
                 Err(e) => return Err(e).ctx(|| "poll".into()),
             };
             snapshots_blocked = self.dispatch(ready, &mut forwarder, &mut subscriptions)?;
+            if let Some(why) = self.state.storage_failed() {
+                let why = why.to_owned();
+                self.state
+                    .fail_pending(&self.router, &mut self.outbox, &mut self.counters)
+                    .ctx(|| "answering writes after a storage failure".into())?;
+                return Err(BrokerError::Storage(why));
+            }
         }
         tracing::info!("broker stopping");
         super::service::stopping();
@@ -342,6 +349,7 @@ impl Broker {
     fn housekeeping(&mut self, node_timeout: Duration) -> Result<(), BrokerError> {
         crate::events::send_hugz(&self.xpub).ctx(|| "sending HUGZ".into())?;
         self.counters.heartbeats_sent += 1;
+        self.state.check_writer();
         self.zap.connections.refresh(&mut self.counters);
         if let Some(link) = &mut self.uplink {
             let subscriptions = self.counters.subscriptions_active.min(u32::MAX as u64) as u32;

@@ -2,6 +2,12 @@
 //! batches (group commit), off the broadcast path, and reports the highest
 //! durable sequence back to the broker loop, which only then acknowledges
 //! writes to persistent stores.
+//!
+//! The changes of one write travel as one message and are never split
+//! between two transactions, so a `delete_subtree` is on disk whole or not
+//! at all. A failed commit is reported and the broker stops (see
+//! `StatePlane::on_durable`): redb refuses every commit after an I/O error,
+//! and a broker that went on would serve changes that can never be durable.
 
 use super::{Change, Entry, Loaded};
 use canopy_schemas::backup::{Backup, BackupEntry, BACKUP_FORMAT, BACKUP_MAGIC};
@@ -239,8 +245,9 @@ fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError> {
 /// What the loop asks of the writer thread.
 #[derive(Debug)]
 pub enum ToWriter {
-    /// A change to commit.
-    Change(Change),
+    /// The changes of one write (or KVSET, expiry, erase), committed in one
+    /// transaction.
+    Changes(Vec<Change>),
     /// A backup for the connection `peer`, answering request `id`: taken
     /// after everything sent before it is committed.
     Backup {
@@ -382,7 +389,7 @@ pub fn spawn(
                 let mut next = Some(first);
                 while let Some(item) = next.take() {
                     match item {
-                        ToWriter::Change(c) => batch.push(c),
+                        ToWriter::Changes(c) => batch.extend(c),
                         ToWriter::Backup { peer, id } => backups.push((peer, id)),
                     }
                     if batch.len() < MAX_BATCH {
@@ -405,6 +412,11 @@ pub fn spawn(
                 };
                 if let Err(e) = notify.send(&status.encode()[..], 0) {
                     tracing::error!(error = %e, "cannot notify the broker loop");
+                }
+                if matches!(status, Durable::Failed(_)) {
+                    // Nothing after a failed commit can be trusted to reach
+                    // the disk: stop taking changes (the loop stops too).
+                    return;
                 }
                 // After the commit: a backup holds everything sent before it.
                 for (peer, id) in backups.drain(..) {

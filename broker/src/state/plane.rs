@@ -84,6 +84,8 @@ pub struct StatePlane {
     /// SEQS held meanwhile too: the mirror's numbers mean nothing until it
     /// is whole.
     held_seqs: Vec<(Vec<u8>, SeqsQuery)>,
+    /// Set when a commit failed or the writer is gone: the broker stops.
+    storage_failed: Option<String>,
 }
 
 impl StatePlane {
@@ -108,6 +110,7 @@ impl StatePlane {
             mirror: false,
             held: None,
             held_seqs: Vec::new(),
+            storage_failed: None,
         }
     }
 
@@ -124,6 +127,7 @@ impl StatePlane {
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         let now = now_ms();
+        let mut durable = Vec::new();
         for change in changes {
             let mut props = format!("{PROP_LSEQ}={}\n", change.lseq);
             if change.value.is_some() {
@@ -141,33 +145,76 @@ impl StatePlane {
             xpub.send(change.value.as_deref().unwrap_or_default(), 0)?;
             c.state_updates += 1;
             if change.persist {
-                if let Some((tx, _)) = &self.persist {
-                    if tx.send(ToWriter::Change(change)).is_err() {
-                        c.persist_failures += 1;
-                    }
-                }
+                durable.push(change);
             }
+        }
+        if !durable.is_empty() {
+            self.to_writer(ToWriter::Changes(durable), c);
         }
         Ok(())
     }
 
+    /// Queues work for the disk writer; a writer that is gone is a storage
+    /// failure (the broker stops).
+    fn to_writer(&mut self, work: ToWriter, c: &mut Counters) {
+        let Some((tx, _)) = &self.persist else {
+            return;
+        };
+        if tx.send(work).is_err() {
+            c.persist_failures += 1;
+            self.fail_storage("the disk writer thread is gone");
+        }
+    }
+
+    /// Records a storage failure: the loop stops the broker.
+    fn fail_storage(&mut self, why: &str) {
+        if self.storage_failed.is_none() {
+            tracing::error!(
+                why,
+                "storage failed: stopping the broker; every acknowledged write is on disk, \
+                 and replicas resync from it when it is started again"
+            );
+            self.storage_failed = Some(why.to_owned());
+        }
+    }
+
+    /// Why storage failed, if it did: the broker must stop.
+    pub fn storage_failed(&self) -> Option<&str> {
+        self.storage_failed.as_deref()
+    }
+
+    /// A writer thread that ended is a storage failure (checked once per
+    /// heartbeat: a panic there leaves writes unanswered otherwise).
+    pub fn check_writer(&mut self) {
+        let finished = self
+            .persist
+            .as_ref()
+            .is_some_and(|(_, thread)| thread.is_finished());
+        if finished {
+            self.fail_storage("the disk writer thread stopped");
+        }
+    }
+
     /// Persists deletions of keys a restart left out (no broadcast: no one
     /// has seen them in this run).
-    pub fn erase(&mut self, keys: Vec<Box<str>>) {
-        if let Some((tx, _)) = &self.persist {
-            for key in keys {
-                let _ = tx.send(ToWriter::Change(Change {
-                    key,
-                    level_len: 0,
-                    seq: 0,
-                    lseq: 0,
-                    value: None,
-                    expires_ms: 0,
-                    persist: true,
-                    uuid: None,
-                }));
-            }
+    pub fn erase(&mut self, keys: Vec<Box<str>>, c: &mut Counters) {
+        if keys.is_empty() {
+            return;
         }
+        let changes = keys
+            .into_iter()
+            .map(|key| Change {
+                key,
+                level_len: 0,
+                seq: 0,
+                lseq: 0,
+                value: None,
+                expires_ms: 0,
+                persist: true,
+                uuid: None,
+            })
+            .collect();
+        self.to_writer(ToWriter::Changes(changes), c);
     }
 
     /// May `user` write `key`? Counts and logs a refusal.
@@ -551,6 +598,7 @@ impl StatePlane {
                 c.persist_commits += 1;
             } else {
                 c.persist_failures += 1;
+                self.fail_storage("a commit to disk failed");
             }
             while self
                 .pending_acks
@@ -574,6 +622,27 @@ impl StatePlane {
             }
         }
         Ok(())
+    }
+
+    /// After a storage failure: every write still waiting for the disk is
+    /// answered `storage` (applied and broadcast, not durable), and the
+    /// replies are flushed as far as the peers take them.
+    pub fn fail_pending(
+        &mut self,
+        router: &zmq::Socket,
+        outbox: &mut Outbox,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        while let Some((_, identity, reply)) = self.pending_acks.pop_front() {
+            self.inflight.end(&identity);
+            let reply = Reply::error(
+                reply.id(),
+                ErrorCode::Storage,
+                "the write was applied but could not be made durable: the broker is stopping",
+            );
+            outbox.send(router, &identity, &reply, c)?;
+        }
+        outbox.flush(router, c)
     }
 
     /// Answers a BACKUP the writer thread took: `[peer, id, ok|error, body]`
