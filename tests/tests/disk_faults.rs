@@ -124,3 +124,121 @@ async fn a_failed_commit_stops_the_broker_and_loses_no_acknowledged_write() {
         acknowledged.len()
     );
 }
+
+/// A damage to the database file, from `seed`.
+fn damage(file: &Path, seed: u64) -> String {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let len = std::fs::metadata(file).unwrap().len();
+    if rng.gen_bool(0.4) {
+        // Inside a stored value: a byte of some "v123" changes.
+        let mut bytes = std::fs::read(file).unwrap();
+        let spots: Vec<usize> = bytes
+            .windows(3)
+            .enumerate()
+            .filter(|(_, w)| w[0] == b'v' && w[1].is_ascii_digit() && w[2].is_ascii_digit())
+            .map(|(i, _)| i + 1)
+            .collect();
+        let at = spots[rng.gen_range(0..spots.len())];
+        bytes[at] ^= 0x01;
+        std::fs::write(file, bytes).unwrap();
+        return format!("a value byte flipped at {at}");
+    }
+    if rng.gen_bool(0.5) {
+        let to = rng.gen_range(0..len);
+        let f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+        f.set_len(to).unwrap();
+        format!("truncated from {len} to {to} bytes")
+    } else {
+        let mut bytes = std::fs::read(file).unwrap();
+        let mut at = Vec::new();
+        for _ in 0..8 {
+            let i = rng.gen_range(0..bytes.len());
+            bytes[i] ^= 1 << rng.gen_range(0..8);
+            at.push(i);
+        }
+        std::fs::write(file, bytes).unwrap();
+        format!("bits flipped at {at:?}")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_data_file_is_refused_or_recovered_to_a_commit_never_served_partial() {
+    const KEYS: usize = 300;
+    let mut broker = BrokerProcess::start(&[]);
+    let writer = node(&broker, "writer", "").await;
+    let store = writer.store("default").await.unwrap();
+    for i in 0..KEYS {
+        store
+            .put(&Level::root(), &format!("k{i:04}"), &format!("v{i}"))
+            .await
+            .unwrap();
+    }
+    drop((store, writer));
+    // Once after a clean stop (redb then trusts the file as it is) and once
+    // after kill -9 (redb repairs it at the next start).
+    broker.terminate();
+    let clean = tempfile::tempdir().unwrap();
+    copy_dir(&broker.data_dir, clean.path());
+    broker.restart();
+    broker.kill9();
+    let crashed = tempfile::tempdir().unwrap();
+    copy_dir(&broker.data_dir, crashed.path());
+    let seeds: Vec<u64> = match std::env::var("CANOPY_DAMAGE_SEED") {
+        Ok(s) => vec![s.parse().unwrap()],
+        Err(_) => (1..=12).collect(),
+    };
+    let mut problems = Vec::new();
+    for seed in seeds {
+        let dir = tempfile::tempdir().unwrap();
+        let (pristine, how) = if seed % 2 == 0 {
+            (clean.path(), "clean stop")
+        } else {
+            (crashed.path(), "kill -9")
+        };
+        copy_dir(pristine, dir.path());
+        let what = format!("{how}, {}", damage(&dir.path().join("state.redb"), seed));
+        match BrokerProcess::try_start_with_data(&[], |d| copy_dir(dir.path(), d)) {
+            Err(full) => {
+                // The error, after the log lines.
+                let why = full
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("state database"))
+                    .map(str::to_owned);
+                eprintln!("seed {seed}: {what}: refused: {why:?}");
+                if why.as_deref().is_none_or(|w| !w.contains("corrupted")) {
+                    problems.push(format!(
+                        "seed {seed} ({what}): refused without saying the state database is damaged: {full}"
+                    ));
+                }
+            }
+            Ok(b) => {
+                let reader = node(&b, "reader", "").await;
+                let view = reader.store("default").await.unwrap().view();
+                // Writes were acknowledged one at a time, in order: a good
+                // commit holds exactly k0..kj with their values.
+                let n = view.len();
+                let prefix = (0..n).all(|i| {
+                    view.get(&format!("k{i:04}"))
+                        .and_then(|e| rmp_serde::from_slice::<String>(&e.value).ok())
+                        == Some(format!("v{i}"))
+                });
+                let said = b.stderr().contains("repair") || n == KEYS;
+                eprintln!(
+                    "seed {seed}: {what}: started with {n} keys, prefix {prefix}, said {said}"
+                );
+                if !prefix {
+                    problems.push(format!(
+                        "seed {seed} ({what}): served a state no commit had ({n} keys)"
+                    ));
+                } else if n < KEYS && !said {
+                    problems.push(format!(
+                        "seed {seed} ({what}): lost commits silently ({n} of {KEYS})"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -113,6 +113,12 @@ pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
     // serve commits, so it stays small instead of redb's default of 1 GiB.
     let mut builder = redb::Builder::new();
     builder.set_cache_size(CACHE_BYTES);
+    let shown = path.display().to_string();
+    builder.set_repair_callback(move |session| {
+        if session.progress() == 0.0 {
+            tracing::warn!(path = %shown, "state database not closed cleanly: repairing it to its last commit");
+        }
+    });
     let newer = |found: Option<u64>| match found {
         Some(found) if found > DISK_FORMAT => Err(PersistError::NewerFormat {
             path: path.display().to_string(),
@@ -127,10 +133,21 @@ pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
             newer(recorded_format(&read_only)?)?;
         }
     }
-    let db = builder.create(path).map_err(|e| match e {
+    let mut db = builder.create(path).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => PersistError::InUse(path.display().to_string()),
         e => db_err(e),
     })?;
+    // redb checks its page checksums only when it repairs after a crash: a
+    // file damaged otherwise (a bad disk, a stray write) would be served as
+    // it reads. Everything is loaded into memory next anyway, so the check
+    // costs about one more read of the file.
+    if !db.check_integrity().map_err(db_err)? {
+        tracing::warn!(
+            path = %path.display(),
+            "the state database failed its integrity check and was repaired to its last good \
+             commit: writes after it are lost"
+        );
+    }
     let format = recorded_format(&db)?;
     newer(format)?;
     {

@@ -72,6 +72,29 @@ impl BrokerProcess {
         panic!("could not start a broker after 5 attempts");
     }
 
+    /// Starts a broker on a data directory `prepare` fills, or returns what
+    /// it said on stderr when it exits instead of becoming ready.
+    pub fn try_start_with_data(
+        extra: &[&str],
+        prepare: impl FnOnce(&Path),
+    ) -> Result<BrokerProcess, String> {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data_dir = tmp.path().join("data");
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        prepare(&data_dir);
+        let port = free_base_port();
+        match Self::spawn(port, &data_dir, extra) {
+            Some(mut b) => {
+                b._tmp = Some(tmp);
+                Ok(b)
+            }
+            None => Err(
+                std::fs::read_to_string(data_dir.with_extension(format!("{port}.stderr")))
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
     fn spawn(port: u16, data_dir: &Path, extra: &[&str]) -> Option<BrokerProcess> {
         let stderr_path = data_dir.with_extension(format!("{port}.stderr"));
         std::fs::create_dir_all(data_dir.parent().expect("parent")).ok();
