@@ -48,6 +48,18 @@ pub enum PersistError {
     /// A backup could not be encoded.
     #[error("backup: {0}")]
     Backup(String),
+    /// The database file is damaged beyond what redb can repair.
+    #[error(
+        "state database {path} is damaged and cannot be repaired ({detail}). Restore a backup \
+         (canopy-broker --restore FILE, into an empty data directory) or move the file aside \
+         to start with no state"
+    )]
+    Damaged {
+        /// The database file.
+        path: String,
+        /// What redb found.
+        detail: String,
+    },
     /// The database was written by a newer canopy; it is left untouched.
     #[error(
         "state database {path}: disk format {found} was written by a newer canopy; this broker \
@@ -133,15 +145,22 @@ pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
             newer(recorded_format(&read_only)?)?;
         }
     }
-    let mut db = builder.create(path).map_err(|e| match e {
+    let damaged = |e: redb::DatabaseError| match e {
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
+            PersistError::Damaged {
+                path: path.display().to_string(),
+                detail,
+            }
+        }
         redb::DatabaseError::DatabaseAlreadyOpen => PersistError::InUse(path.display().to_string()),
         e => db_err(e),
-    })?;
+    };
+    let mut db = builder.create(path).map_err(damaged)?;
     // redb checks its page checksums only when it repairs after a crash: a
     // file damaged otherwise (a bad disk, a stray write) would be served as
     // it reads. Everything is loaded into memory next anyway, so the check
     // costs about one more read of the file.
-    if !db.check_integrity().map_err(db_err)? {
+    if !db.check_integrity().map_err(damaged)? {
         tracing::warn!(
             path = %path.display(),
             "the state database failed its integrity check and was repaired to its last good \
