@@ -66,6 +66,8 @@ impl Change {
 pub struct Loaded {
     /// The sequence to carry on from.
     pub seq: u64,
+    /// The previous run's reservation: start above it.
+    pub seq_floor: u64,
     /// Per-level update numbers.
     pub lseqs: HashMap<Box<str>, u64>,
     /// Every persisted key, sorted.
@@ -161,12 +163,14 @@ impl StateEngine {
     /// Takes in what a restart loaded. Keys of stores that no longer exist or
     /// no longer persist are left out (and returned, so they can be erased).
     pub fn restore(&mut self, loaded: Loaded) -> Vec<Box<str>> {
-        // Carry on from the last durable sequence, but never below the clock
-        // in microseconds: sequences used by non-persistent stores (or lost in
-        // a crash) are then never handed out again, so CHP clients, which
-        // drop updates at or below what they have seen, keep receiving.
+        // Carry on above the last durable sequence and above what the
+        // previous run reserved: sequences used by non-persistent stores (or
+        // lost in a crash) are never handed out again, so CHP clients, which
+        // drop updates at or below what they have seen, keep receiving. The
+        // clock in microseconds only lifts a first start (or a directory from
+        // before the reservation); a clock stepped back cannot lower it.
         let clock_us = canopy_schemas::clock::unix_us();
-        self.seq = self.seq.max(loaded.seq).max(clock_us);
+        self.seq = self.seq.max(loaded.seq).max(loaded.seq_floor).max(clock_us);
         self.lseqs = loaded.lseqs;
         let mut dropped = Vec::new();
         let mut kept = Vec::with_capacity(loaded.entries.len());

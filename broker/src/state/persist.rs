@@ -20,6 +20,13 @@ const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 const LEVELS: TableDefinition<&str, u64> = TableDefinition::new("levels");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SEQ: &str = "seq";
+/// META key: no sequence at or below it may be handed out again (raised at
+/// every start, so neither a lost commit nor a clock step back reuses one).
+const SEQ_FLOOR: &str = "seq_floor";
+/// How far above its starting sequence a run may number changes before the
+/// next start begins above them: 2^40 (about 35 years at 1,000 changes a
+/// second).
+pub const SEQ_RESERVATION: u64 = 1 << 40;
 /// META key: the disk format of this database (absent before format 1).
 const FORMAT: &str = "format";
 /// The disk format this broker writes, and the newest it reads. Format 0
@@ -189,6 +196,10 @@ pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
     let tx = db.begin_read().map_err(db_err)?;
     let meta = tx.open_table(META).map_err(db_err)?;
     loaded.seq = meta.get(SEQ).map_err(db_err)?.map_or(0, |v| v.value());
+    loaded.seq_floor = meta
+        .get(SEQ_FLOOR)
+        .map_err(db_err)?
+        .map_or(0, |v| v.value());
     let levels = tx.open_table(LEVELS).map_err(db_err)?;
     for row in levels.iter().map_err(db_err)? {
         let (k, v) = row.map_err(db_err)?;
@@ -206,6 +217,19 @@ pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
             .push((key.into(), decode_entry(key, v.value())?));
     }
     Ok((db, loaded))
+}
+
+/// Records, before the broker serves, that this run numbers changes from
+/// `start` up to `start + SEQ_RESERVATION`: the next start begins above.
+pub fn reserve_sequences(db: &Database, start: u64) -> Result<(), PersistError> {
+    let tx = db.begin_write().map_err(db_err)?;
+    {
+        let mut meta = tx.open_table(META).map_err(db_err)?;
+        meta.insert(SEQ_FLOOR, start.saturating_add(SEQ_RESERVATION))
+            .map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(())
 }
 
 /// What the writer thread tells the broker loop after each commit.
@@ -512,6 +536,30 @@ mod tests {
             Durable::decode(&Durable::Failed(9).encode()),
             Some(Durable::Failed(9))
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Finding 12: the restart floor was the wall clock alone, so a clock
+    /// stepped back (or a run that numbered non-persistent changes far above
+    /// its last commit) made the next run reuse sequences.
+    #[test]
+    fn a_restart_starts_above_what_the_previous_run_reserved_whatever_the_clock() {
+        let dir = std::env::temp_dir().join(format!("canopy-floor-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.redb");
+        let (db, _) = open(&path).unwrap();
+        // The previous run started an hour "ahead" of today's clock (the
+        // clock has since been stepped back) and numbered changes from there.
+        let previous_start = canopy_schemas::clock::unix_us() + 3_600_000_000;
+        reserve_sequences(&db, previous_start).unwrap();
+        drop(db);
+        let (_db, loaded) = open(&path).unwrap();
+        assert_eq!(loaded.seq_floor, previous_start + SEQ_RESERVATION);
+        let mut engine =
+            super::super::StateEngine::new(&Default::default(), Path::new("."), 1024).unwrap();
+        engine.restore(loaded);
+        assert!(engine.seq() >= previous_start + SEQ_RESERVATION);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -724,6 +724,7 @@ pub fn start(
     let (db, loaded) = persist::open(&path).map_err(|e| StartError(e.to_string()))?;
     let keys = loaded.entries.len();
     let dropped = engine.restore(loaded);
+    persist::reserve_sequences(&db, engine.seq()).map_err(|e| StartError(e.to_string()))?;
     tracing::info!(keys, seq = engine.seq(), dropped = dropped.len(), path = %path.display(), "state loaded");
     let endpoint = format!(
         "inproc://canopy-durable-{broker_tag:016x}-{}",
