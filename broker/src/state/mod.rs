@@ -609,6 +609,9 @@ impl StateEngine {
 }
 
 #[cfg(test)]
+mod model_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use canopy_schemas::state::OpKind;
