@@ -610,6 +610,8 @@ impl StateEngine {
 
 #[cfg(test)]
 mod model_tests;
+#[cfg(test)]
+mod power_loss;
 
 #[cfg(test)]
 mod tests {

@@ -124,58 +124,88 @@ fn recorded_format(db: &impl ReadableDatabase) -> Result<Option<u64>, PersistErr
     Ok(meta.get(SEQ).map_err(db_err)?.map(|_| 0))
 }
 
-/// Opens (or creates) the database and loads everything in it. A database
-/// of a newer disk format is refused before anything is written; an older
-/// one is migrated (format 0 only needs its marker).
-pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
+/// A database file written by a newer canopy.
+fn newer_check(label: &str, found: Option<u64>) -> Result<(), PersistError> {
+    match found {
+        Some(found) if found > DISK_FORMAT => Err(PersistError::NewerFormat {
+            path: label.to_owned(),
+            found,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What redb's open errors mean to an operator.
+fn open_error(label: &str, e: redb::DatabaseError) -> PersistError {
+    match e {
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
+            PersistError::Damaged {
+                path: label.to_owned(),
+                detail,
+            }
+        }
+        redb::DatabaseError::DatabaseAlreadyOpen => PersistError::InUse(label.to_owned()),
+        e => db_err(e),
+    }
+}
+
+fn builder(label: &str) -> redb::Builder {
     // The master keeps every key in memory; redb's page cache only needs to
     // serve commits, so it stays small instead of redb's default of 1 GiB.
     let mut builder = redb::Builder::new();
     builder.set_cache_size(CACHE_BYTES);
-    let shown = path.display().to_string();
+    let shown = label.to_owned();
     builder.set_repair_callback(move |session| {
         if session.progress() == 0.0 {
             tracing::warn!(path = %shown, "state database not closed cleanly: repairing it to its last commit");
         }
     });
-    let newer = |found: Option<u64>| match found {
-        Some(found) if found > DISK_FORMAT => Err(PersistError::NewerFormat {
-            path: path.display().to_string(),
-            found,
-        }),
-        _ => Ok(()),
-    };
+    builder
+}
+
+/// Opens (or creates) the database and loads everything in it. A database
+/// of a newer disk format is refused before anything is written; an older
+/// one is migrated (format 0 only needs its marker).
+pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
+    let label = path.display().to_string();
+    let builder = builder(&label);
     // Read-only first: opening for writing may already change the file.
     // (A file that needs repair cannot be read so; it is checked below.)
     if path.exists() {
         if let Ok(read_only) = builder.open_read_only(path) {
-            newer(recorded_format(&read_only)?)?;
+            newer_check(&label, recorded_format(&read_only)?)?;
         }
     }
-    let damaged = |e: redb::DatabaseError| match e {
-        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
-            PersistError::Damaged {
-                path: path.display().to_string(),
-                detail,
-            }
-        }
-        redb::DatabaseError::DatabaseAlreadyOpen => PersistError::InUse(path.display().to_string()),
-        e => db_err(e),
-    };
-    let mut db = builder.create(path).map_err(damaged)?;
+    let db = builder.create(path).map_err(|e| open_error(&label, e))?;
+    load(db, &label)
+}
+
+/// Opens a database on a storage backend of the tests' own.
+#[cfg(test)]
+pub(crate) fn open_backend(
+    backend: impl redb::StorageBackend,
+) -> Result<(Database, Loaded), PersistError> {
+    let db = builder("test backend")
+        .create_with_backend(backend)
+        .map_err(|e| open_error("test backend", e))?;
+    load(db, "test backend")
+}
+
+/// Checks, migrates and reads an open database.
+fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistError> {
     // redb checks its page checksums only when it repairs after a crash: a
     // file damaged otherwise (a bad disk, a stray write) would be served as
     // it reads. Everything is loaded into memory next anyway, so the check
     // costs about one more read of the file.
-    if !db.check_integrity().map_err(damaged)? {
+    if !db.check_integrity().map_err(|e| open_error(label, e))? {
         tracing::warn!(
-            path = %path.display(),
+            path = %label,
             "the state database failed its integrity check and was repaired to its last good \
              commit: writes after it are lost"
         );
     }
     let format = recorded_format(&db)?;
-    newer(format)?;
+    newer_check(label, format)?;
     {
         // Make sure the tables exist so a fresh database reads as empty,
         // and record the format this broker writes.
@@ -190,7 +220,7 @@ pub fn open(path: &Path) -> Result<(Database, Loaded), PersistError> {
         tx.commit().map_err(db_err)?;
     }
     if let Some(old) = format.filter(|f| *f < DISK_FORMAT) {
-        tracing::info!(path = %path.display(), from = old, to = DISK_FORMAT, "data directory migrated to the current disk format");
+        tracing::info!(path = %label, from = old, to = DISK_FORMAT, "data directory migrated to the current disk format");
     }
     let mut loaded = Loaded::default();
     let tx = db.begin_read().map_err(db_err)?;
@@ -271,7 +301,7 @@ impl Durable {
 }
 
 /// Commits one batch. Keys erased at start-up come as deletions with seq 0.
-fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError> {
+pub(crate) fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError> {
     let tx = db.begin_write().map_err(db_err)?;
     {
         let mut entries = tx.open_table(ENTRIES).map_err(db_err)?;
