@@ -480,3 +480,47 @@ async fn a_write_at_a_child_whose_parent_is_down_is_refused_at_once_and_never_ap
     );
     assert!(counter(&child, "link_writes_refused").await >= 1);
 }
+
+/// Finding 4: the stall check of a mirror sync measured time since the sync
+/// started, so a sync longer than two node timeouts (a large state over a
+/// slow link) restarted for ever, each restart adding a stream at the
+/// parent. Stalls are now measured from the last progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_mirror_sync_that_progresses_is_not_restarted() {
+    const KEYS: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let config = volatile_config(dir.path());
+    let root = BrokerProcess::start(&["--config", &config, "--heartbeat-ms", "100"]);
+    kvset_fill(&root, KEYS).await;
+    let proxy = common::proxy::LinkProxy::start(root.port);
+    // About 14 MB through 64 KiB chunks 15 ms apart: well over the 2 s that
+    // two node timeouts allow a sync without progress.
+    proxy.delay(Duration::from_millis(15));
+    let started = Instant::now();
+    let child = BrokerProcess::start(&[
+        "--config",
+        &config,
+        "--upstream",
+        &proxy.endpoint(),
+        "--heartbeat-ms",
+        "100",
+        "--node-timeout-ms",
+        "1000",
+    ]);
+    eventually("the child's mirror completes its sync", || {
+        let done = child.stderr().contains("mirror in sync with the parent");
+        async move { done.then_some(()) }
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took > Duration::from_secs(2),
+        "the sync was not slow enough to test this ({took:?})"
+    );
+    let restarts = child
+        .stderr()
+        .matches("mirror sync made no progress")
+        .count();
+    assert_eq!(restarts, 0, "a progressing sync was restarted ({took:?})");
+    assert_eq!(counter(&root, "snapshots_superseded").await, 0);
+}
