@@ -33,6 +33,11 @@ pub struct Args {
     /// what is wrong or "configuration ok", and exit (0 when it is usable).
     #[arg(long)]
     check_config: bool,
+    /// Delete, at this start, the keys on disk of a store that is no longer
+    /// served (not declared, or declared with persist = false); repeatable.
+    /// A config change alone never deletes data. Not a TOML key.
+    #[arg(long, value_name = "STORE")]
+    drop_store: Vec<String>,
     /// Restore a backup (`canopy backup --out FILE`) into the data
     /// directory, which must hold no state yet, then start.
     #[arg(long, value_name = "FILE")]
@@ -171,6 +176,7 @@ impl Args {
         if self.upstream_key_file.is_some() {
             c.upstream_key_file = self.upstream_key_file;
         }
+        c.drop_stores = self.drop_store;
         Ok(c)
     }
 }

@@ -63,6 +63,12 @@ pub struct Config {
     /// This broker's key pair for the parent (a `canopy keygen` `.key` file
     /// whose public key is in the parent's allow-list).
     pub upstream_key_file: Option<PathBuf>,
+    /// Stores whose keys on disk are deleted at this start (`--drop-store`,
+    /// a one-off operation, not a TOML key). Only stores that are not
+    /// served (undeclared, or declared with `persist = false`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub drop_stores: Vec<String>,
     /// TCP connections that completed their handshake, open at once on the
     /// three sockets together (a node uses three); more are refused at the
     /// handshake, counted. Connections still in their handshake do not
@@ -120,6 +126,7 @@ impl Default for Config {
             upstream: None,
             upstream_server_key: None,
             upstream_key_file: None,
+            drop_stores: Vec::new(),
             max_inflight_per_connection: 10_000,
             stores: Default::default(),
             curve_key_file: None,

@@ -4,7 +4,9 @@
 //! puts, deletes, TTL keys and increments in a persistent and a
 //! `persist = false` store, while a seeded scheduler injects faults: kill -9
 //! and restart of any broker, SIGSTOP/SIGCONT, links cut, held (a partition
-//! that closes nothing) or delayed.
+//! that closes nothing) or delayed, a child's data file damaged at a
+//! restart. The root starts with 20,000 keys, so every mirror and replica
+//! sync is a large snapshot, and new replicas join while the faults go on.
 //!
 //! After the faults stop it checks that every acknowledged write of the
 //! persistent store is at the root (unless a later write of the same key may
@@ -14,7 +16,9 @@
 //!
 //! CI runs the seeds of `CI_SEEDS`. `CANOPY_FAULT_SEED=N` replays one;
 //! `CANOPY_FAULT_SCHEDULES=N` (a soak) runs N seeds from
-//! `CANOPY_FAULT_FIRST_SEED` (default 1000) and prints the violations found.
+//! `CANOPY_FAULT_FIRST_SEED` (default 1000), `CANOPY_FAULT_PARALLEL` at a
+//! time (default 1), each with `CANOPY_FAULT_PHASE_MS` of faults (default
+//! 8000), and prints the violations found and the faults injected.
 
 mod common;
 
@@ -28,8 +32,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CI_SEEDS: [u64; 3] = [1, 2, 3];
-/// How long faults are injected per schedule.
-const FAULT_PHASE: Duration = Duration::from_secs(8);
+/// How long faults are injected per schedule (default).
+const FAULT_PHASE_MS: u64 = 8000;
+/// Keys the root holds from the start (a large snapshot for every sync).
+const PRELOADED: usize = 20_000;
 /// How long the tree has to converge once the faults stop.
 const CONVERGE: Duration = Duration::from_secs(40);
 const STORES: [&str; 2] = ["default", "volatile"];
@@ -55,6 +61,8 @@ struct Tree {
     proxies: Vec<LinkProxy>,
     stopped: Vec<bool>,
     dead: Vec<bool>,
+    /// Restarts refused on a damaged file: (broker, clear message, stderr).
+    refusals: Vec<(&'static str, bool, String)>,
     _config_dir: tempfile::TempDir,
 }
 
@@ -97,6 +105,7 @@ impl Tree {
             proxies: vec![p_middle, p_leaf1, p_leaf2],
             stopped: vec![false; 4],
             dead: vec![false; 4],
+            refusals: Vec::new(),
             _config_dir: dir,
         }
     }
@@ -124,7 +133,7 @@ impl Tree {
 fn inject(tree: &mut Tree, rng: &mut StdRng, log: &mut Vec<String>, at: Duration) {
     let b = rng.gen_range(0..BROKERS.len());
     let link = rng.gen_range(0..tree.proxies.len());
-    let what = rng.gen_range(0..7);
+    let what = rng.gen_range(0..8);
     let entry = match what {
         0 if !tree.stopped[b] => {
             tree.brokers[b].kill9();
@@ -163,6 +172,35 @@ fn inject(tree: &mut Tree, rng: &mut StdRng, log: &mut Vec<String>, at: Duration
             let ms = rng.gen_range(0..80);
             tree.proxies[link].delay(Duration::from_millis(ms));
             format!("delay link of {} by {ms} ms", BROKERS[link + 1])
+        }
+        7 if !tree.stopped[link + 1] => {
+            // A child's data file damaged while it is down (the root's
+            // holds the acknowledged writes: disk_faults.rs covers it).
+            let b = link + 1;
+            tree.brokers[b].kill9();
+            let file = tree.brokers[b].data_dir.join("state.redb");
+            let len = std::fs::metadata(&file).map_or(0, |m| m.len());
+            let to = rng.gen_range(0..len.max(1));
+            if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&file) {
+                let _ = f.set_len(to);
+            }
+            let outcome = match tree.brokers[b].try_restart() {
+                Ok(()) => "started".to_owned(),
+                Err(said) => {
+                    // Refused: it must say why and what to do; the
+                    // operator then moves the file aside.
+                    let clear = said.contains("is damaged") && said.contains("--restore");
+                    tree.refusals.push((BROKERS[b], clear, said));
+                    let _ = std::fs::rename(&file, file.with_extension("damaged"));
+                    tree.brokers[b].restart();
+                    "refused, file moved aside".to_owned()
+                }
+            };
+            tree.dead[b] = false;
+            format!(
+                "damage {}'s data file ({len} -> {to} bytes): {outcome}",
+                BROKERS[b]
+            )
         }
         _ => return,
     };
@@ -301,11 +339,17 @@ fn decode(bytes: &[u8]) -> String {
     rmp_serde::from_slice::<String>(bytes).unwrap_or_else(|_| format!("{bytes:?}"))
 }
 
-/// Runs one schedule; returns the violations found.
-async fn schedule(seed: u64) -> Vec<String> {
+/// Runs one schedule; returns the faults injected and the violations found.
+async fn schedule(seed: u64) -> (usize, Vec<String>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut tree = Tree::start();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
+    kvset_fill(&tree.brokers[0], PRELOADED).await;
+    ledger
+        .lock()
+        .unwrap()
+        .values
+        .insert(KVSET_FILL_VALUE.to_owned());
     let seen: Seen = Arc::default();
     // Long-lived replicas with watches at every broker.
     let mut readers = Vec::new();
@@ -317,7 +361,7 @@ async fn schedule(seed: u64) -> Vec<String> {
             record(r.watch(""), s.to_owned(), seen.clone());
             replicas.push(r);
         }
-        readers.push((n, replicas));
+        readers.push((i, n, replicas));
     }
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
@@ -333,9 +377,39 @@ async fn schedule(seed: u64) -> Vec<String> {
     }
     let mut log = Vec::new();
     let began = Instant::now();
-    while began.elapsed() < FAULT_PHASE {
+    let mut joining = Vec::new();
+    while began.elapsed() < fault_phase() {
         let pause = Duration::from_millis(rng.gen_range(150..600));
         tokio::time::sleep(pause).await;
+        if rng.gen_bool(0.15) {
+            // A new replica whose snapshot is taken while faults go on.
+            let b = rng.gen_range(0..BROKERS.len());
+            let endpoint = tree.brokers[b].endpoint();
+            let name = format!("late-{}-{}", BROKERS[b], joining.len());
+            log.push(format!(
+                "{:>5} ms  new replica at {}",
+                began.elapsed().as_millis(),
+                BROKERS[b]
+            ));
+            // Its own thread: the client's connect future is not Send.
+            joining.push(std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async move {
+                    let mut o = NodeOptions::new(&endpoint, &name, "g");
+                    o.connect_timeout = CONVERGE;
+                    let n = Node::connect(o).await.ok()?;
+                    let mut replicas = Vec::new();
+                    for s in STORES {
+                        replicas.push(n.store(s).await.ok()?);
+                    }
+                    Some((b, n, replicas))
+                })
+            }));
+            continue;
+        }
         inject(&mut tree, &mut rng, &mut log, began.elapsed());
     }
     tree.heal();
@@ -344,12 +418,39 @@ async fn schedule(seed: u64) -> Vec<String> {
     for w in writers {
         drop(w.await.expect("writer"));
     }
+    let mut late_failed = 0;
+    for j in joining {
+        let joined = tokio::task::spawn_blocking(move || j.join().ok().flatten())
+            .await
+            .expect("joining replica");
+        match joined {
+            Some((b, n, replicas)) => {
+                for (r, s) in replicas.iter().zip(STORES) {
+                    record(r.watch(""), s.to_owned(), seen.clone());
+                }
+                readers.push((b, n, replicas));
+            }
+            None => late_failed += 1,
+        }
+    }
     let mut violations = check(&tree, &readers, &ledger, &seen).await;
+    if late_failed > 0 {
+        violations.push(format!(
+            "{late_failed} replicas that joined during the faults never synced"
+        ));
+    }
+    for (broker, clear, said) in &tree.refusals {
+        if !clear {
+            violations.push(format!(
+                "{broker} refused a damaged file without saying what to do: {said}"
+            ));
+        }
+    }
     if !violations.is_empty() {
         violations.insert(0, format!("seed {seed}; schedule:\n  {}", log.join("\n  ")));
         for (i, b) in tree.brokers.iter().enumerate() {
             let log = b.stderr();
-            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
             eprintln!(
                 "--- {} log tail ---\n{}",
                 BROKERS[i],
@@ -357,20 +458,20 @@ async fn schedule(seed: u64) -> Vec<String> {
             );
         }
     }
+    let injected = log.len() - 1;
     let l = ledger.lock().unwrap();
     eprintln!(
-        "seed {seed}: {} faults, {} writes acknowledged, {} failed, {} violations",
-        log.len() - 1,
+        "seed {seed}: {injected} faults, {} writes acknowledged, {} failed, {} violations",
         l.acknowledged,
         l.failed,
         violations.len()
     );
-    violations
+    (injected, violations)
 }
 
 async fn check(
     tree: &Tree,
-    readers: &[(Node, Vec<Replica>)],
+    readers: &[(usize, Node, Vec<Replica>)],
     ledger: &Mutex<Ledger>,
     seen: &Seen,
 ) -> Vec<String> {
@@ -395,15 +496,14 @@ async fn check(
         let want: Vec<_> = truth.iter().map(view).collect();
         let mismatched: Vec<String> = readers
             .iter()
-            .enumerate()
-            .flat_map(|(i, (_, replicas))| {
+            .flat_map(|(i, _, replicas)| {
                 let want = &want;
                 replicas.iter().enumerate().filter_map(move |(s, r)| {
                     let have = view(r);
                     (have != want[s]).then(|| {
                         format!(
                             "replica at {} of {}: {} keys, root {} keys; differing: {:?}",
-                            BROKERS[i],
+                            BROKERS[*i],
                             STORES[s],
                             have.len(),
                             want[s].len(),
@@ -487,6 +587,17 @@ async fn check(
     violations
 }
 
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().map(|s| {
+        s.parse()
+            .unwrap_or_else(|_| panic!("{name} is a number, not {s:?}"))
+    })
+}
+
+fn fault_phase() -> Duration {
+    Duration::from_millis(env_number("CANOPY_FAULT_PHASE_MS").unwrap_or(FAULT_PHASE_MS))
+}
+
 fn seeds() -> Vec<u64> {
     if let Ok(s) = std::env::var("CANOPY_FAULT_SEED") {
         return vec![s.parse().expect("CANOPY_FAULT_SEED is a number")];
@@ -504,20 +615,45 @@ fn seeds() -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tree_converges_after_random_faults() {
-    let mut failed = Vec::new();
     let seeds = seeds();
-    for &seed in &seeds {
-        eprintln!("fault schedule seed {seed} (replay: CANOPY_FAULT_SEED={seed})");
-        let v = schedule(seed).await;
-        if !v.is_empty() {
-            eprintln!("VIOLATIONS, seed {seed}:\n{}", v.join("\n"));
-            failed.push(seed);
+    let parallel = env_number("CANOPY_FAULT_PARALLEL").unwrap_or(1).max(1) as usize;
+    let mut failed = Vec::new();
+    let mut faults = 0;
+    let began = Instant::now();
+    for group in seeds.chunks(parallel) {
+        // A thread and runtime per schedule (the client's connect future is
+        // not Send, so schedules cannot be tokio tasks).
+        let running: Vec<_> = group
+            .iter()
+            .map(|&seed| {
+                eprintln!("fault schedule seed {seed} (replay: CANOPY_FAULT_SEED={seed})");
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .expect("a runtime");
+                    (seed, runtime.block_on(schedule(seed)))
+                })
+            })
+            .collect();
+        for handle in running {
+            let (seed, (injected, v)) = tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .expect("schedule thread")
+                .expect("schedule");
+            faults += injected;
+            if !v.is_empty() {
+                eprintln!("VIOLATIONS, seed {seed}:\n{}", v.join("\n"));
+                failed.push(seed);
+            }
         }
     }
     eprintln!(
-        "{} schedules, {} with violations: {failed:?}",
+        "{} schedules, {faults} faults injected, {} with violations: {failed:?} ({:?})",
         seeds.len(),
-        failed.len()
+        failed.len(),
+        began.elapsed()
     );
     assert!(
         failed.is_empty(),

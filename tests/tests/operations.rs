@@ -3,6 +3,7 @@
 
 mod common;
 
+use canopy_client::Level;
 use common::*;
 use std::process::Command;
 
@@ -165,4 +166,85 @@ async fn sigterm_drains_acknowledges_and_tells_the_nodes() {
     let view = reader.store("default").await.unwrap();
     assert_eq!(view.get::<u8>("before-stop").unwrap(), Some(7));
     assert!(ack.seq > 0);
+}
+
+/// Issue 14, item 1: removing a store from the configuration (or starting
+/// once without `--config`) used to delete the store's data at the next
+/// start, with only an INFO line. The keys are now kept on disk and not
+/// served, with a warning naming the store; declaring it again serves them;
+/// only `--drop-store` deletes them, and never those of a served store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_change_never_deletes_a_stores_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_store = dir.path().join("with.toml");
+    std::fs::write(&with_store, "[stores.readings]\n").unwrap();
+    let volatile = dir.path().join("volatile.toml");
+    std::fs::write(&volatile, "[stores.readings]\npersist = false\n").unwrap();
+    let config = with_store.to_str().unwrap();
+    let mut broker = BrokerProcess::start(&["--config", config]);
+    let writer = node(&broker, "writer", "").await;
+    let store = writer.store("readings").await.unwrap();
+    for i in 0..5u8 {
+        store
+            .put(&Level::root(), &format!("k{i}"), &i)
+            .await
+            .unwrap();
+    }
+    drop((store, writer));
+    let keys_served = |broker: &BrokerProcess| {
+        let endpoint = broker.endpoint();
+        async move {
+            let n = canopy_client::Node::connect(canopy_client::NodeOptions::new(
+                &endpoint, "reader", "",
+            ))
+            .await
+            .unwrap();
+            match n.store("readings").await {
+                Ok(r) => r.keys("").len(),
+                Err(_) => 0, // not declared: nothing served
+            }
+        }
+    };
+    // Once without the store (no --config), once with persist = false.
+    let config_volatile = volatile.to_str().unwrap().to_owned();
+    for (flags, why) in [
+        (vec![], "is not declared in the configuration"),
+        (
+            vec!["--config", config_volatile.as_str()],
+            "is declared with persist = false",
+        ),
+    ] {
+        broker.terminate();
+        broker.restart_with(&flags);
+        assert_eq!(keys_served(&broker).await, 0);
+        let log = broker.stderr();
+        assert!(
+            log.contains(why)
+                && log.contains("5 keys on disk are kept")
+                && log.contains("--drop-store readings"),
+            "{log}"
+        );
+    }
+    // Declared again: every key is back.
+    broker.terminate();
+    broker.restart_with(&["--config", config]);
+    assert_eq!(keys_served(&broker).await, 5);
+    // --drop-store refuses a store that is served ...
+    broker.terminate();
+    let refused = broker_refuses(
+        &broker.data_dir,
+        &["--config", config, "--drop-store", "readings"],
+    );
+    assert!(
+        refused.contains("--drop-store readings: the store is declared and persists"),
+        "{refused}"
+    );
+    // ... and deletes one that is not, when asked.
+    broker.restart_with(&["--drop-store", "readings"]);
+    assert!(broker
+        .stderr()
+        .contains("--drop-store: deleting the store's keys"));
+    broker.terminate();
+    broker.restart_with(&["--config", config]);
+    assert_eq!(keys_served(&broker).await, 0);
 }

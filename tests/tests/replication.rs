@@ -315,36 +315,6 @@ async fn keys_a_restarted_root_lost_vanish_below_a_child() {
     );
 }
 
-/// Sets `count` keys `/volatile/:kN` by CHP KVSET through the XSUB port, a
-/// batch at a time (each batch applied before the next is sent).
-async fn kvset_fill(broker: &BrokerProcess, count: usize) {
-    let context = zmq::Context::new();
-    let publisher = context.socket(zmq::PUB).unwrap();
-    publisher.set_sndhwm(0).unwrap();
-    publisher.connect(&broker.endpoint_at(2)).unwrap();
-    let value = rmp_serde::to_vec(&"v".repeat(100)).unwrap();
-    let start = counter(broker, "kvsets").await;
-    let mut sent = 0;
-    while sent < count {
-        let batch = (count - sent).min(10_000);
-        for i in sent..sent + batch {
-            let msg = canopy_schemas::state::KvMsg {
-                key: format!("/volatile/:k{i:07}").into_bytes(),
-                body: value.clone(),
-                ..Default::default()
-            };
-            publisher.send_multipart(msg.encode(), 0).unwrap();
-        }
-        sent += batch;
-        let want = start + sent as u64;
-        eventually("the broker applied the batch", || {
-            let broker = &broker;
-            async move { (counter(broker, "kvsets").await >= want).then_some(()) }
-        })
-        .await;
-    }
-}
-
 /// Reads one SNAPSHOT of `subtree` from `dealer` to its KTHXBAI: the
 /// number of KVSYNCs.
 fn read_snapshot(dealer: &zmq::Socket, first_read: usize) -> usize {

@@ -198,7 +198,13 @@ fn start_state(
 ) -> Result<StatePlane, BrokerError> {
     let engine = StateEngine::new(&config.stores, &config.schemas_dir, config.max_key_length)?;
     let broker_tag = u64::from_str_radix(broker_id, 16).unwrap_or(0);
-    let (mut state, dropped) = plane::start(engine, &config.data_dir, context, broker_tag)?;
+    let (mut state, dropped) = plane::start(
+        engine,
+        &config.data_dir,
+        &config.drop_stores,
+        context,
+        broker_tag,
+    )?;
     state.erase(dropped, &mut Counters::default());
     Ok(state)
 }

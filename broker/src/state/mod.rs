@@ -93,6 +93,25 @@ pub fn range_after<'a>(
         .take_while(move |(k, _)| k.starts_with(subtree))
 }
 
+/// Keys on disk that a start does not serve.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Unserved {
+    /// Keys of this store on disk.
+    pub keys: u64,
+    /// True when the store is declared but no longer persists; false when
+    /// the configuration does not declare it.
+    pub declared: bool,
+}
+
+/// What a start did with what the disk held.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Keys to delete from disk: those of the stores `--drop-store` named.
+    pub erase: Vec<Box<str>>,
+    /// Stores whose keys are kept on disk but not served, by name.
+    pub unserved: BTreeMap<String, Unserved>,
+}
+
 /// The master of every store.
 pub struct StateEngine {
     stores: HashMap<String, Store>,
@@ -160,9 +179,11 @@ impl StateEngine {
         })
     }
 
-    /// Takes in what a restart loaded. Keys of stores that no longer exist or
-    /// no longer persist are left out (and returned, so they can be erased).
-    pub fn restore(&mut self, loaded: Loaded) -> Vec<Box<str>> {
+    /// Takes in what a restart loaded. Keys of stores that are not declared,
+    /// or no longer persist, are not served but kept on disk (a config change
+    /// must never delete data), unless their store is in `drop_stores`: then
+    /// they are returned to be erased.
+    pub fn restore(&mut self, loaded: Loaded, drop_stores: &[String]) -> Restored {
         // Carry on above the last durable sequence and above what the
         // previous run reserved: sequences used by non-persistent stores (or
         // lost in a crash) are never handed out again, so CHP clients, which
@@ -172,14 +193,11 @@ impl StateEngine {
         let clock_us = canopy_schemas::clock::unix_us();
         self.seq = self.seq.max(loaded.seq).max(loaded.seq_floor).max(clock_us);
         self.lseqs = loaded.lseqs;
-        let mut dropped = Vec::new();
+        let mut restored = Restored::default();
         let mut kept = Vec::with_capacity(loaded.entries.len());
         for (key, entry) in loaded.entries {
-            let store = parse_key(&key)
-                .ok()
-                .and_then(|k| self.stores.get_mut(k.store))
-                .filter(|s| s.config.persist);
-            match store {
+            let name = parse_key(&key).map_or("", |k| k.store).to_owned();
+            match self.stores.get_mut(&name).filter(|s| s.config.persist) {
                 Some(s) => {
                     s.keys += 1;
                     s.bytes += (key.len() + entry.value.len()) as u64;
@@ -188,12 +206,23 @@ impl StateEngine {
                     }
                     kept.push((key, entry));
                 }
-                None => dropped.push(key),
+                None if drop_stores.contains(&name) => restored.erase.push(key),
+                None => {
+                    let declared = self.stores.contains_key(&name);
+                    let u = restored.unserved.entry(name).or_default();
+                    u.keys += 1;
+                    u.declared = declared;
+                }
             }
         }
         // Input is sorted: the bulk build is linear.
         self.map = kept.into_iter().collect();
-        dropped
+        restored
+    }
+
+    /// True when `store` is declared and persists (its keys are served).
+    pub fn serves_from_disk(&self, store: &str) -> bool {
+        self.stores.get(store).is_some_and(|s| s.config.persist)
     }
 
     /// The current sequence.

@@ -588,7 +588,7 @@ mod tests {
         assert_eq!(loaded.seq_floor, previous_start + SEQ_RESERVATION);
         let mut engine =
             super::super::StateEngine::new(&Default::default(), Path::new("."), 1024).unwrap();
-        engine.restore(loaded);
+        engine.restore(loaded, &[]);
         assert!(engine.seq() >= previous_start + SEQ_RESERVATION);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -21,6 +21,11 @@ use std::thread::JoinHandle;
 /// Most levels one SEQS request may ask about.
 const MAX_SEQS_LEVELS: usize = 256;
 
+/// The store a full key belongs to.
+fn parse_store(key: &str) -> Option<&str> {
+    canopy_schemas::state::parse_key(key).ok().map(|k| k.store)
+}
+
 /// Snapshot requests a syncing mirror holds at most (more are dropped).
 const MAX_HELD_SNAPSHOTS: usize = 100_000;
 
@@ -717,15 +722,53 @@ fn count_refusal(code: ErrorCode, c: &mut Counters) {
 pub fn start(
     mut engine: StateEngine,
     data_dir: &std::path::Path,
+    drop_stores: &[String],
     context: &zmq::Context,
     broker_tag: u64,
 ) -> Result<(StatePlane, Vec<Box<str>>), StartError> {
+    if let Some(served) = drop_stores.iter().find(|s| engine.serves_from_disk(s)) {
+        return Err(StartError(format!(
+            "--drop-store {served}: the store is declared and persists; remove it from the \
+             configuration first (its data is kept until then)"
+        )));
+    }
     let path = data_dir.join("state.redb");
     let (db, loaded) = persist::open(&path).map_err(|e| StartError(e.to_string()))?;
     let keys = loaded.entries.len();
-    let dropped = engine.restore(loaded);
+    let restored = engine.restore(loaded, drop_stores);
     persist::reserve_sequences(&db, engine.seq()).map_err(|e| StartError(e.to_string()))?;
-    tracing::info!(keys, seq = engine.seq(), dropped = dropped.len(), path = %path.display(), "state loaded");
+    for (store, u) in &restored.unserved {
+        let why = if u.declared {
+            "is declared with persist = false"
+        } else {
+            "is not declared in the configuration"
+        };
+        tracing::warn!(
+            store = %store,
+            keys = u.keys,
+            "store {store:?} {why}: its {} keys on disk are kept but not served. Declare it \
+             (persistent) again to serve them, or start once with --drop-store {store} to \
+             delete them",
+            u.keys
+        );
+    }
+    for store in drop_stores {
+        let n = restored
+            .erase
+            .iter()
+            .filter(|k| parse_store(k) == Some(store.as_str()))
+            .count();
+        tracing::warn!(store = %store, keys = n, "--drop-store: deleting the store's keys from disk");
+    }
+    tracing::info!(
+        keys,
+        seq = engine.seq(),
+        unserved = restored.unserved.values().map(|u| u.keys).sum::<u64>(),
+        erased = restored.erase.len(),
+        path = %path.display(),
+        "state loaded"
+    );
+    let dropped = restored.erase;
     let endpoint = format!(
         "inproc://canopy-durable-{broker_tag:016x}-{}",
         std::process::id()

@@ -218,6 +218,27 @@ impl BrokerProcess {
         }
     }
 
+    /// Starts again on the same port and data directory, once: what the
+    /// broker said on stderr when it exits instead of becoming ready.
+    pub fn try_restart(&mut self) -> Result<(), String> {
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(mut b) = Self::spawn(self.port, &self.data_dir, &extra) {
+                self.child = b.child.take();
+                self.ready_line = std::mem::take(&mut b.ready_line);
+                return Ok(());
+            }
+            let said = self.stderr();
+            // A port still held by the old process is retried; anything
+            // else is the broker's refusal.
+            if !said.contains("Address already in use") || Instant::now() > deadline {
+                return Err(said);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
@@ -380,4 +401,48 @@ pub fn broker_refuses(data_dir: &Path, args: &[&str]) -> String {
         .expect("run the broker");
     assert!(!out.status.success(), "the broker started with {args:?}");
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The value `kvset_fill` writes (MessagePack).
+pub const KVSET_FILL_VALUE: &str = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv";
+
+/// Sets `count` keys `/volatile/:kNNNNNNN` to [`KVSET_FILL_VALUE`] by CHP
+/// KVSET through the XSUB port, a batch at a time (each applied before the
+/// next is sent).
+pub async fn kvset_fill(broker: &BrokerProcess, count: usize) {
+    let context = zmq::Context::new();
+    // An XPUB, not a PUB: it shows when the broker's subscription has
+    // arrived, and anything sent before that would be dropped.
+    let publisher = context.socket(zmq::XPUB).expect("XPUB socket");
+    publisher.set_sndhwm(0).expect("sndhwm");
+    publisher
+        .set_rcvtimeo(DEADLINE.as_millis() as i32)
+        .expect("rcvtimeo");
+    publisher
+        .connect(&broker.endpoint_at(2))
+        .expect("connect to the XSUB port");
+    let subscription = publisher.recv_bytes(0).expect("the broker subscribes");
+    assert_eq!(subscription.first(), Some(&1), "a subscription");
+    let value = rmp_serde::to_vec(KVSET_FILL_VALUE).expect("encode");
+    let start = counter(broker, "kvsets").await;
+    let mut sent = 0;
+    while sent < count {
+        let batch = (count - sent).min(10_000);
+        for i in sent..sent + batch {
+            let msg = canopy_schemas::state::KvMsg {
+                key: format!("/volatile/:k{i:07}").into_bytes(),
+                body: value.clone(),
+                ..Default::default()
+            };
+            publisher
+                .send_multipart(msg.encode(), 0)
+                .expect("send a KVSET");
+        }
+        sent += batch;
+        let want = start + sent as u64;
+        eventually("the broker applied the batch", || async move {
+            (counter(broker, "kvsets").await >= want).then_some(())
+        })
+        .await;
+    }
 }
