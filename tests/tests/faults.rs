@@ -41,12 +41,16 @@ const CONVERGE: Duration = Duration::from_secs(40);
 const STORES: [&str; 2] = ["default", "volatile"];
 const BROKERS: [&str; 4] = ["root", "middle", "leaf1", "leaf2"];
 
+/// One write attempt: the value (None = a deletion; `?value` = a TTL write
+/// or one whose outcome is unknown) and whether it was acknowledged.
+type Attempt = (Option<String>, bool);
+
 /// What the writers did, for the checks.
 #[derive(Default)]
 struct Ledger {
     /// Per (store, key): writes in order, with whether each was acknowledged
     /// (None = a deletion).
-    writes: HashMap<(String, String), Vec<(Option<String>, bool)>>,
+    writes: HashMap<(String, String), Vec<Attempt>>,
     /// Every value any writer sent.
     values: BTreeSet<String>,
     /// Per counter key: the highest acknowledged value, and attempts.
@@ -245,7 +249,7 @@ async fn writer(
         let level = &levels[rng.gen_range(0..levels.len())];
         let key = format!("w{who}-k{}", rng.gen_range(0..6));
         let store = &stores[s];
-        let ledger_key = (format!("{}{}", level.prefix(STORES[s]), key), String::new());
+        let full_key = format!("{}{}", level.prefix(STORES[s]), key);
         match rng.gen_range(0..10) {
             0..=5 | 9 => {
                 let value = format!("w{who}-{n}");
@@ -274,7 +278,7 @@ async fn writer(
                     _ => Some(format!("?{value}")),
                 };
                 l.writes
-                    .entry((STORES[s].into(), ledger_key.0))
+                    .entry((STORES[s].into(), full_key.clone()))
                     .or_default()
                     .push((recorded, ok));
                 if ok {
@@ -287,7 +291,7 @@ async fn writer(
                 let ok = store.delete(level, &key).await.is_ok();
                 let mut l = ledger.lock().unwrap();
                 l.writes
-                    .entry((STORES[s].into(), ledger_key.0))
+                    .entry((STORES[s].into(), full_key.clone()))
                     .or_default()
                     .push((None, ok));
                 if ok {

@@ -154,14 +154,14 @@ impl StatePlane {
             }
         }
         if !durable.is_empty() {
-            self.to_writer(ToWriter::Changes(durable), c);
+            self.queue_for_disk(ToWriter::Changes(durable), c);
         }
         Ok(())
     }
 
     /// Queues work for the disk writer; a writer that is gone is a storage
     /// failure (the broker stops).
-    fn to_writer(&mut self, work: ToWriter, c: &mut Counters) {
+    fn queue_for_disk(&mut self, work: ToWriter, c: &mut Counters) {
         let Some((tx, _)) = &self.persist else {
             return;
         };
@@ -219,7 +219,7 @@ impl StatePlane {
                 uuid: None,
             })
             .collect();
-        self.to_writer(ToWriter::Changes(changes), c);
+        self.queue_for_disk(ToWriter::Changes(changes), c);
     }
 
     /// May `user` write `key`? Counts and logs a refusal.

@@ -172,7 +172,11 @@ fn batch(seq: &mut u64, ops: &[(u8, Option<u8>)]) -> Vec<Change> {
         .collect()
 }
 
-fn schedule() -> impl Strategy<Value = (Vec<Vec<(u8, Option<u8>)>>, u32, u64)> {
+/// One batch: (key number, new value or None for a delete) per change.
+type BatchOps = Vec<(u8, Option<u8>)>;
+
+/// Batches, the disk operations before it fails, and the cut's seed.
+fn schedule() -> impl Strategy<Value = (Vec<BatchOps>, u32, u64)> {
     let op = (0u8..8, proptest::option::weighted(0.8, any::<u8>()));
     (
         proptest::collection::vec(proptest::collection::vec(op, 1..12), 1..12),
@@ -181,7 +185,7 @@ fn schedule() -> impl Strategy<Value = (Vec<Vec<(u8, Option<u8>)>>, u32, u64)> {
     )
 }
 
-fn run(batches: &[Vec<(u8, Option<u8>)>], fail_after: u32, seed: u64) -> Result<(), TestCaseError> {
+fn run(batches: &[BatchOps], fail_after: u32, seed: u64) -> Result<(), TestCaseError> {
     let disk = Disk::default();
     let (db, _) = persist::open_backend(disk.clone()).expect("open a fresh database");
     disk.state().fails_in = Some(fail_after);
