@@ -466,3 +466,57 @@ async fn zmtp_1_greetings_and_malformed_frames_on_every_port_leave_the_broker_se
     assert!(broker.exited().is_none(), "the broker crashed");
     serves_a_good_node(&broker, "after-garbage").await;
 }
+
+/// canopy patch 6 (third_party/README.md): a DEALER with ZMQ_IMMEDIATE whose
+/// peer goes away while the application is between two parts of a message
+/// used to abort the process (`Assertion failed: !_more (fq.cpp)`), found by
+/// the fault-injection test. The read of the lost part now fails with EFSM.
+#[test]
+fn an_immediate_dealer_survives_its_peer_vanishing_mid_message() {
+    let context = zmq::Context::new();
+    let router = context.socket(zmq::ROUTER).unwrap();
+    router.set_linger(0).unwrap();
+    let port = free_base_port();
+    router.bind(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let dealer = context.socket(zmq::DEALER).unwrap();
+    dealer.set_immediate(true).unwrap();
+    dealer.set_linger(0).unwrap();
+    dealer.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+    dealer
+        .monitor(
+            "inproc://immediate-dealer",
+            zmq::SocketEvent::DISCONNECTED as i32,
+        )
+        .unwrap();
+    let monitor = context.socket(zmq::PAIR).unwrap();
+    monitor.connect("inproc://immediate-dealer").unwrap();
+    monitor.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+    dealer.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    // IMMEDIATE refuses sends until the connection is up.
+    let deadline = Instant::now() + DEADLINE;
+    while dealer.send("hello", zmq::DONTWAIT).is_err() {
+        assert!(Instant::now() < deadline, "the DEALER never connected");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let identity = router.recv_multipart(0).unwrap().remove(0);
+    router
+        .send_multipart([&identity[..], b"part 1", b"part 2", b"part 3"], 0)
+        .unwrap();
+    let first = dealer.recv_msg(0).unwrap();
+    assert!(first.get_more());
+    // The peer goes away between two parts the application reads.
+    drop(router);
+    monitor
+        .recv_multipart(0)
+        .expect("the DEALER saw the disconnect");
+    // Let the DEALER take in the commands the disconnect sent it (what a poll
+    // or a later read does by itself).
+    let settle = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < settle {
+        let _ = dealer.get_events();
+    }
+    match dealer.recv_msg(0) {
+        Err(e) => assert_eq!(e, zmq::Error::EFSM),
+        Ok(part) => panic!("read {:?} of a message whose pipe is gone", part.as_str()),
+    }
+}

@@ -87,7 +87,13 @@ fn recv_frames(socket: &zmq::Socket) -> Result<Option<Vec<zmq::Message>>, zmq::E
     let mut more = first.get_more();
     let mut frames = vec![first];
     while more {
-        let m = socket.recv_msg(0)?;
+        let m = match socket.recv_msg(0) {
+            Ok(m) => m,
+            // The rest of the message went with a connection that dropped
+            // (third_party patch 6): what was read is discarded.
+            Err(zmq::Error::EFSM) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         more = m.get_more();
         frames.push(m);
     }

@@ -6,7 +6,7 @@
 #include "err.hpp"
 #include "msg.hpp"
 
-zmq::fq_t::fq_t () : _active (0), _current (0), _more (false)
+zmq::fq_t::fq_t () : _active (0), _current (0), _more (false), _cut (false)
 {
 }
 
@@ -25,6 +25,12 @@ void zmq::fq_t::attach (pipe_t *pipe_)
 void zmq::fq_t::pipe_terminated (pipe_t *pipe_)
 {
     const pipes_t::size_type index = _pipes.index (pipe_);
+
+    //  canopy patch: the rest of a partly-read message went with the pipe.
+    if (_more && index == _current) {
+        _more = false;
+        _cut = true;
+    }
 
     //  Remove the pipe from the list; adjust number of active pipes
     //  accordingly.
@@ -55,6 +61,15 @@ int zmq::fq_t::recvpipe (msg_t *msg_, pipe_t **pipe_)
     int rc = msg_->close ();
     errno_assert (rc == 0);
 
+    //  canopy patch: the pipe of the partly-read message is gone.
+    if (_cut) {
+        _cut = false;
+        rc = msg_->init ();
+        errno_assert (rc == 0);
+        errno = EFSM;
+        return -1;
+    }
+
     //  Round-robin over the pipes to get the next message.
     while (_active > 0) {
         //  Try to fetch new message. If we've already read part of the message
@@ -77,7 +92,20 @@ int zmq::fq_t::recvpipe (msg_t *msg_, pipe_t **pipe_)
         //  Check the atomicity of the message.
         //  If we've already received the first part of the message
         //  we should get the remaining parts without blocking.
-        zmq_assert (!_more);
+        //  canopy patch: they can be gone. An IMMEDIATE socket terminates
+        //  the pipe of a peer that reconnects at once (socket_base_t::
+        //  hiccuped), and the command may be processed between two parts
+        //  the application reads. libzmq asserted here and aborted the
+        //  process; the rest of the message is lost instead, the read fails
+        //  with EFSM (the caller drops the parts it has) and the next read
+        //  starts a new message.
+        if (_more) {
+            _more = false;
+            rc = msg_->init ();
+            errno_assert (rc == 0);
+            errno = EFSM;
+            return -1;
+        }
 
         _active--;
         _pipes.swap (_current, _active);
@@ -95,8 +123,9 @@ int zmq::fq_t::recvpipe (msg_t *msg_, pipe_t **pipe_)
 
 bool zmq::fq_t::has_in ()
 {
-    //  There are subsequent parts of the partly-read message available.
-    if (_more)
+    //  There are subsequent parts of the partly-read message available
+    //  (canopy patch: or its cut is to be reported).
+    if (_more || _cut)
         return true;
 
     //  Note that messing with current doesn't break the fairness of fair

@@ -45,6 +45,10 @@ class fq_t
     //  there are following parts still waiting in the current pipe.
     bool _more;
 
+    //  canopy patch: the pipe of a partly-read message went away; the next
+    //  read fails with EFSM (see recvpipe).
+    bool _cut;
+
     ZMQ_NON_COPYABLE_NOR_MOVABLE (fq_t)
 };
 }
