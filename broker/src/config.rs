@@ -99,6 +99,21 @@ pub struct Config {
     pub stores: std::collections::BTreeMap<String, crate::state::StoreConfig>,
 }
 
+/// A level, or tracing directives (`target=level`, comma-separated) whose
+/// levels are valid. A bare word that is no level would be read by tracing
+/// as a target name and silence every log, the CURVE warning included.
+fn log_level_is_valid(filter: &str) -> bool {
+    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+    let level_ok = |l: &str| LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    !filter.trim().is_empty()
+        && filter
+            .split(',')
+            .all(|directive| match directive.rsplit_once('=') {
+                Some((target, level)) => !target.trim().is_empty() && level_ok(level),
+                None => level_ok(directive),
+            })
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -184,6 +199,13 @@ impl Config {
         }
         if self.max_message_size == 0 || self.max_topic_length == 0 {
             return bad("max_message_size and max_topic_length must be positive");
+        }
+        if !log_level_is_valid(&self.log_level) {
+            return Err(ConfigError::Invalid(format!(
+                "log_level {:?}: use error, warn, info, debug, trace or off, or tracing \
+                 directives such as \"info,canopy_broker::federation=debug\"",
+                self.log_level
+            )));
         }
         if self.max_topic_length > MAX_TOPIC_LENGTH_LIMIT {
             return Err(ConfigError::Invalid(format!(
@@ -333,6 +355,28 @@ fn type_name(property: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14, item 11: `--log-level bogus` was accepted and hid every log.
+    #[test]
+    fn a_log_level_that_is_no_level_is_refused() {
+        for good in [
+            "info",
+            "WARN",
+            "off",
+            "info,canopy_broker::federation=debug",
+            "zmq=trace",
+        ] {
+            assert!(log_level_is_valid(good), "{good}");
+        }
+        for bad in ["bogus", "", "info,bogus", "canopy=loud", "=debug"] {
+            assert!(!log_level_is_valid(bad), "{bad}");
+            let c = Config {
+                log_level: bad.into(),
+                ..Config::default()
+            };
+            assert!(c.validate().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn the_checked_in_reference_is_generated_from_the_config_type() {

@@ -461,11 +461,19 @@ impl Node {
     /// ancestor group, its group, itself), snapshot + live updates, merged
     /// so the most specific level wins. Returns once every level is synced.
     pub async fn store(&self, name: &str) -> Result<Replica, ClientError> {
+        let path = self.path.clone();
+        self.store_seen_by(name, &path).await
+    }
+
+    /// A replica of store `name` as node `node` sees it (its group levels
+    /// and its own node level), for tools that look at another node's view;
+    /// reads and watches as [`Node::store`], writes still go out as this node.
+    pub async fn store_seen_by(&self, name: &str, node: &NodePath) -> Result<Replica, ClientError> {
         canopy_schemas::state::check_store_name(name)
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         let shared = Arc::new(ReplicaShared::new(
             name,
-            canopy_schemas::state::Level::chain(&self.path),
+            canopy_schemas::state::Level::chain(node),
         ));
         let prefixes: Vec<(Vec<u8>, bool)> = shared
             .prefixes()
@@ -487,7 +495,7 @@ impl Node {
             shared,
             self.port.clone(),
             Arc::clone(&self.life),
-            self.path.clone(),
+            node.clone(),
         ))
     }
 

@@ -13,10 +13,13 @@ pub struct Scope {
     /// Store name.
     #[arg(long, default_value = canopy_schemas::state::DEFAULT_STORE)]
     store: String,
-    /// Group level: written to, or the group whose merged view is read [default: the root].
+    /// Group level: written to, or the group whose merged view is read; the
+    /// command joins in this group (ACLs apply to it) [default: the root].
     #[arg(long, default_value = "")]
     group: String,
-    /// Write at this node's own level (`group/name`) instead of a group level.
+    /// A node's own level (`group/name`): written to, or the node whose
+    /// merged view (its groups and its own level) is read; the command joins
+    /// in the node's group.
     #[arg(long, conflicts_with = "group")]
     node: Option<String>,
 }
@@ -29,12 +32,33 @@ impl Scope {
         })
     }
 
-    /// The group a reading node joins: the node's group for `--node`.
-    fn reader_group(&self) -> anyhow::Result<String> {
+    /// The group the command joins: the group written or read, or the
+    /// node's group for `--node`.
+    fn join_group(&self) -> anyhow::Result<String> {
         Ok(match self.level()? {
             Level::Group(g) => g.to_string(),
             Level::Node(n) => n.group.to_string(),
         })
+    }
+
+    /// Joins and opens the store as the scope sees it: `--node` reads that
+    /// node's view (its own level included).
+    async fn open(&self, cli: &Cli) -> anyhow::Result<(Node, crate::Replica)> {
+        let node = join(cli, &self.join_group()?).await?;
+        let replica = match self.level()? {
+            Level::Node(seen_by) => node.store_seen_by(&self.store, &seen_by).await,
+            Level::Group(_) => node.store(&self.store).await,
+        }
+        .context("opening the store")?;
+        Ok((node, replica))
+    }
+
+    /// Who reads, for messages: the group, or the node.
+    fn reader(&self) -> String {
+        match &self.node {
+            Some(n) => format!("node {n:?}"),
+            None => format!("group {:?}", self.group),
+        }
     }
 }
 
@@ -125,7 +149,9 @@ async fn join(cli: &Cli, group: &str) -> anyhow::Result<Node> {
 }
 
 async fn write(cli: &Cli, scope: &Scope, spec: WriteSpec) -> anyhow::Result<crate::WriteAck> {
-    let node = join(cli, "").await?;
+    // Joined in the group written to, so ACLs that allow nodes only there
+    // admit the command.
+    let node = join(cli, &scope.join_group()?).await?;
     let ack = node
         .write(&scope.store, spec)
         .await
@@ -173,17 +199,13 @@ pub async fn incr(cli: &Cli, a: &IncrArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy get`: the value a node in the group sees; exit 1 if missing.
 pub async fn get(cli: &Cli, a: &GetArgs) -> anyhow::Result<()> {
-    let node = join(cli, &a.scope.reader_group()?).await?;
-    let replica = node
-        .store(&a.scope.store)
-        .await
-        .context("opening the store")?;
+    let (node, replica) = a.scope.open(cli).await?;
     let Some(raw) = replica.get_raw(&a.key) else {
         bail!(
-            "key {:?} not found in store {} as seen from group {:?}",
+            "key {:?} not found in store {} as seen from {}",
             a.key,
             a.scope.store,
-            a.scope.reader_group()?
+            a.scope.reader()
         );
     };
     println!("{}", output::msgpack_json(&raw));
@@ -193,11 +215,7 @@ pub async fn get(cli: &Cli, a: &GetArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy keys`.
 pub async fn keys(cli: &Cli, a: &KeysArgs) -> anyhow::Result<()> {
-    let node = join(cli, &a.scope.reader_group()?).await?;
-    let replica = node
-        .store(&a.scope.store)
-        .await
-        .context("opening the store")?;
+    let (node, replica) = a.scope.open(cli).await?;
     let mut out = std::io::stdout().lock();
     for (key, entry) in replica.scan(&a.prefix) {
         if a.json {
@@ -221,16 +239,12 @@ pub async fn keys(cli: &Cli, a: &KeysArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy watch`: one JSON line per change of the merged view.
 pub async fn watch(cli: &Cli, a: &WatchArgs) -> anyhow::Result<()> {
-    let node = join(cli, &a.scope.reader_group()?).await?;
-    let replica = node
-        .store(&a.scope.store)
-        .await
-        .context("opening the store")?;
+    let (node, replica) = a.scope.open(cli).await?;
     let mut changes = replica.watch(&a.prefix);
     eprintln!(
-        "canopy: watching store {} from {:?}",
+        "canopy: watching store {} as seen from {}",
         a.scope.store,
-        a.scope.reader_group()?
+        a.scope.reader()
     );
     let mut seen = 0;
     let mut stdout = std::io::stdout();
