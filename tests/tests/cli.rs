@@ -327,4 +327,17 @@ fn state_commands_put_get_incr_del_keys_watch_stores() {
     let out = run_cli(&["--broker", &b, "put", "--store", "nope", "k", "1"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_store"));
+    // Issue 14, item 4: a node's own level is read back with --node (its
+    // merged view: its groups and its own level), and nobody else sees it.
+    ok(&["put", "--node", "eu/fra/dc1/s1", "mine", "7"]);
+    assert_eq!(ok(&["get", "--node", "eu/fra/dc1/s1", "mine"]), "7");
+    assert_eq!(
+        ok(&["get", "--node", "eu/fra/dc1/s1", "threshold"]),
+        r#"{"v":20}"#
+    );
+    let keys = ok(&["keys", "--node", "eu/fra/dc1/s1"]);
+    assert_eq!(keys, "mine\nthreshold\ntmp", "{keys}");
+    let other = run_cli(&["--broker", &b, "get", "--node", "eu/fra/dc1/s2", "mine"]);
+    assert_eq!(other.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("as seen from node \"eu/fra/dc1/s2\""));
 }

@@ -181,7 +181,7 @@ fn assert_acl_denied(err: &ClientError) {
 
 /// A broker with CURVE and ACLs for alice (eu, admin) and bob (us only).
 struct AclSetup {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     broker: BrokerProcess,
     alice: CurveKeys,
     bob: CurveKeys,
@@ -232,7 +232,7 @@ nodes = ["us/"]
         alice: load("alice"),
         bob: load("bob"),
         broker,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -427,4 +427,49 @@ fn a_curve_client_of_another_binding_is_admitted_only_with_an_allowed_key() {
     assert_eq!(run("alice"), "admitted 1");
     assert_eq!(run("mallory"), "refused 400");
     assert!(broker.stderr().contains("client refused"));
+}
+
+/// Issue 14, item 3: under the README's ACL example, `put`/`incr`/`del`
+/// joined at the root whatever `--group` said, so alice (nodes under eu/)
+/// got acl_denied. They now join in the group they write to.
+#[test]
+fn cli_writes_join_in_the_group_they_write_to_and_pass_the_acl() {
+    let s = acl_setup();
+    let d = s.dir.path();
+    let b = s.broker.endpoint();
+    let server = d.join("broker.pub");
+    let key = d.join("alice.key");
+    let cli = |args: &[&str]| {
+        let mut full = vec![
+            "--broker",
+            b.as_str(),
+            "--server-key",
+            server.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ];
+        full.extend_from_slice(args);
+        run_cli(&full)
+    };
+    for args in [
+        vec!["put", "--group", "eu", "limit", "5"],
+        vec!["incr", "--group", "eu", "hits"],
+        vec!["put", "--node", "eu/fra/s1", "own", "1"],
+        vec!["del", "--group", "eu", "limit"],
+    ] {
+        let out = cli(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&cli(&["get", "--node", "eu/fra/s1", "own"]).stdout).trim(),
+        "1"
+    );
+    // Outside what alice may write: still refused, clearly.
+    let out = cli(&["put", "--group", "us", "limit", "5"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("acl_denied"));
 }
