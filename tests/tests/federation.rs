@@ -287,3 +287,36 @@ async fn a_child_joins_a_curve_parent_with_its_own_keys() {
     assert_eq!(counter_at(&keyless, "link_up").await, 0);
     assert!(keyless.stderr().contains("refused the handshake"));
 }
+
+/// Issue 14, item 9: a broker used to accept itself as its own upstream
+/// (it mirrored itself and relayed writes to itself). It now stops with a
+/// clear error when the parent's WELCOME carries its own broker id.
+#[test]
+fn a_broker_refuses_itself_as_its_own_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_base_port();
+    let log = dir.path().join("stderr");
+    let mut child = std::process::Command::new(broker_bin())
+        .args(["--port", &port.to_string(), "--heartbeat-ms", "100"])
+        .args(["--upstream", &format!("tcp://127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the broker kept running with itself as upstream");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(stderr.contains("is this broker itself"), "{stderr}");
+}

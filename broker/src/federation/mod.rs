@@ -65,6 +65,10 @@ pub struct Uplink {
     /// CURVE refused, mechanism mismatch), from a socket monitor.
     pub handshakes: zmq::Socket,
     endpoint: String,
+    /// This broker's id, to notice an upstream that is this broker itself.
+    broker_id: String,
+    /// Set when the parent's WELCOME named this broker's own id.
+    points_at_itself: bool,
     /// The protocol versions this broker offers its parent.
     protocols: ProtocolRange,
     name: String,
@@ -188,6 +192,8 @@ impl Uplink {
             control,
             handshakes,
             endpoint: upstream.to_owned(),
+            broker_id: broker_id.to_owned(),
+            points_at_itself: false,
             protocols,
             name: format!("broker-{}", &broker_id[..broker_id.len().min(16)]),
             echoes: Echoes::default(),
@@ -279,6 +285,12 @@ impl Uplink {
             );
         }
         Ok(())
+    }
+
+    /// True when the parent's WELCOME named this broker: `upstream` points
+    /// at this broker itself (the broker refuses to run so).
+    pub fn points_at_itself(&self) -> bool {
+        self.points_at_itself
     }
 
     /// Once per heartbeat: join or ping, notice a silent parent, retry a
@@ -461,6 +473,10 @@ impl Uplink {
                 continue;
             }
             match reply {
+                Reply::Welcome(w) if w.broker_id == self.broker_id => {
+                    tracing::error!(upstream = %self.endpoint, "the upstream is this broker itself");
+                    self.points_at_itself = true;
+                }
                 Reply::Welcome(w) => {
                     let rejoined = !self.joined;
                     if rejoined {

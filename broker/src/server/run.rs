@@ -214,6 +214,15 @@ impl Broker {
                 &mut self.counters,
             )
             .ctx(|| "parent replies".into())?;
+            if link.points_at_itself() {
+                return Err(BrokerError::Config(crate::config::ConfigError::Invalid(
+                    format!(
+                        "upstream {} is this broker itself: give a child the base endpoint of \
+                     another broker (its parent)",
+                        self.config.upstream.as_deref().unwrap_or_default()
+                    ),
+                )));
+            }
             if link.take_new_epoch() {
                 // The parent restarted: what this broker serves was rebuilt,
                 // so the replicas and mirrors below must start over too.
