@@ -77,6 +77,9 @@ counters! {
     nodes_expired,
     /// Nodes replaced by a new HELLO with the same path.
     nodes_replaced,
+    /// PINGs answered name_taken: the connection's node path was taken by
+    /// another live connection (two nodes use one name).
+    nodes_name_taken,
     /// PINGs from known nodes (answered with PONG or too_many_subscriptions).
     pings,
     /// PINGs refused because the node exceeded max_subscriptions.

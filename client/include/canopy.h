@@ -56,6 +56,10 @@
 // Event kind: the node is joined again (subscriptions restored).
 #define CANOPY_EVENT_RECONNECTED 3
 
+// Event kind: another connection joined under this node's name; the node is
+// no longer joined and does not rejoin (give each node its own name).
+#define CANOPY_EVENT_NAME_TAKEN 4
+
 // Success.
 #define CANOPY_OK 0
 
@@ -270,7 +274,7 @@ int canopy_next_event(const canopy_node *node,
                       int timeout_ms,
                       canopy_event **out);
 
-// `CANOPY_EVENT_MESSAGE`, `CANOPY_EVENT_DISCONNECTED` or `CANOPY_EVENT_RECONNECTED`
+// `CANOPY_EVENT_MESSAGE`, `CANOPY_EVENT_DISCONNECTED`, `CANOPY_EVENT_RECONNECTED` or `CANOPY_EVENT_NAME_TAKEN`
 // (0 for NULL).
 int canopy_event_kind(const canopy_event *event);
 

@@ -44,4 +44,8 @@ pub enum NodeEvent {
         /// True when the epoch changed: the broker restarted.
         broker_restarted: bool,
     },
+    /// Another connection joined under this node's path (two processes use
+    /// one name): this node is no longer joined and does not rejoin; state
+    /// replicas stop receiving. Give each node its own name.
+    NameTaken,
 }

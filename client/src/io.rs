@@ -71,6 +71,8 @@ pub(crate) struct Io {
 
 struct Link {
     joined: bool,
+    /// Another connection took this node's path: never rejoin.
+    name_taken: bool,
     lost: bool,
     epoch: Option<u64>,
     heartbeat: Duration,
@@ -115,6 +117,7 @@ impl Io {
     /// Runs until Close or until the handle is gone.
     pub fn run(mut self) {
         let mut link = Link {
+            name_taken: false,
             joined: false,
             lost: false,
             epoch: None,
@@ -313,6 +316,9 @@ impl Io {
     /// Heartbeat tick: PING when joined, HELLO when not, and notice silence.
     fn beat(&mut self, link: &mut Link, seqs: &mut PendingSeqs) {
         link.next_beat = Instant::now() + link.heartbeat;
+        if link.name_taken {
+            return; // rejoining would take the name back from the other node
+        }
         if link.joined && link.last_heard.elapsed() > link.timeout {
             link.joined = false;
             link.lost = true;
@@ -421,6 +427,14 @@ impl Io {
                 }
             }
             Reply::Error(e) => match e.code {
+                ErrorCode::NameTaken => {
+                    if !link.name_taken {
+                        link.name_taken = true;
+                        link.joined = false;
+                        tracing::error!(message = %e.message, "another node joined under this node's name; not rejoining");
+                        self.emit(NodeEvent::NameTaken);
+                    }
+                }
                 ErrorCode::UnknownNode => {
                     // The broker restarted (or forgot us): join again.
                     link.joined = false;

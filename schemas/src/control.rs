@@ -308,6 +308,10 @@ pub enum ErrorCode {
     /// before the parent answered (the outcome is unknown; the message says
     /// which).
     Unavailable,
+    /// A PING from a connection whose node path another connection has
+    /// since joined under: two nodes use one name. This one is no longer
+    /// joined and should not rejoin.
+    NameTaken,
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -332,6 +336,7 @@ impl std::fmt::Display for ErrorCode {
             ErrorCode::AclDenied => "acl_denied",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::NameTaken => "name_taken",
         };
         f.write_str(name)
     }

@@ -256,3 +256,53 @@ fn broker_stops_cleanly_on_sigterm() {
     broker.restart();
     assert_eq!(id(&broker.ready_line), before);
 }
+
+/// Issue 14, item 7: two live nodes with one name used to replace each
+/// other twice a second for ever, neither told. The older connection is now
+/// told `name_taken` (NodeEvent::NameTaken) and stops rejoining; the newer
+/// one stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_with_one_name_do_not_fight_and_the_older_is_told() {
+    let broker = BrokerProcess::start(&["--heartbeat-ms", "100"]);
+    let first = node(&broker, "dup", "g").await;
+    let mut events = first.events().unwrap();
+    let second = node(&broker, "dup", "g").await;
+    let told = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match events.next().await {
+                Some(NodeEvent::NameTaken) => return,
+                Some(_) => continue,
+                None => panic!("event stream closed"),
+            }
+        }
+    })
+    .await;
+    assert!(
+        told.is_ok(),
+        "the older node was never told its name was taken"
+    );
+    let replaced = counter(&broker, "nodes_replaced").await;
+    assert_eq!(replaced, 1);
+    // Ten heartbeats later nothing has changed hands again.
+    let window = std::time::Instant::now();
+    while window.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        counter(&broker, "nodes_replaced").await,
+        replaced,
+        "the nodes kept replacing each other"
+    );
+    assert!(counter(&broker, "nodes_name_taken").await >= 1);
+    // The newer node is the one joined, and works.
+    let nodes = canopy_client::admin::nodes(&broker.endpoint(), None, DEADLINE)
+        .await
+        .unwrap();
+    assert_eq!(nodes.iter().filter(|n| n.path == "g/dup").count(), 1);
+    let store = second.store("default").await.unwrap();
+    store
+        .put(&canopy_client::Level::root(), "k", &1u8)
+        .await
+        .unwrap();
+    drop(first);
+}

@@ -16,11 +16,7 @@ impl Control {
         c: &mut Counters,
     ) -> Reply {
         let Some(entry) = self.presence.touch(identity) else {
-            return Reply::error(
-                p.id,
-                ErrorCode::UnknownNode,
-                "this connection has not said HELLO (or the broker restarted): send HELLO",
-            );
+            return self.not_joined(p.id, identity, c);
         };
         c.pings += 1;
         c.drops_reported += p.dropped.saturating_sub(entry.dropped);
@@ -49,5 +45,31 @@ impl Control {
             epoch: self.epoch,
             seq: self.seq,
         })
+    }
+
+    /// The answer to a PING from a connection that is not joined: rejoin,
+    /// unless another live connection took its node path.
+    fn not_joined(&self, id: u64, identity: &[u8], c: &mut Counters) -> Reply {
+        let Some(path) = self.presence.taken_from(identity) else {
+            return Reply::error(
+                id,
+                ErrorCode::UnknownNode,
+                "this connection has not said HELLO (or the broker restarted): send HELLO",
+            );
+        };
+        // Two live nodes use one name: telling this one to rejoin would make
+        // them replace each other for ever.
+        c.nodes_name_taken += 1;
+        if c.nodes_name_taken.is_power_of_two() {
+            tracing::warn!(node = %path, times = c.nodes_name_taken, "two nodes use one name: the older connection is told name_taken");
+        }
+        Reply::error(
+            id,
+            ErrorCode::NameTaken,
+            format!(
+                "node {path} joined from another connection: two nodes use this name; this one \
+                 is no longer joined (give each node its own name)"
+            ),
+        )
     }
 }

@@ -39,11 +39,19 @@ pub enum Joined {
     Again,
 }
 
+/// Connections whose node path was taken remembered at most (oldest first
+/// forgotten).
+const MAX_TAKEN: usize = 10_000;
+
 /// Nodes keyed by their ROUTER routing id, with an index by path.
 #[derive(Debug, Default)]
 pub struct Presence {
     by_identity: HashMap<Vec<u8>, NodeEntry>,
     by_path: HashMap<NodePath, Vec<u8>>,
+    /// Connections replaced by another that joined under their path, so
+    /// their next PING is told (name_taken) instead of invited to rejoin.
+    taken: HashMap<Vec<u8>, NodePath>,
+    taken_order: std::collections::VecDeque<Vec<u8>>,
 }
 
 impl Presence {
@@ -91,8 +99,13 @@ impl Presence {
             if let Some(old) = self.by_identity.remove(&old_identity) {
                 dropped = old.dropped;
             }
+            if old_identity != identity {
+                self.remember_taken(old_identity, path.clone());
+            }
             outcome = Joined::Replaced;
         }
+        // A connection that joins again on its own is no longer "taken".
+        self.taken.remove(identity);
         self.by_path.insert(path.clone(), identity.to_vec());
         self.by_identity.insert(
             identity.to_vec(),
@@ -108,6 +121,21 @@ impl Presence {
             },
         );
         outcome
+    }
+
+    fn remember_taken(&mut self, identity: Vec<u8>, path: NodePath) {
+        if self.taken_order.len() >= MAX_TAKEN {
+            if let Some(oldest) = self.taken_order.pop_front() {
+                self.taken.remove(&oldest);
+            }
+        }
+        self.taken_order.push_back(identity.clone());
+        self.taken.insert(identity, path);
+    }
+
+    /// The path another connection took from this one, if it did.
+    pub fn taken_from(&self, identity: &[u8]) -> Option<&NodePath> {
+        self.taken.get(identity)
     }
 
     /// The node on this connection, marked as just seen.

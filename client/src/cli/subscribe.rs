@@ -65,6 +65,11 @@ pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
             } => eprintln!(
                 "canopy: reconnected (epoch {epoch}, broker restarted: {broker_restarted})"
             ),
+            NodeEvent::NameTaken => {
+                anyhow::bail!(
+                    "another node joined under this node's name: give each node its own (--name)"
+                )
+            }
         }
     }
     node.close();

@@ -10,6 +10,9 @@ pub const CANOPY_EVENT_MESSAGE: c_int = 1;
 pub const CANOPY_EVENT_DISCONNECTED: c_int = 2;
 /// Event kind: the node is joined again (subscriptions restored).
 pub const CANOPY_EVENT_RECONNECTED: c_int = 3;
+/// Event kind: another connection joined under this node's name; the node is
+/// no longer joined and does not rejoin (give each node its own name).
+pub const CANOPY_EVENT_NAME_TAKEN: c_int = 4;
 
 /// One received event. Owned by the caller: free with `canopy_event_free`.
 /// Strings and payload pointers it hands out live as long as the event.
@@ -42,6 +45,7 @@ impl canopy_event {
         match event {
             NodeEvent::Disconnected => blank(CANOPY_EVENT_DISCONNECTED),
             NodeEvent::Reconnected { .. } => blank(CANOPY_EVENT_RECONNECTED),
+            NodeEvent::NameTaken => blank(CANOPY_EVENT_NAME_TAKEN),
             NodeEvent::Event(e) => {
                 let (target_kind, target) = match &e.address {
                     crate::Address::Group(g) => (CANOPY_TARGET_GROUP, g.to_string()),
@@ -99,7 +103,7 @@ pub extern "C" fn canopy_next_event(
     })
 }
 
-/// `CANOPY_EVENT_MESSAGE`, `CANOPY_EVENT_DISCONNECTED` or `CANOPY_EVENT_RECONNECTED`
+/// `CANOPY_EVENT_MESSAGE`, `CANOPY_EVENT_DISCONNECTED`, `CANOPY_EVENT_RECONNECTED` or `CANOPY_EVENT_NAME_TAKEN`
 /// (0 for NULL).
 #[no_mangle]
 pub extern "C" fn canopy_event_kind(event: *const canopy_event) -> c_int {
