@@ -3,8 +3,13 @@
 //! level numbers, received beside the mirror still held and swapped in
 //! whole, then the KVPUB stream applied with the master's sequences.
 //!
-//! A gap, a stall (no progress), the parent found ahead of the mirror by the
-//! PONG check, or a new parent epoch starts over. A new parent epoch (the
+//! The master numbers every change with the next sequence and publishes each
+//! one, so the mirror checks the stream's continuity on the sequence itself
+//! (the machine's one "level" here is the whole stream): a KVPUB lost from any
+//! level shows at the next KVPUB of any level, and a lost last one at the next
+//! PONG. (Level numbers alone miss the last update of a level when other
+//! levels carry on.) A gap, a stall (no progress), the parent found ahead of
+//! the mirror by the PONG check, or a new parent epoch starts over. A new parent epoch (the
 //! parent restarted, and may have lost changes) also gives this broker a new
 //! epoch, so every replica and mirror below starts over too.
 
@@ -15,7 +20,7 @@ use crate::state::plane::StatePlane;
 use crate::state::Entry;
 use canopy_schemas::clock::unix_ms;
 use canopy_schemas::state::{expiry_ms, KvMsg, SnapshotQuery, KTHXBAI, PROP_ID, PROP_LSEQ};
-use canopy_schemas::sync::{EpochWatch, Finish, Restart, SyncMachine, UpdateStep};
+use canopy_schemas::sync::{EpochWatch, Finish, Lseqs, Restart, SyncMachine, UpdateStep};
 use canopy_schemas::Request;
 use std::time::Instant;
 
@@ -26,6 +31,8 @@ pub(super) struct Mirror {
     sync: SyncMachine<KvMsg>,
     /// KVSYNCs of the snapshot in progress, in key order.
     fresh: Vec<(Box<str>, Entry)>,
+    /// The level numbers of the snapshot in progress (its LSEQS).
+    fresh_lseqs: Option<(u64, std::collections::BTreeMap<String, u64>)>,
     parent_epoch: EpochWatch,
     /// The parent's sequence at the previous PONG: a live mirror still
     /// below it missed an update.
@@ -42,16 +49,17 @@ impl Uplink {
         state: &mut StatePlane,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        let key = String::from_utf8_lossy(&msg.key).into_owned();
-        let Ok(level) = canopy_schemas::state::level_prefix(&key) else {
-            return Ok(());
-        };
-        let lseq = msg.prop_u64(PROP_LSEQ).unwrap_or(0);
-        match self.mirror.sync.update(level, lseq, msg) {
-            UpdateStep::Apply(msg) => apply(state, &msg, &key, Some(lseq)),
+        let seq = msg.sequence;
+        match self.mirror.sync.update(STREAM, seq, msg) {
+            UpdateStep::Apply(msg) => apply(state, &msg),
             UpdateStep::Held | UpdateStep::Skip => {}
             UpdateStep::Restart(why) => {
-                tracing::warn!(level, lseq, reason = ?why, "mirror missed an update; resyncing");
+                tracing::warn!(
+                    seq,
+                    have = state.engine.seq(),
+                    reason = ?why,
+                    "mirror missed an update; resyncing"
+                );
                 self.resync(state, c)?;
             }
         }
@@ -71,6 +79,7 @@ impl Uplink {
         let id = self.id();
         self.mirror.sync.begin(id, true, Instant::now());
         self.mirror.fresh.clear();
+        self.mirror.fresh_lseqs = None;
         self.request(&Request::Snapshot(SnapshotQuery {
             id,
             subtree: "/".into(),
@@ -201,10 +210,16 @@ impl Uplink {
         outbox: &mut Outbox,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
+        if self.mirror.sync.syncing() == Some(reply.id) {
+            self.mirror.fresh_lseqs = Some((reply.id, reply.lseqs));
+        }
+        // The machine follows the stream's sequence; the level numbers go
+        // to the engine when the snapshot is whole.
+        let stream = Lseqs::from([(STREAM.to_owned(), reply.seq)]);
         let finish = self
             .mirror
             .sync
-            .lseqs_reply(reply.id, reply.seq, reply.lseqs, Instant::now());
+            .lseqs_reply(reply.id, reply.seq, stream, Instant::now());
         self.finish(finish, state, router, outbox, c)
     }
 
@@ -219,22 +234,26 @@ impl Uplink {
         outbox: &mut Outbox,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        let (seq, lseqs, replay) = match finish {
-            Finish::Done { seq, lseqs, replay } => (seq, lseqs, replay),
+        let (seq, replay) = match finish {
+            Finish::Done { seq, replay, .. } => (seq, replay),
             Finish::Restart(why) => {
                 tracing::warn!(reason = ?why, "mirror snapshot unusable; resyncing");
                 return self.resync(state, c);
             }
             Finish::Ignored | Finish::NotYet => return Ok(()),
         };
+        let lseqs = self
+            .mirror
+            .fresh_lseqs
+            .take()
+            .map(|(_, l)| l)
+            .unwrap_or_default();
         state
             .engine
             .mirror_replace(std::mem::take(&mut self.mirror.fresh), seq, lseqs);
         self.mirror.expected_seq = 0;
         for msg in replay {
-            let key = String::from_utf8_lossy(&msg.key).into_owned();
-            let lseq = msg.prop_u64(PROP_LSEQ);
-            apply(state, &msg, &key, lseq);
+            apply(state, &msg);
         }
         tracing::info!(
             keys = state.engine.len(),
@@ -245,8 +264,15 @@ impl Uplink {
     }
 }
 
-/// Applies one KVPUB to the mirror.
-fn apply(state: &mut StatePlane, msg: &KvMsg, key: &str, lseq: Option<u64>) {
+/// The machine's one "level": the master's whole stream, numbered by
+/// sequence.
+const STREAM: &str = "";
+
+/// Applies one KVPUB to the mirror with the master's sequence and level
+/// number.
+fn apply(state: &mut StatePlane, msg: &KvMsg) {
+    let key = String::from_utf8_lossy(&msg.key);
+    let lseq = msg.prop_u64(PROP_LSEQ);
     let value = (!msg.body.is_empty()).then(|| msg.body.clone().into_boxed_slice());
     let expires_ms = match value {
         Some(_) => expiry_ms(msg.ttl_ms().ok().flatten(), unix_ms()),
@@ -254,5 +280,5 @@ fn apply(state: &mut StatePlane, msg: &KvMsg, key: &str, lseq: Option<u64>) {
     };
     state
         .engine
-        .mirror_set(key, msg.sequence, lseq, value, expires_ms);
+        .mirror_set(&key, msg.sequence, lseq, value, expires_ms);
 }
