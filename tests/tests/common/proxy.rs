@@ -82,9 +82,14 @@ impl LinkProxy {
 
     /// Delays every chunk on every port by `delay`.
     pub fn delay(&self, delay: Duration) {
-        for d in &self.switches.delay_ms {
-            d.store(delay.as_millis() as u64, Ordering::SeqCst);
+        for offset in 0..3 {
+            self.delay_port(offset, delay);
         }
+    }
+
+    /// Delays every chunk on one port (0 ROUTER, 1 XPUB, 2 XSUB) by `delay`.
+    pub fn delay_port(&self, offset: usize, delay: Duration) {
+        self.switches.delay_ms[offset].store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 }
 
