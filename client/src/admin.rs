@@ -25,30 +25,64 @@ pub async fn request_with(
 ) -> Result<Reply, ClientError> {
     let curve = curve.cloned();
     let endpoints = BrokerEndpoints::parse(broker)?;
+    crate::reach::resolve(broker)?;
     let broker = broker.to_owned();
     let work = move || -> Result<Reply, ClientError> {
         let ctx = zmq::Context::new();
         let dealer = ctx.socket(zmq::DEALER)?;
         dealer.set_linger(0)?;
-        dealer.set_rcvtimeo(timeout.as_millis().min(i32::MAX as u128) as i32)?;
         if let Some(keys) = &curve {
             keys.apply(&dealer)?;
         }
+        // A refused handshake (CURVE key not allowed, connection limit) is
+        // told now, not after the whole timeout.
+        let monitor_endpoint =
+            format!("inproc://canopy-admin-{}-{:p}", std::process::id(), &dealer);
+        dealer.monitor(
+            &monitor_endpoint,
+            zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32
+                | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as i32,
+        )?;
+        let monitor = ctx.socket(zmq::PAIR)?;
+        monitor.set_linger(0)?;
+        monitor.connect(&monitor_endpoint)?;
         dealer.connect(&endpoints.router)?;
         let [name, body] = request
             .encode()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
         dealer.send(name, zmq::SNDMORE)?;
         dealer.send(body, 0)?;
-        let frames = match dealer.recv_multipart(0) {
-            Ok(f) => f,
-            Err(zmq::Error::EAGAIN) => {
+        let started = std::time::Instant::now();
+        let mut probed = false;
+        let frames = loop {
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
                 return Err(ClientError::Timeout {
                     endpoint: broker,
                     waited_ms: timeout.as_millis() as u64,
-                })
+                });
             }
-            Err(e) => return Err(e.into()),
+            let wait = if probed {
+                left
+            } else {
+                left.min(crate::reach::PROBE_AFTER)
+            };
+            let mut items = [
+                dealer.as_poll_item(zmq::POLLIN),
+                monitor.as_poll_item(zmq::POLLIN),
+            ];
+            zmq::poll(&mut items, wait.as_millis().max(1) as i64)?;
+            if items[1].is_readable() {
+                return Err(ClientError::AuthRefused(broker));
+            }
+            if items[0].is_readable() {
+                break dealer.recv_multipart(0)?;
+            }
+            if !probed {
+                // No answer yet: is anything listening there at all?
+                probed = true;
+                crate::reach::probe(&broker, left)?;
+            }
         };
         let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
         match Reply::decode(&refs).map_err(|e| ClientError::Protocol(e.to_string()))? {

@@ -22,7 +22,16 @@ pub enum ClientError {
     /// The broker speaks another protocol version.
     #[error("protocol version mismatch: {0}")]
     VersionMismatch(String),
-    /// No answer within the deadline.
+    /// The broker cannot be reached: its host name does not resolve, nothing
+    /// listens on its port, or there is no route to it.
+    #[error("cannot reach the broker at {endpoint}: {reason}")]
+    Unreachable {
+        /// The broker endpoint.
+        endpoint: String,
+        /// Why, in a sentence.
+        reason: String,
+    },
+    /// No answer within the deadline, although something listens there.
     #[error("no answer from the broker at {endpoint} within {waited_ms} ms (is it running?)")]
     Timeout {
         /// The broker endpoint.

@@ -29,6 +29,7 @@ mod io;
 mod locking;
 pub mod node;
 mod port;
+mod reach;
 pub mod replica;
 mod subs;
 

@@ -173,6 +173,7 @@ impl Node {
     /// broker does not answer, speaks another protocol version, or refuses.
     pub async fn connect(options: NodeOptions) -> Result<Node, ClientError> {
         let endpoints = BrokerEndpoints::parse(&options.broker)?;
+        crate::reach::resolve(&options.broker)?;
         let path = NodePath::new(GroupPath::parse(&options.group)?, &options.name)?;
         let ctx = zmq::Context::new();
         let NodeSockets {
@@ -237,6 +238,15 @@ impl Node {
             }
             Err(_) => {
                 stop(thread);
+                // Say why when it is known: nothing listens, no route.
+                let broker = options.broker.clone();
+                let probe = tokio::task::spawn_blocking(move || {
+                    crate::reach::probe(&broker, crate::reach::PROBE_AFTER)
+                })
+                .await;
+                if let Ok(Err(why)) = probe {
+                    return Err(why);
+                }
                 return timeout;
             }
         };

@@ -472,4 +472,24 @@ fn cli_writes_join_in_the_group_they_write_to_and_pass_the_acl() {
     let out = cli(&["put", "--group", "us", "limit", "5"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("acl_denied"));
+    // Issue 14, item 8: a key the broker does not know is named at once, not
+    // after the whole timeout.
+    keygen(&d.join("mallory"));
+    let started = std::time::Instant::now();
+    let out = run_cli(&[
+        "--broker",
+        b.as_str(),
+        "--server-key",
+        server.to_str().unwrap(),
+        "--key",
+        d.join("mallory.key").to_str().unwrap(),
+        "stats",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused the CURVE handshake"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "waited out the timeout"
+    );
 }

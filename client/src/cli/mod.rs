@@ -92,6 +92,9 @@ impl Cli {
 
     /// Node options with this invocation's broker, timeouts and keys.
     fn node_options(&self, name: &str, group: &str) -> anyhow::Result<crate::NodeOptions> {
+        // A command is run against a broker that should be up: when nothing
+        // listens there, say so now instead of after the whole timeout.
+        crate::reach::probe(&self.broker, self.timeout())?;
         let mut options = crate::NodeOptions::new(&self.broker, name, group);
         options.connect_timeout = self.timeout();
         options.request_timeout = self.timeout();

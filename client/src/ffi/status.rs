@@ -67,6 +67,7 @@ impl From<ClientError> for FfiError {
             }
             ClientError::AuthRefused(_) => CANOPY_ERR_AUTH,
             ClientError::Timeout { .. } | ClientError::NotSent => CANOPY_ERR_TIMEOUT,
+            ClientError::Unreachable { .. } => CANOPY_ERR_IO,
             ClientError::Refused { code, .. } => match code {
                 ErrorCode::SchemaViolation
                 | ErrorCode::LimitReached
