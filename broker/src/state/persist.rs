@@ -569,6 +569,49 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Finding 8: the changes of one write reached the writer one message
+    /// each, and a batch could end between two of them (or at MAX_BATCH),
+    /// so a delete_subtree could be half on disk after kill -9. One write's
+    /// changes are now one message, committed in one transaction.
+    #[test]
+    fn the_changes_of_one_write_are_committed_in_one_transaction() {
+        let dir = std::env::temp_dir().join(format!("canopy-atomic-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (db, _) = open(&dir.join("state.redb")).unwrap();
+        let context = zmq::Context::new();
+        let loop_side = context.socket(zmq::PAIR).unwrap();
+        loop_side.bind("inproc://atomic-test").unwrap();
+        let notify = context.socket(zmq::PAIR).unwrap();
+        notify.connect("inproc://atomic-test").unwrap();
+        let (tx, thread) = spawn(db, notify, "test".into()).unwrap();
+        // More changes than MAX_BATCH, as one delete_subtree of that many
+        // keys would make.
+        let changes: Vec<Change> = (1..=(MAX_BATCH as u64 + 500))
+            .map(|seq| Change {
+                key: format!("/default/:k{seq}").into(),
+                level_len: 10,
+                seq,
+                lseq: seq,
+                value: Some(b"\x01"[..].into()),
+                expires_ms: 0,
+                persist: true,
+                uuid: None,
+            })
+            .collect();
+        let last = changes.len() as u64;
+        tx.send(ToWriter::Changes(changes)).unwrap();
+        let report = loop_side.recv_bytes(0).unwrap();
+        assert_eq!(
+            Durable::decode(&report),
+            Some(Durable::Through(last)),
+            "one commit for the whole write"
+        );
+        drop(tx);
+        thread.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Finding 12: the restart floor was the wall clock alone, so a clock
     /// stepped back (or a run that numbered non-persistent changes far above
     /// its last commit) made the next run reuse sequences.

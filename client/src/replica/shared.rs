@@ -549,3 +549,41 @@ impl ReplicaShared {
         self.notify(changes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use canopy_schemas::{GroupPath, NodePath};
+
+    /// Finding 12: a tombstone of an acknowledged delete was never removed
+    /// once its KVPUB arrived, so a busy replica grew one entry per delete.
+    #[test]
+    fn a_tombstone_goes_when_its_deletion_arrives() {
+        let node = NodePath::new(GroupPath::parse("g").unwrap(), "n").unwrap();
+        let levels = Level::chain(&node);
+        let shared = ReplicaShared::new("default", levels);
+        let ids = AtomicU64::new(1);
+        let first = shared.initial_sync(&ids);
+        let prefix = Level::root().prefix("default");
+        for (subtree, id) in first {
+            assert!(shared.on_kthxbai(&subtree, id, 10, 0, &ids).is_none());
+        }
+        let deleted = Written {
+            id: 1,
+            seq: 11,
+            value: None,
+            ttl_ms: 0,
+            deleted: 1,
+        };
+        shared.on_ack(&prefix, "k", false, &deleted);
+        assert_eq!(shared.read()[0].tombstones.len(), 1);
+        let kvpub = KvMsg {
+            key: format!("{prefix}k").into_bytes(),
+            sequence: 11,
+            properties: [(wire::PROP_LSEQ.to_owned(), "1".to_owned())].into(),
+            ..Default::default()
+        };
+        assert!(shared.on_update(kvpub, &ids).is_none());
+        assert!(shared.read()[0].tombstones.is_empty());
+    }
+}
