@@ -57,7 +57,8 @@
 #define CANOPY_EVENT_RECONNECTED 3
 
 // Event kind: another connection joined under this node's name; the node is
-// no longer joined and does not rejoin (give each node its own name).
+// no longer joined and does not take the name back; it joins again
+// (`CANOPY_EVENT_RECONNECTED`) once the other is gone.
 #define CANOPY_EVENT_NAME_TAKEN 4
 
 // Success.

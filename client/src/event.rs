@@ -45,7 +45,8 @@ pub enum NodeEvent {
         broker_restarted: bool,
     },
     /// Another connection joined under this node's path (two processes use
-    /// one name): this node is no longer joined and does not rejoin; state
-    /// replicas stop receiving. Give each node its own name.
+    /// one name): this node is no longer joined and does not take the name
+    /// back; it joins again (`Reconnected`) once the other is gone. Give each
+    /// node its own name.
     NameTaken,
 }

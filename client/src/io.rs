@@ -317,7 +317,17 @@ impl Io {
     fn beat(&mut self, link: &mut Link, seqs: &mut PendingSeqs) {
         link.next_beat = Instant::now() + link.heartbeat;
         if link.name_taken {
-            return; // rejoining would take the name back from the other node
+            // Not HELLO: that would take the name back from the other node.
+            // A PING asks whether it is still there; once it is gone the
+            // answer is unknown_node and this node joins again.
+            let id = self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.send_request(&Request::Ping(Ping {
+                id,
+                dropped: 0,
+                subscriptions: 0,
+                link: None,
+            }));
+            return;
         }
         if link.joined && link.last_heard.elapsed() > link.timeout {
             link.joined = false;
@@ -431,11 +441,14 @@ impl Io {
                     if !link.name_taken {
                         link.name_taken = true;
                         link.joined = false;
+                        // What is missed until it joins again is resynced.
+                        link.lost = true;
                         tracing::error!(message = %e.message, "another node joined under this node's name; not rejoining");
                         self.emit(NodeEvent::NameTaken);
                     }
                 }
                 ErrorCode::UnknownNode => {
+                    link.name_taken = false;
                     // The broker restarted (or forgot us): join again.
                     link.joined = false;
                     self.say_hello();

@@ -309,8 +309,9 @@ pub enum ErrorCode {
     /// which).
     Unavailable,
     /// A PING from a connection whose node path another connection has
-    /// since joined under: two nodes use one name. This one is no longer
-    /// joined and should not rejoin.
+    /// since joined under and still holds: two nodes use one name. This one
+    /// is no longer joined; it should PING (not HELLO) until it gets
+    /// `unknown_node`.
     NameTaken,
 }
 

@@ -49,7 +49,7 @@ impl Control {
 
     /// The answer to a PING from a connection that is not joined: rejoin,
     /// unless another live connection took its node path.
-    fn not_joined(&self, id: u64, identity: &[u8], c: &mut Counters) -> Reply {
+    fn not_joined(&mut self, id: u64, identity: &[u8], c: &mut Counters) -> Reply {
         let Some(path) = self.presence.taken_from(identity) else {
             return Reply::error(
                 id,

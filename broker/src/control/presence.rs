@@ -133,9 +133,22 @@ impl Presence {
         self.taken.insert(identity, path);
     }
 
-    /// The path another connection took from this one, if it did.
-    pub fn taken_from(&self, identity: &[u8]) -> Option<&NodePath> {
-        self.taken.get(identity)
+    /// The path another connection took from this one, while that other
+    /// connection still holds it. Once the taker is gone (it expired, left,
+    /// or was a ghost: a dead process's HELLO read late), this one may join
+    /// again and is forgotten here.
+    pub fn taken_from(&mut self, identity: &[u8]) -> Option<NodePath> {
+        let path = self.taken.get(identity)?.clone();
+        let held_by_other = self
+            .by_path
+            .get(&path)
+            .is_some_and(|holder| holder.as_slice() != identity);
+        if held_by_other {
+            Some(path)
+        } else {
+            self.taken.remove(identity);
+            None
+        }
     }
 
     /// The node on this connection, marked as just seen.
@@ -191,6 +204,20 @@ impl Presence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_taken_name_is_free_again_once_the_taker_is_gone() {
+        let path = NodePath::new(GroupPath::parse("g").unwrap(), "n").unwrap();
+        let mut p = Presence::default();
+        p.join(b"live", path.clone(), String::new(), 2);
+        // A dead process's HELLO, read late, takes the name.
+        p.join(b"ghost", path.clone(), String::new(), 2);
+        assert_eq!(p.taken_from(b"live"), Some(path.clone()));
+        // The ghost expires (or leaves): the live node may join again.
+        p.leave(b"ghost");
+        assert_eq!(p.taken_from(b"live"), None);
+        assert_eq!(p.taken_from(b"live"), None, "forgotten");
+    }
 
     #[test]
     fn join_replace_leave_expire() {

@@ -69,6 +69,8 @@ pub struct Uplink {
     broker_id: String,
     /// Set when the parent's WELCOME named this broker's own id.
     points_at_itself: bool,
+    /// The parent answered name_taken (and was told so in the log).
+    name_taken: bool,
     /// The protocol versions this broker offers its parent.
     protocols: ProtocolRange,
     name: String,
@@ -194,6 +196,7 @@ impl Uplink {
             endpoint: upstream.to_owned(),
             broker_id: broker_id.to_owned(),
             points_at_itself: false,
+            name_taken: false,
             protocols,
             name: format!("broker-{}", &broker_id[..broker_id.len().min(16)]),
             echoes: Echoes::default(),
@@ -504,11 +507,22 @@ impl Uplink {
                     self.give_up_relayed(Duration::ZERO, state, (router, &mut *outbox), c)?;
                 }
                 Reply::Error(e) if e.code == canopy_schemas::ErrorCode::UnknownNode => {
+                    self.name_taken = false;
                     // The parent forgot this link (it restarted): what it
                     // had not answered will not be answered.
                     self.joined = false;
                     self.give_up_relayed(Duration::ZERO, state, (router, &mut *outbox), c)?;
                     self.hello()?;
+                }
+                Reply::Error(e) if e.code == canopy_schemas::ErrorCode::NameTaken => {
+                    // Another connection joined under this broker's name (a
+                    // stale HELLO of a previous run, read late, or a second
+                    // broker with this id): keep asking with PING, which
+                    // rejoins once it is gone. Said once, not every beat.
+                    if !self.name_taken {
+                        tracing::warn!(message = %e.message, "parent broker says this broker's name is taken; waiting for it to be free");
+                        self.name_taken = true;
+                    }
                 }
                 Reply::Error(e) => {
                     tracing::warn!(code = %e.code, message = %e.message, "parent broker refused");

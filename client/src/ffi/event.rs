@@ -11,7 +11,8 @@ pub const CANOPY_EVENT_DISCONNECTED: c_int = 2;
 /// Event kind: the node is joined again (subscriptions restored).
 pub const CANOPY_EVENT_RECONNECTED: c_int = 3;
 /// Event kind: another connection joined under this node's name; the node is
-/// no longer joined and does not rejoin (give each node its own name).
+/// no longer joined and does not take the name back; it joins again
+/// (`CANOPY_EVENT_RECONNECTED`) once the other is gone.
 pub const CANOPY_EVENT_NAME_TAKEN: c_int = 4;
 
 /// One received event. Owned by the caller: free with `canopy_event_free`.
