@@ -514,16 +514,17 @@ impl Uplink {
                     self.give_up_relayed(Duration::ZERO, state, (router, &mut *outbox), c)?;
                     self.hello()?;
                 }
-                Reply::Error(e) if e.code == canopy_schemas::ErrorCode::NameTaken => {
-                    // Another connection joined under this broker's name (a
-                    // stale HELLO of a previous run, read late, or a second
-                    // broker with this id): keep asking with PING, which
-                    // rejoins once it is gone. Said once, not every beat.
-                    if !self.name_taken {
-                        tracing::warn!(message = %e.message, "parent broker says this broker's name is taken; waiting for it to be free");
-                        self.name_taken = true;
-                    }
+                // Another connection joined under this broker's name (a
+                // stale HELLO of a previous run, read late, or a second
+                // broker with this id): keep asking with PING, which rejoins
+                // once it is gone. Said once, not every beat.
+                Reply::Error(e)
+                    if e.code == canopy_schemas::ErrorCode::NameTaken && !self.name_taken =>
+                {
+                    tracing::warn!(message = %e.message, "parent broker says this broker's name is taken; waiting for it to be free");
+                    self.name_taken = true;
                 }
+                Reply::Error(e) if e.code == canopy_schemas::ErrorCode::NameTaken => {}
                 Reply::Error(e) => {
                     tracing::warn!(code = %e.code, message = %e.message, "parent broker refused");
                 }
