@@ -90,8 +90,8 @@ impl Drop for BrokerChild {
 
 async fn join(endpoint: &str, name: &str) -> anyhow::Result<Node> {
     let mut o = NodeOptions::new(endpoint, name, "");
-    o.connect_timeout = Duration::from_secs(60);
-    o.request_timeout = Duration::from_secs(60);
+    o = o.connect_timeout(Duration::from_secs(60));
+    o = o.request_timeout(Duration::from_secs(60));
     Ok(Node::connect(o).await?)
 }
 
@@ -117,7 +117,7 @@ async fn write_range(node: Node, store: String, range: std::ops::Range<u64>) -> 
         }
         let (key, value) = key_value(&store, i);
         let mut spec = WriteSpec::new(OpKind::Put, &Level::root(), &key);
-        spec.value = Some(value);
+        spec = spec.value_msgpack(value);
         let node = std::sync::Arc::clone(&node);
         let store = store.clone();
         inflight.spawn(async move { node.write(&store, spec).await.map(|_| ()) });
@@ -281,7 +281,7 @@ async fn measure(dir: &Path, keys: u64, writes: u64) -> anyhow::Result<Vec<Row>>
         "< 2",
     );
     drop(replica);
-    reader.close();
+    reader.close().await;
     broker.stop();
     let (broker, ready) = BrokerChild::start(&dir2, port2)?;
     let check = join(&broker.endpoint(), "check").await?;
@@ -293,7 +293,7 @@ async fn measure(dir: &Path, keys: u64, writes: u64) -> anyhow::Result<Vec<Row>>
         "s",
         "< 3",
     );
-    check.close();
+    check.close().await;
     broker.stop();
     Ok(rows)
 }
@@ -332,9 +332,9 @@ pub fn leaf_snapshot(keys: u64) -> anyhow::Result<(f64, f64)> {
             secs.push(started.elapsed().as_secs_f64());
             let got = replica.view().len() as u64;
             anyhow::ensure!(got == keys, "{name}: snapshot has {got} of {keys} keys");
-            reader.close();
+            reader.close().await;
         }
-        check.close();
+        check.close().await;
         leaf.stop();
         root.stop();
         Ok((secs[0], secs[1]))

@@ -42,7 +42,9 @@ impl Target {
     pub fn socket(&self, ctx: &zmq::Context, kind: zmq::SocketType) -> anyhow::Result<zmq::Socket> {
         let s = ctx.socket(kind)?;
         if let Some(k) = &self.keys {
-            k.apply(&s)?;
+            s.set_curve_serverkey(&k.server_public)?;
+            s.set_curve_publickey(&k.public)?;
+            s.set_curve_secretkey(&k.secret)?;
         }
         Ok(s)
     }

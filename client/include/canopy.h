@@ -17,10 +17,17 @@
  *   with canopy_string_free; buffers from canopy_get_alloc with
  *   canopy_buffer_free; pointers returned by accessors belong to the object
  *   they come from and live as long as it does.
+ * - Versioned structs (canopy_options, canopy_write_args,
+ *   canopy_write_result) start with a size field: the library never reads or
+ *   writes past it, so structs can grow without breaking older callers.
+ *   Zero-initialised argument structs mean the defaults.
+ * - Check the library against this header once: CANOPY_CHECK_VERSION().
  * - Threads: canopy_node and canopy_store may be used from several threads at
- *   once. canopy_event, canopy_watch and canopy_change are used from one
- *   thread at a time. canopy_close / canopy_store_close must not race with
- *   other calls on the same handle.
+ *   once. canopy_close may be called while other threads are blocked on the
+ *   node: they return CANOPY_ERR_CLOSED, then the node is freed; no call may
+ *   start on it after canopy_close returns. canopy_event, canopy_watch and
+ *   canopy_change are used from one thread at a time; canopy_store_close must
+ *   not race with other calls on the same store.
  */
 
 #ifndef CANOPY_H
@@ -29,7 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Major version of the library (and of this header).
+// Major version of the library (and of this header). The crate's version:
+// a compile-time check below keeps them equal.
 #define CANOPY_VERSION_MAJOR 0
 
 // Minor version.
@@ -37,6 +45,10 @@
 
 // Patch version.
 #define CANOPY_VERSION_PATCH 0
+
+// The version as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`, for
+// `#if` tests and for `canopy_check_version`.
+#define CANOPY_VERSION_NUMBER 256
 
 // Address kind for `canopy_publish`: every node in a group and below.
 #define CANOPY_TARGET_GROUP 1
@@ -134,6 +146,32 @@
 // Delete every key of the level starting with `key` (a prefix).
 #define CANOPY_OP_DELETE_SUBTREE 10
 
+// `canopy_write_args.flags`: `ttl_ms` is set (0 then means no TTL);
+// without it the store's default TTL applies.
+#define CANOPY_WRITE_TTL 1
+
+// `canopy_write_args.flags`: `by` is set (0 then reads an integer without
+// changing it); without it incr/decr use 1.
+#define CANOPY_WRITE_BY 2
+
+// `canopy_put`'s `ttl_ms` for the store's default TTL.
+#define CANOPY_TTL_DEFAULT -1
+
+// Replica state: the first snapshot is loading.
+#define CANOPY_STORE_SYNCING 1
+
+// Replica state: every level is synced and live; reads are current.
+#define CANOPY_STORE_SYNCED 2
+
+// Replica state: a level is reloading; reads may be old since the time given.
+#define CANOPY_STORE_RESYNCING 3
+
+// Replica state: the link is down; reads may be old since the time given.
+#define CANOPY_STORE_STALE 4
+
+// Replica state: the node's connection is closed.
+#define CANOPY_STORE_CLOSED 5
+
 // One change of the merged view. Free with `canopy_change_free`.
 typedef struct canopy_change canopy_change;
 
@@ -143,7 +181,8 @@ typedef struct canopy_change canopy_change;
 typedef struct canopy_event canopy_event;
 
 // A connected node. Thread-safe: every function taking a `canopy_node *` may
-// be called from several threads at once. Free with `canopy_close`.
+// be called from several threads at once, `canopy_close` included. Free
+// with `canopy_close`.
 typedef struct canopy_node canopy_node;
 
 // A local replica of one store, as the node sees it (its ancestor groups,
@@ -155,17 +194,25 @@ typedef struct canopy_store canopy_store;
 // from one thread at a time.
 typedef struct canopy_watch canopy_watch;
 
-// How to connect. Initialise with `canopy_options_init`, then set fields.
+// How to connect. Initialise with `canopy_options_init(&o, sizeof o)` (or
+// `CANOPY_OPTIONS_INIT(&o)`), then set fields. The library reads and writes
+// only the first `size` bytes, so a caller built against an older, shorter
+// layout stays safe; fields it does not have take their defaults. A
+// zero-initialised struct with `size` set means every default too.
 typedef struct {
-  // Broker base endpoint, `tcp://HOST:PORT`. Borrowed for the call.
+  // `sizeof(canopy_options)` as the caller was compiled (set by
+  // `canopy_options_init`).
+  size_t size;
+  // Broker base endpoint, `tcp://HOST:PORT`; NULL: `tcp://127.0.0.1:5556`.
+  // Borrowed for the call.
   const char *broker;
-  // Node name, unique within its group. Borrowed for the call.
+  // Node name, unique within its group (required). Borrowed for the call.
   const char *name;
   // Group path such as `eu/fra/dc1`; NULL or "" for the root. Borrowed.
   const char *group;
-  // How long `canopy_connect` and `canopy_store_open` wait, in ms.
+  // How long `canopy_connect` and `canopy_store_open` wait, in ms (0: 5000).
   uint32_t connect_timeout_ms;
-  // How long a request (write, stats) waits for its reply, in ms.
+  // How long a request (write, stats) waits for its reply, in ms (0: 5000).
   uint32_t request_timeout_ms;
   // CURVE: the broker's public key, 40 Z85 characters; NULL when the
   // broker runs without CURVE. Borrowed for the call.
@@ -176,11 +223,18 @@ typedef struct {
   const char *secret_key;
 } canopy_options;
 
-// One write for `canopy_write`. Zero-initialise it, then set what the
-// operation needs.
+// One write for `canopy_write`. Zero-initialise it and set what the
+// operation needs: every field left zero means its default (`size` 0:
+// this header's layout; no TTL flag: the store's default TTL; no BY flag:
+// incr/decr by 1).
 typedef struct {
+  // 0, or `sizeof(canopy_write_args)` (needed only to use fields added
+  // after this layout).
+  size_t size;
   // `CANOPY_OP_*`.
   int op;
+  // `CANOPY_WRITE_TTL` and/or `CANOPY_WRITE_BY`: which optional fields are set.
+  uint32_t flags;
   // Level path: a group path ("" or NULL = root), or a node path when
   // `level_is_node` is non-zero. Borrowed for the call.
   const char *level;
@@ -194,16 +248,19 @@ typedef struct {
   size_t value_len;
   // The operand as JSON text instead of `value` (used when non-NULL). Borrowed.
   const char *value_json;
-  // Amount for incr/decr (0 means 1).
+  // Amount for incr/decr, read with `CANOPY_WRITE_BY`.
   int64_t by;
   // Expected key sequence for compare-and-set (0: the key must be absent).
   uint64_t expected_seq;
-  // Time to live in ms; negative: the store's default; 0: none.
-  int64_t ttl_ms;
+  // Time to live in ms, read with `CANOPY_WRITE_TTL` (0: none).
+  uint64_t ttl_ms;
 } canopy_write_args;
 
-// What a write did.
+// What a write did. The library writes only the first `size` bytes
+// (0: this header's layout).
 typedef struct {
+  // 0, or `sizeof(canopy_write_result)`.
+  size_t size;
   // Sequence assigned (the last one for delete-subtree).
   uint64_t seq;
   // Keys deleted (delete, delete-subtree).
@@ -216,17 +273,35 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
-// Fills `options` with defaults: broker `tcp://127.0.0.1:5556`, no name
-// (required), the root group, 5000 ms timeouts, no CURVE.
-int canopy_options_init(canopy_options *options);
+// Fills the first `size` bytes of `options` with defaults (pass
+// `sizeof *options`; the `CANOPY_OPTIONS_INIT` macro does): broker
+// `tcp://127.0.0.1:5556`, no name (required), the root group, 5000 ms
+// timeouts, no CURVE. Never writes past `size` bytes.
+int canopy_options_init(canopy_options *options,
+                        size_t size);
+
+// The size of `canopy_options` in this library, for callers that declare
+// the struct themselves (ctypes, FFI generators) to check their layout.
+size_t canopy_options_size(void);
 
 // Connects and joins as a node. On success `*out` owns a node handle: free it
 // with `canopy_close`. `CANOPY_ERR_AUTH` when the broker refuses the CURVE keys.
 int canopy_connect(const canopy_options *options,
                    canopy_node **out);
 
-// Leaves (BYE) and frees the node. Stores opened from it keep working
-// until they are closed too. NULL is ignored.
+// Wakes every call blocked on the node in other threads
+// (`canopy_next_event`, `canopy_store_open`, `canopy_stats_json`,
+// `canopy_sync_subscriptions`): they return `CANOPY_ERR_CLOSED` at once, as
+// does every later call on it. The handle stays valid until `canopy_close`.
+// The way to stop a thread blocked in `canopy_next_event(node, -1, ...)`:
+// shut down, join the thread, close. NULL is ignored.
+void canopy_shutdown(const canopy_node *node);
+
+// Shuts the node down (see `canopy_shutdown`), waits until calls still
+// inside return, and frees the handle. No call on `node` may start after
+// this one returns. Stores opened from the node keep working until they are
+// closed too; the last of them (or this call, when there is none) says BYE
+// and waits for pending publishes to be flushed (up to 2 s). NULL is ignored.
 void canopy_close(canopy_node *node);
 
 // Publishes a MessagePack payload (`len` bytes at `payload`) on `topic`,
@@ -265,8 +340,26 @@ int canopy_subscribe_subtree(const canopy_node *node,
 int canopy_stats_json(const canopy_node *node,
                       char **out);
 
+// Waits up to `timeout_ms` (negative: the node's request timeout) until
+// every subscription made so far is in force at the broker: events
+// published from then on are not lost for want of them.
+// `CANOPY_ERR_TIMEOUT` when the broker did not confirm in time.
+int canopy_sync_subscriptions(const canopy_node *node,
+                              int timeout_ms);
+
 // The library version, e.g. "0.1.0". Static: never free it.
 const char *canopy_version(void);
+
+// The library's version as `CANOPY_VERSION_NUMBER` encodes it, which may
+// differ from the header the caller was compiled with.
+uint32_t canopy_version_number(void);
+
+// Checks that this library can serve a caller compiled against the header
+// of version `header_version` (pass `CANOPY_VERSION_NUMBER`, or use
+// `CANOPY_CHECK_VERSION()`): same major version (before 1.0: same minor),
+// and a library at least as new. `CANOPY_ERR_VERSION` otherwise, with both
+// versions in `canopy_last_error`.
+int canopy_check_version(uint32_t header_version);
 
 // Waits up to `timeout_ms` (negative: forever) for the next event. On
 // success `*out` owns an event (free with `canopy_event_free`);
@@ -314,6 +407,11 @@ void canopy_event_free(canopy_event *event);
 // copy it if you need it longer. Never NULL.
 const char *canopy_last_error(void);
 
+// A short, static description of a status code (`CANOPY_OK` or a
+// `CANOPY_ERR_*`), e.g. for logs; "unknown status" for other values.
+// Never NULL, never freed. `canopy_last_error` says more about a failure.
+const char *canopy_strerror(int status);
+
 // Frees a string returned by this library (`*_json` functions). NULL is ignored.
 void canopy_string_free(char *text);
 
@@ -327,8 +425,16 @@ int canopy_store_open(const canopy_node *node,
                       const char *name,
                       canopy_store **out);
 
-// Frees a replica. NULL is ignored.
+// Frees a replica: its watches end (`CANOPY_ERR_CLOSED`). When its node was
+// closed already and this is its last store, says BYE and waits for the
+// flush. NULL is ignored.
 void canopy_store_close(canopy_store *store);
+
+// The replica's state (`CANOPY_STORE_*`); for resyncing and stale, `*since_ms`
+// (may be NULL) gets the Unix time in ms since which reads may be old, else 0.
+// 0 for a NULL store.
+int canopy_store_state(const canopy_store *store,
+                       uint64_t *since_ms);
 
 // Copies the merged value of `key` (MessagePack) into `buf` (`cap` bytes)
 // and writes its length to `*len`. `CANOPY_ERR_NOT_FOUND` when no level has
@@ -368,7 +474,8 @@ int canopy_write(const canopy_store *store,
                  canopy_write_result *result);
 
 // Sets `key` at group level `group` ("" = root) to a MessagePack value;
-// `ttl_ms` < 0 uses the store's default. `seq` may be NULL.
+// `ttl_ms`: `CANOPY_TTL_DEFAULT` (or any negative) for the store's default,
+// 0 for none. `seq` may be NULL.
 int canopy_put(const canopy_store *store,
                const char *group,
                const char *key,
@@ -433,3 +540,9 @@ void canopy_watch_free(canopy_watch *watch);
 #endif  // __cplusplus
 
 #endif  /* CANOPY_H */
+
+/* Fills *options with defaults for this header's layout. */
+#define CANOPY_OPTIONS_INIT(options) canopy_options_init((options), sizeof *(options))
+
+/* CANOPY_OK when the library can serve a caller built with this header. */
+#define CANOPY_CHECK_VERSION() canopy_check_version(CANOPY_VERSION_NUMBER)

@@ -2,6 +2,7 @@
 //! `canopy nodes`): a DEALER, one request, one reply.
 
 use crate::endpoint::BrokerEndpoints;
+use crate::error::ZmqResult;
 use crate::ClientError;
 use canopy_schemas::control::{Empty, NodeInfo, NodesQuery, StatsReport};
 use canopy_schemas::{Reply, Request};
@@ -29,29 +30,31 @@ pub async fn request_with(
     let broker = broker.to_owned();
     let work = move || -> Result<Reply, ClientError> {
         let ctx = zmq::Context::new();
-        let dealer = ctx.socket(zmq::DEALER)?;
-        dealer.set_linger(0)?;
+        let dealer = ctx.socket(zmq::DEALER).z()?;
+        dealer.set_linger(0).z()?;
         if let Some(keys) = &curve {
-            keys.apply(&dealer)?;
+            keys.apply(&dealer).z()?;
         }
         // A refused handshake (CURVE key not allowed, connection limit) is
         // told now, not after the whole timeout.
         let monitor_endpoint =
             format!("inproc://canopy-admin-{}-{:p}", std::process::id(), &dealer);
-        dealer.monitor(
-            &monitor_endpoint,
-            zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32
-                | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as i32,
-        )?;
-        let monitor = ctx.socket(zmq::PAIR)?;
-        monitor.set_linger(0)?;
-        monitor.connect(&monitor_endpoint)?;
-        dealer.connect(&endpoints.router)?;
+        dealer
+            .monitor(
+                &monitor_endpoint,
+                zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32
+                    | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as i32,
+            )
+            .z()?;
+        let monitor = ctx.socket(zmq::PAIR).z()?;
+        monitor.set_linger(0).z()?;
+        monitor.connect(&monitor_endpoint).z()?;
+        dealer.connect(&endpoints.router).z()?;
         let [name, body] = request
             .encode()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        dealer.send(name, zmq::SNDMORE)?;
-        dealer.send(body, 0)?;
+        dealer.send(name, zmq::SNDMORE).z()?;
+        dealer.send(body, 0).z()?;
         let started = std::time::Instant::now();
         let mut probed = false;
         let frames = loop {
@@ -71,12 +74,12 @@ pub async fn request_with(
                 dealer.as_poll_item(zmq::POLLIN),
                 monitor.as_poll_item(zmq::POLLIN),
             ];
-            zmq::poll(&mut items, wait.as_millis().max(1) as i64)?;
+            zmq::poll(&mut items, wait.as_millis().max(1) as i64).z()?;
             if items[1].is_readable() {
                 return Err(ClientError::AuthRefused(broker));
             }
             if items[0].is_readable() {
-                break dealer.recv_multipart(0)?;
+                break dealer.recv_multipart(0).z()?;
             }
             if !probed {
                 // No answer yet: is anything listening there at all?

@@ -1,6 +1,7 @@
 //! Client-side CURVE: the broker's public key and this client's key pair,
 //! applied to every socket a node or an admin request opens.
 
+use crate::error::ZmqResult;
 use crate::ClientError;
 use canopy_schemas::keys::load_client_keys;
 use std::path::Path;
@@ -55,7 +56,7 @@ impl CurveKeys {
     }
 
     /// Makes `socket` a CURVE client of the broker.
-    pub fn apply(&self, socket: &zmq::Socket) -> Result<(), zmq::Error> {
+    pub(crate) fn apply(&self, socket: &zmq::Socket) -> Result<(), zmq::Error> {
         socket.set_curve_serverkey(&self.server_public)?;
         socket.set_curve_publickey(&self.public)?;
         socket.set_curve_secretkey(&self.secret)
@@ -63,7 +64,7 @@ impl CurveKeys {
 
     /// A new key pair as Z85 text (public, secret).
     pub fn generate() -> Result<(String, String), ClientError> {
-        let pair = zmq::CurveKeyPair::new()?;
+        let pair = zmq::CurveKeyPair::new().z()?;
         let enc = |k: &[u8]| zmq::z85_encode(k).map_err(|e| ClientError::Curve(format!("{e:?}")));
         Ok((enc(&pair.public_key)?, enc(&pair.secret_key)?))
     }

@@ -1,9 +1,12 @@
 //! The client's typed errors.
 
 use canopy_schemas::ErrorCode;
+use std::fmt;
 
-/// Everything a client call can fail with.
+/// Everything a client call can fail with. New variants may come in minor
+/// releases: match on [`ClientError::kind`] when only the broad class matters.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The broker endpoint is not `tcp://HOST:PORT`.
     #[error("invalid broker endpoint {0:?}: expected tcp://HOST:PORT (the base port P)")]
@@ -11,6 +14,9 @@ pub enum ClientError {
     /// A name, group path or topic is invalid.
     #[error(transparent)]
     Topic(#[from] canopy_schemas::TopicError),
+    /// An argument is out of range or malformed (a store name, a key, a size).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// The broker refused a request.
     #[error("broker refused ({code}): {message}")]
     Refused {
@@ -76,10 +82,116 @@ pub enum ClientError {
     /// open. libzmq keeps retrying in the background.
     #[error("the broker at {0} refused the connection: max_connections reached, retry later")]
     BrokerFull(String),
-    /// A ZeroMQ call failed.
-    #[error("zmq: {0}")]
-    Zmq(#[from] zmq::Error),
+    /// The transport (ZeroMQ or the operating system) failed.
+    #[error("transport: {0}")]
+    Transport(TransportError),
     /// The broker's reply could not be understood.
     #[error("unexpected reply from broker: {0}")]
     Protocol(String),
+}
+
+/// The broad class of a [`ClientError`]: what a caller decides on (retry,
+/// give up, fix the input). The CLI's exit codes and the C ABI's status
+/// codes follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller's input is wrong: fix it, do not retry.
+    InvalidArgument,
+    /// The broker cannot be reached or did not answer in time: retry later.
+    Unreachable,
+    /// The broker refused: access control, a limit, or a full broker.
+    Refused,
+    /// The broker refused this client's credentials.
+    Auth,
+    /// A write's precondition failed: compare-and-set, put-if-absent, a
+    /// schema, a type, a store limit.
+    Conflict,
+    /// The node or the handle is closed.
+    Closed,
+    /// A value could not be encoded or decoded, or is too large.
+    Payload,
+    /// The broker speaks another protocol version.
+    Version,
+    /// The broker answered something unexpected, or the transport failed.
+    Internal,
+}
+
+impl ClientError {
+    /// The broad class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ClientError::Endpoint(_)
+            | ClientError::Topic(_)
+            | ClientError::InvalidArgument(_)
+            | ClientError::Curve(_) => ErrorKind::InvalidArgument,
+            ClientError::Unreachable { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::NotSent => ErrorKind::Unreachable,
+            ClientError::Refused { code, .. } => match code {
+                ErrorCode::SchemaViolation
+                | ErrorCode::LimitReached
+                | ErrorCode::CasFailed
+                | ErrorCode::Exists
+                | ErrorCode::TypeMismatch => ErrorKind::Conflict,
+                ErrorCode::VersionMismatch => ErrorKind::Version,
+                ErrorCode::Unavailable => ErrorKind::Unreachable,
+                ErrorCode::InvalidName | ErrorCode::InvalidKey => ErrorKind::InvalidArgument,
+                _ => ErrorKind::Refused,
+            },
+            ClientError::SubscriptionLimit(_) | ClientError::BrokerFull(_) => ErrorKind::Refused,
+            ClientError::AuthRefused(_) => ErrorKind::Auth,
+            ClientError::VersionMismatch(_) => ErrorKind::Version,
+            ClientError::Closed | ClientError::EventsTaken => ErrorKind::Closed,
+            ClientError::Payload(_) | ClientError::TooLarge { .. } => ErrorKind::Payload,
+            ClientError::Transport(_) | ClientError::Protocol(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// A transport failure, described; the ZeroMQ error behind it stays an
+/// implementation detail.
+#[derive(Debug, Clone)]
+pub struct TransportError {
+    message: String,
+    errno: Option<i32>,
+}
+
+impl TransportError {
+    /// The operating system or ZeroMQ error number, when there is one.
+    pub fn errno(&self) -> Option<i32> {
+        self.errno
+    }
+
+    pub(crate) fn other(message: impl Into<String>) -> Self {
+        TransportError {
+            message: message.into(),
+            errno: None,
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// Turns a ZeroMQ result into a client result (no public `From`, so that
+/// `zmq::Error` stays out of the API).
+pub(crate) trait ZmqResult<T> {
+    fn z(self) -> Result<T, ClientError>;
+}
+
+impl<T> ZmqResult<T> for Result<T, zmq::Error> {
+    fn z(self) -> Result<T, ClientError> {
+        self.map_err(|e| {
+            ClientError::Transport(TransportError {
+                message: e.to_string(),
+                errno: Some(e.to_raw()),
+            })
+        })
+    }
 }

@@ -29,8 +29,9 @@ impl Event {
     }
 }
 
-/// What the event stream yields.
+/// What the event stream yields. New notices may come in minor releases.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum NodeEvent {
     /// An event matching one of the node's subscriptions.
     Event(Event),

@@ -11,6 +11,9 @@ use canopy_schemas::control::{Hello, Ping, Welcome};
 use canopy_schemas::state::{KvMsg, SeqsQuery, SnapshotQuery, KTHXBAI, PROP_ID, PROP_LSEQ};
 use canopy_schemas::{topic, ErrorCode, EventHeader, Reply, Request};
 use std::collections::HashMap;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +39,12 @@ pub(crate) enum Command {
     Request(Request, oneshot::Sender<Result<Reply, ClientError>>),
     /// Synchronise every level of a new replica.
     Resync(Arc<ReplicaShared>),
+    /// Subscribe to an echo topic frame and report when it comes back.
+    Echo(Vec<u8>, oneshot::Sender<()>),
+    /// Unsubscribe from an echo topic frame.
+    EchoDone(Vec<u8>),
+    /// A publisher socket to close on this thread (it lingers to flush).
+    Retire(zmq::Socket),
     /// Say BYE and stop.
     Close,
 }
@@ -54,7 +63,8 @@ pub(crate) struct LocalCounters {
 pub(crate) struct Io {
     pub sub: zmq::Socket,
     pub dealer: zmq::Socket,
-    pub wake: zmq::Socket,
+    /// Readable when the application queued commands.
+    pub wake: UnixStream,
     pub commands: Receiver<Command>,
     pub events: mpsc::Sender<NodeEvent>,
     pub subs: Arc<Mutex<SubTable>>,
@@ -67,6 +77,16 @@ pub(crate) struct Io {
     pub monitor: zmq::Socket,
     /// The broker endpoint, for error messages.
     pub endpoint: String,
+    /// Topic frames starting with this are echoes to this node: never
+    /// delivered to the application.
+    pub echo_prefix: Vec<u8>,
+    /// Echoes awaited, by topic frame.
+    pub echoes: HashMap<Vec<u8>, oneshot::Sender<()>>,
+    /// Publisher sockets handed back by the application, closed with us.
+    pub retired: Vec<zmq::Socket>,
+    /// Dropped last of all, on this thread: terminating the context waits
+    /// out the publishers' linger.
+    pub _context: zmq::Context,
 }
 
 struct Link {
@@ -140,7 +160,7 @@ impl Io {
             let mut items = [
                 self.sub.as_poll_item(zmq::POLLIN),
                 self.dealer.as_poll_item(zmq::POLLIN),
-                self.wake.as_poll_item(zmq::POLLIN),
+                zmq::PollItem::from_fd(self.wake.as_raw_fd(), zmq::POLLIN),
                 self.monitor.as_poll_item(zmq::POLLIN),
             ];
             if zmq::poll(&mut items, wait.as_millis() as i64 + 1).is_err() {
@@ -201,7 +221,8 @@ impl Io {
         pending: &mut HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>>,
         streams: &mut HashMap<(String, Vec<u8>), u64>,
     ) -> bool {
-        while recv_all(&self.wake).is_some() {}
+        let mut drain = [0u8; 64];
+        while matches!((&self.wake).read(&mut drain), Ok(n) if n > 0) {}
         loop {
             match self.commands.try_recv() {
                 Ok(Command::Subscription(prefix, on)) => {
@@ -229,6 +250,17 @@ impl Io {
                     let requests = replica.initial_sync(&self.ids);
                     self.request_snapshots(requests);
                 }
+                Ok(Command::Echo(frame, done)) => {
+                    if let Err(e) = self.sub.set_subscribe(&frame) {
+                        tracing::warn!(error = %e, "subscribing to an echo failed");
+                    }
+                    self.echoes.insert(frame, done);
+                }
+                Ok(Command::EchoDone(frame)) => {
+                    self.echoes.remove(&frame);
+                    let _ = self.sub.set_unsubscribe(&frame);
+                }
+                Ok(Command::Retire(socket)) => self.retired.push(socket),
                 Ok(Command::Close) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                     self.send_request(&Request::Bye(Default::default()));
                     return true;
@@ -240,6 +272,13 @@ impl Io {
 
     fn replicas(&self) -> Vec<Arc<ReplicaShared>> {
         lock(&self.replicas).clone()
+    }
+
+    /// The link is down: every replica's reads may be old from now on.
+    fn mark_stale(&self) {
+        for r in self.replicas() {
+            r.mark_stale();
+        }
     }
 
     /// Asks for snapshots of levels being resynced.
@@ -333,6 +372,7 @@ impl Io {
             link.joined = false;
             link.lost = true;
             tracing::warn!("broker silent; reconnecting");
+            self.mark_stale();
             self.emit(NodeEvent::Disconnected);
         }
         if link.joined {
@@ -444,6 +484,7 @@ impl Io {
                         // What is missed until it joins again is resynced.
                         link.lost = true;
                         tracing::error!(message = %e.message, "another node joined under this node's name; not rejoining");
+                        self.mark_stale();
                         self.emit(NodeEvent::NameTaken);
                     }
                 }
@@ -497,6 +538,7 @@ impl Io {
                 if link.joined {
                     link.joined = false;
                     link.lost = true;
+                    self.mark_stale();
                     self.emit(NodeEvent::Disconnected);
                 }
             }
@@ -516,6 +558,12 @@ impl Io {
         let [topic_frame, header, payload] = &frames[..] else {
             return; // HUGZ (5 frames) and anything else: liveness only
         };
+        if topic_frame.starts_with(&self.echo_prefix) {
+            if let Some(done) = self.echoes.remove(&topic_frame[..]) {
+                let _ = done.send(());
+            }
+            return;
+        }
         if !lock(&self.subs).matches(topic_frame) {
             return;
         }

@@ -2,13 +2,14 @@
 //! stats and nodes.
 
 use crate::endpoint::BrokerEndpoints;
+use crate::error::{TransportError, ZmqResult};
 use crate::event::NodeEvent;
 use crate::io::{Command, Io, LocalCounters};
 use crate::locking::lock;
 use crate::port::{Lifetime, Port};
-use crate::replica::shared::ReplicaShared;
-use crate::replica::Replica;
-use crate::subs::SubTable;
+use crate::replica::shared::{ReplicaShared, ReplicaState};
+use crate::replica::{Registration, Replica};
+use crate::subs::{SubTable, Subscriptions};
 use crate::ClientError;
 use canopy_schemas::control::{Empty, Hello, NodeInfo, NodesQuery, StatsReport, Welcome};
 use canopy_schemas::header::FLAG_MSGPACK;
@@ -16,39 +17,40 @@ use canopy_schemas::topic::{check_plain_topic, encode_topic};
 use canopy_schemas::{Address, EventHeader, GroupPath, NodePath, Reply, Request};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::os::unix::net::UnixStream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
-/// How to join.
+/// How to join: where and who, then chained setters for the rest.
+///
+/// ```
+/// # use canopy_client::NodeOptions;
+/// # use std::time::Duration;
+/// let options = NodeOptions::new("tcp://127.0.0.1:5556", "s1", "eu/fra")
+///     .connect_timeout(Duration::from_secs(2))
+///     .event_buffer(10_000);
+/// ```
 #[derive(Debug, Clone)]
 pub struct NodeOptions {
-    /// Broker base endpoint, `tcp://HOST:P`.
-    pub broker: String,
-    /// Node name, unique within its group.
-    pub name: String,
-    /// Group path, `""` for the root.
-    pub group: String,
-    /// Reported in `nodes`.
-    pub client_version: String,
-    /// How long `connect` waits for the broker.
-    pub connect_timeout: Duration,
-    /// How long a request waits for its reply.
-    pub request_timeout: Duration,
-    /// Events buffered for the application before they are dropped (and counted).
-    pub event_buffer: usize,
-    /// Messages the broker may queue towards this node's SUB socket.
-    pub receive_hwm: i32,
-    /// CURVE keys when the broker requires CURVE.
-    pub curve: Option<crate::CurveKeys>,
+    pub(crate) broker: String,
+    pub(crate) name: String,
+    pub(crate) group: String,
+    pub(crate) client_version: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) event_buffer: usize,
+    pub(crate) receive_hwm: i32,
+    pub(crate) curve: Option<crate::CurveKeys>,
 }
 
 impl NodeOptions {
-    /// Options with defaults for everything but where and who.
+    /// Options with defaults for everything but where (`tcp://HOST:P`, the
+    /// broker's base port) and who (a name unique in its group; `""` is the
+    /// root group).
     pub fn new(broker: &str, name: &str, group: &str) -> Self {
         NodeOptions {
             broker: broker.to_owned(),
@@ -62,29 +64,83 @@ impl NodeOptions {
             curve: None,
         }
     }
+
+    /// Reported in `nodes` (default `canopy-client/VERSION`).
+    pub fn client_version(mut self, version: &str) -> Self {
+        self.client_version = version.to_owned();
+        self
+    }
+
+    /// How long `connect` and `store` wait for the broker (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a request waits for its reply (default 5 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Events buffered for the application before they are dropped and
+    /// counted (default 100,000).
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
+        self
+    }
+
+    /// Messages the broker may queue towards this node (default 100,000).
+    pub fn receive_hwm(mut self, messages: i32) -> Self {
+        self.receive_hwm = messages;
+        self
+    }
+
+    /// CURVE keys, when the broker requires CURVE.
+    pub fn curve(mut self, keys: crate::CurveKeys) -> Self {
+        self.curve = Some(keys);
+        self
+    }
+
+    /// The broker endpoint.
+    pub fn broker(&self) -> &str {
+        &self.broker
+    }
 }
 
 struct Publisher {
-    socket: zmq::Socket,
+    /// None once handed back to the I/O thread (closed).
+    socket: Option<zmq::Socket>,
     sequences: HashMap<Vec<u8>, u64>,
 }
 
 /// A joined node. Cheap to share behind an `Arc`; every method takes `&self`.
+///
+/// Dropping it does not wait: the I/O thread says BYE and stops on its own
+/// once the node and every replica opened from it are gone. Call
+/// [`close`](Self::close) to wait until pending publishes are flushed.
 pub struct Node {
     path: NodePath,
     endpoints: BrokerEndpoints,
     welcome: Welcome,
     port: Port,
     publisher: Mutex<Publisher>,
-    subs: Arc<Mutex<SubTable>>,
+    subs: Subscriptions,
     counters: Arc<Mutex<LocalCounters>>,
     replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>>,
     events: Mutex<Option<mpsc::Receiver<NodeEvent>>>,
     connect_timeout: Duration,
+    request_timeout: Duration,
     life: Arc<Lifetime>,
 }
 
-static WAKE_COUNTER: AtomicU64 = AtomicU64::new(0);
+static SOCKET_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The user topic of subscription echoes, addressed to the node itself
+/// (see [`Node::sync_subscriptions`]); such events are never delivered.
+pub const ECHO_TOPIC_PREFIX: &str = "_canopy/echo/";
+/// How often an echo is published again until it comes back.
+const ECHO_RETRY: Duration = Duration::from_millis(20);
 
 use canopy_schemas::clock::unix_ns as now_ns;
 
@@ -95,8 +151,8 @@ struct NodeSockets {
     monitor: zmq::Socket,
     sub: zmq::Socket,
     publisher: zmq::Socket,
-    wake_rx: zmq::Socket,
-    wake_tx: zmq::Socket,
+    wake_rx: UnixStream,
+    wake_tx: UnixStream,
 }
 
 impl NodeSockets {
@@ -106,48 +162,49 @@ impl NodeSockets {
         endpoints: &BrokerEndpoints,
         options: &NodeOptions,
     ) -> Result<NodeSockets, ClientError> {
-        let dealer = ctx.socket(zmq::DEALER)?;
-        tune(&dealer, options.curve.as_ref())?;
-        dealer.set_immediate(true)?;
+        let dealer = ctx.socket(zmq::DEALER).z()?;
+        tune(&dealer, options.curve.as_ref()).z()?;
+        dealer.set_immediate(true).z()?;
         // Room for many pipelined requests and for snapshot streams.
-        dealer.set_sndhwm(100_000)?;
-        dealer.set_rcvhwm(100_000)?;
+        dealer.set_sndhwm(100_000).z()?;
+        dealer.set_rcvhwm(100_000).z()?;
         // Handshake failures (CURVE refused) are reported by a monitor.
         let monitor_endpoint = format!(
             "inproc://canopy-monitor-{}-{}",
             std::process::id(),
-            WAKE_COUNTER.fetch_add(1, Ordering::Relaxed)
+            SOCKET_COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        dealer.monitor(
-            &monitor_endpoint,
-            zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32,
-        )?;
-        let monitor = ctx.socket(zmq::PAIR)?;
-        monitor.set_linger(0)?;
-        monitor.connect(&monitor_endpoint)?;
-        dealer.connect(&endpoints.router)?;
-        let sub = ctx.socket(zmq::SUB)?;
-        tune(&sub, options.curve.as_ref())?;
-        sub.set_rcvhwm(options.receive_hwm)?;
-        sub.set_subscribe(canopy_schemas::HUGZ)?;
-        sub.connect(&endpoints.xpub)?;
+        dealer
+            .monitor(
+                &monitor_endpoint,
+                zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32,
+            )
+            .z()?;
+        let monitor = ctx.socket(zmq::PAIR).z()?;
+        monitor.set_linger(0).z()?;
+        monitor.connect(&monitor_endpoint).z()?;
+        dealer.connect(&endpoints.router).z()?;
+        let sub = ctx.socket(zmq::SUB).z()?;
+        tune(&sub, options.curve.as_ref()).z()?;
+        sub.set_rcvhwm(options.receive_hwm).z()?;
+        sub.set_subscribe(canopy_schemas::HUGZ).z()?;
+        sub.connect(&endpoints.xpub).z()?;
         // An XPUB, not a PUB, so we can see the broker's subscriptions arrive
         // and know when a publish will not be dropped for want of them.
-        let publisher = ctx.socket(zmq::XPUB)?;
-        tune(&publisher, options.curve.as_ref())?;
-        publisher.set_linger(2000)?;
-        publisher.set_sndhwm(100_000)?;
-        publisher.connect(&endpoints.xsub)?;
-        let wake_name = format!(
-            "inproc://canopy-wake-{}-{}",
-            std::process::id(),
-            WAKE_COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let wake_rx = ctx.socket(zmq::PAIR)?;
-        wake_rx.bind(&wake_name)?;
-        let wake_tx = ctx.socket(zmq::PAIR)?;
-        wake_tx.set_linger(0)?;
-        wake_tx.connect(&wake_name)?;
+        let publisher = ctx.socket(zmq::XPUB).z()?;
+        tune(&publisher, options.curve.as_ref()).z()?;
+        publisher.set_linger(2000).z()?;
+        publisher.set_sndhwm(100_000).z()?;
+        publisher.connect(&endpoints.xsub).z()?;
+        let (wake_rx, wake_tx) = UnixStream::pair()
+            .and_then(|(rx, tx)| {
+                rx.set_nonblocking(true)?;
+                tx.set_nonblocking(true)?;
+                Ok((rx, tx))
+            })
+            .map_err(|e| {
+                ClientError::Transport(TransportError::other(format!("wake pipe: {e}")))
+            })?;
         Ok(NodeSockets {
             dealer,
             monitor,
@@ -168,9 +225,47 @@ fn tune(socket: &zmq::Socket, curve: Option<&crate::CurveKeys>) -> Result<(), zm
     socket.set_linger(0)
 }
 
+/// A connect in progress: if it fails or its future is dropped, the I/O
+/// thread it started is told to stop and gets the publisher back (so that
+/// nothing blocks here), unless [`Starting::finish`] disarmed it.
+struct Starting {
+    port: Port,
+    publisher: Option<zmq::Socket>,
+    armed: bool,
+}
+
+impl Starting {
+    /// Connected: keep the thread, take the publisher.
+    fn finish(mut self) -> Option<zmq::Socket> {
+        self.armed = false;
+        self.publisher.take()
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(socket) = self.publisher.take() {
+            retire(&self.port, socket);
+        }
+        let _ = self.port.command(Command::Close);
+    }
+}
+
+/// Hands a publisher socket to the I/O thread to close (it owns the
+/// context's end); closes it here without lingering when the thread is gone.
+fn retire(port: &Port, socket: zmq::Socket) {
+    if let Some(socket) = port.retire(socket) {
+        let _ = socket.set_linger(0);
+    }
+}
+
 impl Node {
     /// Joins the broker as `group/name`. Fails with a clear error when the
     /// broker does not answer, speaks another protocol version, or refuses.
+    /// Cancel-safe: dropping the future stops the I/O thread it started.
     pub async fn connect(options: NodeOptions) -> Result<Node, ClientError> {
         let endpoints = BrokerEndpoints::parse(&options.broker)?;
         crate::reach::resolve(&options.broker)?;
@@ -187,7 +282,8 @@ impl Node {
         let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
         let (ev_tx, ev_rx) = mpsc::channel(options.event_buffer.max(1));
         let (first_tx, first_rx) = oneshot::channel();
-        let subs = Arc::new(Mutex::new(SubTable::default()));
+        let (done_tx, done_rx) = watch::channel(false);
+        let table = Arc::new(Mutex::new(SubTable::default()));
         let counters = Arc::new(Mutex::new(LocalCounters::default()));
         let ids = Arc::new(AtomicU64::new(1));
         let replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>> = Arc::default();
@@ -197,7 +293,7 @@ impl Node {
             wake: wake_rx,
             commands: cmd_rx,
             events: ev_tx,
-            subs: Arc::clone(&subs),
+            subs: Arc::clone(&table),
             counters: Arc::clone(&counters),
             hello: Hello {
                 id: 0,
@@ -212,71 +308,63 @@ impl Node {
             replicas: Arc::clone(&replicas),
             monitor,
             endpoint: options.broker.clone(),
+            echo_prefix: path.node_prefix(ECHO_TOPIC_PREFIX),
+            echoes: HashMap::new(),
+            retired: Vec::new(),
+            _context: ctx,
         };
-        let thread = std::thread::Builder::new()
-            .name(format!("canopy-node-{}", path.name))
-            .spawn(move || io.run())
-            .map_err(|e| ClientError::Protocol(format!("spawning I/O thread: {e}")))?;
-        let stop = |thread: JoinHandle<()>| {
-            let _ = cmd_tx.send(Command::Close);
-            let _ = wake_tx.send(&b""[..], zmq::DONTWAIT);
-            let _ = thread.join();
-        };
-        let timeout = Err(ClientError::Timeout {
-            endpoint: options.broker.clone(),
-            waited_ms: options.connect_timeout.as_millis() as u64,
-        });
-        let welcome = match tokio::time::timeout(options.connect_timeout, first_rx).await {
-            Ok(Ok(Ok(w))) => w,
-            Ok(Ok(Err(e))) => {
-                stop(thread);
-                return Err(e);
-            }
-            Ok(Err(_)) => {
-                stop(thread);
-                return Err(ClientError::Closed);
-            }
-            Err(_) => {
-                stop(thread);
-                // Say why when it is known: nothing listens, no route.
-                let broker = options.broker.clone();
-                let probe = tokio::task::spawn_blocking(move || {
-                    crate::reach::probe(&broker, crate::reach::PROBE_AFTER)
-                })
-                .await;
-                if let Ok(Err(why)) = probe {
-                    return Err(why);
-                }
-                return timeout;
-            }
-        };
-        if !wait_for_broker_subscription(&publisher, options.connect_timeout).await {
-            stop(thread);
-            return timeout;
-        }
-        let router_endpoint = endpoints.router.clone();
         let port = Port::new(
             cmd_tx,
             wake_tx,
             ids,
             options.request_timeout,
-            router_endpoint,
+            endpoints.router.clone(),
         );
-        let life = Arc::new(Lifetime::new(port.clone(), thread));
+        std::thread::Builder::new()
+            .name(format!("canopy-node-{}", path.name))
+            .spawn(move || {
+                io.run();
+                // Every socket and the context are gone: flushed.
+                let _ = done_tx.send(true);
+            })
+            .map_err(|e| {
+                ClientError::Transport(TransportError::other(format!("spawning I/O thread: {e}")))
+            })?;
+        let starting = Starting {
+            port: port.clone(),
+            publisher: Some(publisher),
+            armed: true,
+        };
+        let timeout = || ClientError::Timeout {
+            endpoint: options.broker.clone(),
+            waited_ms: options.connect_timeout.as_millis() as u64,
+        };
+        // On an error, `starting` stops the I/O thread on the way out.
+        let welcome = wait_for_welcome(first_rx, &options).await?;
+        let ready = match &starting.publisher {
+            Some(p) => wait_for_broker_subscription(p, options.connect_timeout).await,
+            None => false,
+        };
+        if !ready {
+            return Err(timeout());
+        }
+        let publisher = starting.finish().ok_or(ClientError::Closed)?;
+        let life = Arc::new(Lifetime::new(port.clone(), done_rx));
         Ok(Node {
             path,
             endpoints,
+            subs: Subscriptions::new(table, port.clone(), welcome.max_subscriptions),
             welcome,
             port,
             publisher: Mutex::new(Publisher {
-                socket: publisher,
+                socket: Some(publisher),
                 sequences: HashMap::new(),
             }),
-            subs,
             counters,
             replicas,
             events: Mutex::new(Some(ev_rx)),
             connect_timeout: options.connect_timeout,
+            request_timeout: options.request_timeout,
             life,
         })
     }
@@ -312,26 +400,45 @@ impl Node {
     }
 
     fn apply(&self, prefixes: Vec<(Vec<u8>, bool)>, on: bool) -> Result<(), ClientError> {
-        let mut subs = lock(&self.subs);
-        if on {
-            let after = subs.count() + subs.new_count(&prefixes);
-            if after > self.welcome.max_subscriptions as usize {
-                return Err(ClientError::SubscriptionLimit(
-                    self.welcome.max_subscriptions,
-                ));
+        self.subs.apply(&prefixes, on)
+    }
+
+    /// Waits until every subscription made before the call is in force at
+    /// the broker: once it returns, events the broker receives for them are
+    /// delivered (ZeroMQ applies subscriptions asynchronously, so an event
+    /// published right after `subscribe` may otherwise be dropped).
+    ///
+    /// How: the node subscribes to a fresh echo topic addressed to itself,
+    /// after its other subscriptions on the same connection, and publishes
+    /// to it until the echo comes back. The echo passes the broker only
+    /// once it has applied that subscription, so the earlier ones too; the
+    /// broker has also sent them on to every publisher (each of which
+    /// applies them as they arrive on its link).
+    pub async fn sync_subscriptions(&self) -> Result<(), ClientError> {
+        let topic = format!("{ECHO_TOPIC_PREFIX}{:016x}", rand::random::<u64>());
+        let address = Address::Node(self.path.clone());
+        let frame = encode_topic(&address, &topic)?;
+        let (tx, mut rx) = oneshot::channel();
+        self.port.command(Command::Echo(frame.clone(), tx))?;
+        let _done = EchoGuard {
+            port: self.port.clone(),
+            frame,
+        };
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            self.send_event(&address, &topic, 0, &[], false)?;
+            match tokio::time::timeout(ECHO_RETRY, &mut rx).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(_)) => return Err(ClientError::Closed),
+                Err(_) if Instant::now() >= deadline => {
+                    return Err(ClientError::Timeout {
+                        endpoint: self.endpoints.router.clone(),
+                        waited_ms: self.request_timeout.as_millis() as u64,
+                    })
+                }
+                Err(_) => {}
             }
         }
-        for (prefix, plain) in prefixes {
-            let changed = if on {
-                subs.add(&prefix, plain)
-            } else {
-                subs.remove(&prefix)
-            };
-            if changed {
-                self.port.command(Command::Subscription(prefix, on))?;
-            }
-        }
-        Ok(())
     }
 
     fn node_prefixes(&self, topic_prefix: &str) -> Result<Vec<(Vec<u8>, bool)>, ClientError> {
@@ -380,7 +487,7 @@ impl Node {
     ) -> Result<(), ClientError> {
         let payload =
             rmp_serde::to_vec_named(value).map_err(|e| ClientError::Payload(e.to_string()))?;
-        self.send_event(address, topic, FLAG_MSGPACK, &payload)
+        self.send_event(address, topic, FLAG_MSGPACK, &payload, true)
     }
 
     /// Publishes bytes that already are MessagePack (flagged as such).
@@ -390,7 +497,7 @@ impl Node {
         topic: &str,
         payload: &[u8],
     ) -> Result<(), ClientError> {
-        self.send_event(address, topic, FLAG_MSGPACK, payload)
+        self.send_event(address, topic, FLAG_MSGPACK, payload, true)
     }
 
     /// Publishes raw bytes.
@@ -400,7 +507,7 @@ impl Node {
         topic: &str,
         payload: &[u8],
     ) -> Result<(), ClientError> {
-        self.send_event(address, topic, 0, payload)
+        self.send_event(address, topic, 0, payload, true)
     }
 
     /// Publishes `value` to every node in `group` and below.
@@ -438,14 +545,21 @@ impl Node {
         topic: &str,
         flags: u8,
         payload: &[u8],
+        numbered: bool,
     ) -> Result<(), ClientError> {
         let topic_frame = encode_topic(address, topic)?;
         let mut p = lock(&self.publisher);
-        let seq = p.sequences.entry(topic_frame.clone()).or_insert(0);
-        *seq += 1;
+        // Sequence 0: not numbered (echoes; receivers track no gaps).
+        let sequence = if numbered {
+            let seq = p.sequences.entry(topic_frame.clone()).or_insert(0);
+            *seq += 1;
+            *seq
+        } else {
+            0
+        };
         let header = EventHeader {
             flags,
-            sequence: *seq,
+            sequence,
             timestamp_ns: now_ns(),
             publisher: self.path.to_string(),
         }
@@ -459,11 +573,12 @@ impl Node {
                 limit: self.welcome.max_message_size,
             });
         }
+        let socket = p.socket.as_ref().ok_or(ClientError::Closed)?;
         // Subscription messages from the broker pile up unless read.
-        while p.socket.recv_msg(zmq::DONTWAIT).is_ok() {}
-        p.socket.send(topic_frame, zmq::SNDMORE)?;
-        p.socket.send(header, zmq::SNDMORE)?;
-        p.socket.send(payload, 0)?;
+        while socket.recv_msg(zmq::DONTWAIT).is_ok() {}
+        socket.send(topic_frame, zmq::SNDMORE).z()?;
+        socket.send(header, zmq::SNDMORE).z()?;
+        socket.send(payload, 0).z()?;
         Ok(())
     }
 
@@ -480,33 +595,48 @@ impl Node {
     /// reads and watches as [`Node::store`], writes still go out as this node.
     pub async fn store_seen_by(&self, name: &str, node: &NodePath) -> Result<Replica, ClientError> {
         canopy_schemas::state::check_store_name(name)
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            .map_err(|e| ClientError::InvalidArgument(e.to_string()))?;
         let shared = Arc::new(ReplicaShared::new(
             name,
             canopy_schemas::state::Level::chain(node),
         ));
-        let prefixes: Vec<(Vec<u8>, bool)> = shared
-            .prefixes()
-            .into_iter()
-            .map(|p| (p.into_bytes(), false))
-            .collect();
-        self.apply(prefixes, true)?;
-        lock(&self.replicas).push(Arc::clone(&shared));
-        let mut ready = shared.subscribe_ready();
-        self.port.command(Command::Resync(Arc::clone(&shared)))?;
-        let synced = tokio::time::timeout(self.connect_timeout, ready.wait_for(|r| *r)).await;
-        if !matches!(synced, Ok(Ok(_))) {
-            return Err(ClientError::Timeout {
-                endpoint: self.endpoints.router.clone(),
-                waited_ms: self.connect_timeout.as_millis() as u64,
-            });
-        }
-        Ok(Replica::new(
-            shared,
-            self.port.clone(),
+        // Dropped (unsubscribed, unregistered) if this future is cancelled
+        // or the sync times out.
+        let registration = Registration::new(
+            Arc::clone(&shared),
+            self.subs.clone(),
+            Arc::clone(&self.replicas),
             Arc::clone(&self.life),
-            node.clone(),
-        ))
+        )?;
+        let mut state = shared.state();
+        self.port.command(Command::Resync(Arc::clone(&shared)))?;
+        let synced = tokio::time::timeout(
+            self.connect_timeout,
+            state.wait_for(|s| matches!(s, ReplicaState::Synced | ReplicaState::Closed)),
+        )
+        .await;
+        match synced {
+            Ok(Ok(s)) if *s == ReplicaState::Synced => {}
+            Ok(_) => return Err(ClientError::Closed),
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    endpoint: self.endpoints.router.clone(),
+                    waited_ms: self.connect_timeout.as_millis() as u64,
+                })
+            }
+        }
+        Ok(Replica::new(registration, self.port.clone(), node.clone()))
+    }
+
+    /// Replicas open on this node (diagnostics: a dropped or cancelled
+    /// replica no longer counts).
+    pub fn open_replicas(&self) -> usize {
+        lock(&self.replicas).len()
+    }
+
+    /// Prefixes this node holds on its SUB socket (what PING reports).
+    pub fn subscription_count(&self) -> usize {
+        lock(&self.subs.table).count()
     }
 
     /// Sends one acknowledged write to store `name` without keeping a
@@ -552,10 +682,82 @@ impl Node {
         }
     }
 
-    /// Says BYE and stops the I/O thread; pending publishes are flushed for up
-    /// to two seconds.
-    pub fn close(&self) {
-        self.life.close();
+    /// Says BYE and stops the I/O thread, also for the replicas opened
+    /// from this node (their reads keep answering from the last data, in
+    /// state [`ReplicaState::Closed`]). Waits, without blocking the runtime,
+    /// until pending publishes are flushed (up to two seconds).
+    pub async fn close(&self) {
+        self.retire_publisher();
+        for r in lock(&self.replicas).iter() {
+            r.mark_closed();
+        }
+        self.life.close().await;
+    }
+
+    fn retire_publisher(&self) {
+        if let Some(socket) = lock(&self.publisher).socket.take() {
+            retire(&self.port, socket);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // The I/O thread closes it (and lingers for it), not this thread.
+        self.retire_publisher();
+    }
+}
+
+/// Takes an echo's subscription back when its wait ends, however it ends.
+struct EchoGuard {
+    port: Port,
+    frame: Vec<u8>,
+}
+
+impl Drop for EchoGuard {
+    fn drop(&mut self) {
+        let _ = self
+            .port
+            .command(Command::EchoDone(std::mem::take(&mut self.frame)));
+    }
+}
+
+/// Waits for the first WELCOME (or the refusal the I/O thread reports).
+/// After a short silence a TCP probe asks whether anything listens at all,
+/// so that "nothing there" is told at once, not after the whole timeout.
+async fn wait_for_welcome(
+    mut first: oneshot::Receiver<Result<Welcome, ClientError>>,
+    options: &NodeOptions,
+) -> Result<Welcome, ClientError> {
+    let deadline = tokio::time::Instant::now() + options.connect_timeout;
+    let probe_at = tokio::time::Instant::now() + crate::reach::PROBE_AFTER;
+    let mut probed = false;
+    loop {
+        let until = if probed {
+            deadline
+        } else {
+            probe_at.min(deadline)
+        };
+        match tokio::time::timeout_at(until, &mut first).await {
+            Ok(Ok(result)) => return result,
+            Ok(Err(_)) => return Err(ClientError::Closed),
+            Err(_) if probed || until >= deadline => {
+                return Err(ClientError::Timeout {
+                    endpoint: options.broker.clone(),
+                    waited_ms: options.connect_timeout.as_millis() as u64,
+                })
+            }
+            Err(_) => {
+                probed = true;
+                let broker = options.broker.clone();
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let probe =
+                    tokio::task::spawn_blocking(move || crate::reach::probe(&broker, left)).await;
+                if let Ok(Err(why)) = probe {
+                    return Err(why);
+                }
+            }
+        }
     }
 }
 

@@ -1,42 +1,58 @@
 //! The way into a node's I/O thread: queue a command, wake the thread, and
 //! for requests await the routed reply. Cloned into every store replica.
+//!
+//! Nothing here blocks: the I/O thread owns every ZeroMQ socket at the end
+//! (the publisher is handed back to it), so the context's termination,
+//! which waits out the publisher's linger, runs on that thread and never on
+//! the caller's (an async runtime's worker).
 
 use crate::io::Command;
 use crate::ClientError;
 use canopy_schemas::{Reply, Request};
+use std::io::Write;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// Stops the node's I/O thread when the last holder (the node or one of its
 /// replicas) goes away, or when closed explicitly.
 pub(crate) struct Lifetime {
     port: Port,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Becomes true (or closes) once the I/O thread has said BYE, flushed
+    /// and released everything.
+    done: watch::Receiver<bool>,
 }
 
 impl Lifetime {
-    pub fn new(port: Port, thread: std::thread::JoinHandle<()>) -> Self {
-        Lifetime {
-            port,
-            thread: Mutex::new(Some(thread)),
-        }
+    pub fn new(port: Port, done: watch::Receiver<bool>) -> Self {
+        Lifetime { port, done }
     }
 
-    /// Says BYE and joins the I/O thread (once).
-    pub fn close(&self) {
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = thread {
-            let _ = self.port.command(Command::Close);
-            let _ = thread.join();
-        }
+    /// Asks the I/O thread to say BYE and stop; returns at once.
+    pub fn stop(&self) {
+        let _ = self.port.command(Command::Close);
+    }
+
+    /// Asks the I/O thread to stop and waits, without blocking the
+    /// runtime, until it has (pending publishes flushed, up to 2 s).
+    pub async fn close(&self) {
+        self.stop();
+        let mut done = self.done.clone();
+        // An error means the thread is gone: stopped too.
+        let _ = done.wait_for(|d| *d).await;
+    }
+
+    /// True once the I/O thread has stopped.
+    pub fn is_done(&self) -> bool {
+        *self.done.borrow() || self.done.has_changed().is_err()
     }
 }
 
 impl Drop for Lifetime {
     fn drop(&mut self) {
-        self.close();
+        self.stop();
     }
 }
 
@@ -44,7 +60,8 @@ impl Drop for Lifetime {
 #[derive(Clone)]
 pub(crate) struct Port {
     commands: std::sync::mpsc::Sender<Command>,
-    wake: Arc<Mutex<zmq::Socket>>,
+    /// One byte written here wakes the I/O thread's poll.
+    wake: Arc<UnixStream>,
     /// Request ids, shared with the I/O thread.
     pub ids: Arc<AtomicU64>,
     timeout: Duration,
@@ -54,14 +71,14 @@ pub(crate) struct Port {
 impl Port {
     pub fn new(
         commands: std::sync::mpsc::Sender<Command>,
-        wake: zmq::Socket,
+        wake: UnixStream,
         ids: Arc<AtomicU64>,
         timeout: Duration,
         endpoint: String,
     ) -> Self {
         Port {
             commands,
-            wake: Arc::new(Mutex::new(wake)),
+            wake: Arc::new(wake),
             ids,
             timeout,
             endpoint,
@@ -73,15 +90,30 @@ impl Port {
         self.ids.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Queues a command and wakes the I/O thread; gives the command back
+    /// when the thread is gone.
+    fn send(&self, command: Command) -> Result<(), Box<Command>> {
+        self.commands.send(command).map_err(|e| Box::new(e.0))?;
+        // WouldBlock means a wake is already pending: enough.
+        let _ = (&*self.wake).write(&[1]);
+        Ok(())
+    }
+
     /// Queues a command and wakes the I/O thread.
     pub fn command(&self, command: Command) -> Result<(), ClientError> {
-        self.commands
-            .send(command)
-            .map_err(|_| ClientError::Closed)?;
-        // A failed wake means one is already pending.
-        let wake = self.wake.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = wake.send(&b""[..], zmq::DONTWAIT);
-        Ok(())
+        self.send(command).map_err(|_| ClientError::Closed)
+    }
+
+    /// Hands a publisher socket to the I/O thread to close (it lingers to
+    /// flush there); gives it back when the thread is gone.
+    pub fn retire(&self, socket: zmq::Socket) -> Option<zmq::Socket> {
+        match self.send(Command::Retire(socket)) {
+            Ok(()) => None,
+            Err(command) => match *command {
+                Command::Retire(socket) => Some(socket),
+                _ => None,
+            },
+        }
     }
 
     /// Sends a request and awaits its reply; an ERROR reply becomes

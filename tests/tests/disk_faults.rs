@@ -72,7 +72,7 @@ async fn a_failed_commit_stops_the_broker_and_loses_no_acknowledged_write() {
     let mut broker = CappedBroker::start(&data, 4096);
     let mut o =
         canopy_client::NodeOptions::new(&format!("tcp://127.0.0.1:{}", broker.port), "writer", "");
-    o.request_timeout = Duration::from_secs(5);
+    o = o.request_timeout(Duration::from_secs(5));
     let n = canopy_client::Node::connect(o).await.unwrap();
     let store = n.store("default").await.unwrap();
     let value = "x".repeat(4096);

@@ -316,8 +316,8 @@ async fn slow_subscriber_does_not_block_others_and_its_drops_are_counted() {
     stuck.connect(&broker.endpoint_at(1)).unwrap();
     // A canopy node whose application never reads: it drops and reports.
     let mut slow_opts = canopy_client::NodeOptions::new(&broker.endpoint(), "slow", "g");
-    slow_opts.event_buffer = 10;
-    slow_opts.receive_hwm = 10;
+    slow_opts = slow_opts.event_buffer(10);
+    slow_opts = slow_opts.receive_hwm(10);
     let slow = canopy_client::Node::connect(slow_opts).await.unwrap();
     slow.subscribe("x").unwrap();
     let _slow_events = slow.events().unwrap();

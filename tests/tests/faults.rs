@@ -217,8 +217,8 @@ async fn join(broker: &BrokerProcess, name: &str) -> Node {
 
 async fn join_group(broker: &BrokerProcess, name: &str, group: &str) -> Node {
     let mut o = NodeOptions::new(&broker.endpoint(), name, group);
-    o.connect_timeout = DEADLINE;
-    o.request_timeout = Duration::from_secs(2);
+    o = o.connect_timeout(DEADLINE);
+    o = o.request_timeout(Duration::from_secs(2));
     Node::connect(o).await.expect("node connects")
 }
 
@@ -403,7 +403,7 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
                     .ok()?;
                 runtime.block_on(async move {
                     let mut o = NodeOptions::new(&endpoint, &name, "g");
-                    o.connect_timeout = CONVERGE;
+                    o = o.connect_timeout(CONVERGE);
                     let n = Node::connect(o).await.ok()?;
                     let mut replicas = Vec::new();
                     for s in STORES {

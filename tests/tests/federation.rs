@@ -255,8 +255,8 @@ async fn a_child_joins_a_curve_parent_with_its_own_keys() {
         canopy_client::CurveKeys::load(d.join("root.pub").to_str().unwrap(), &d.join("alice.key"))
             .unwrap();
     let mut o = canopy_client::NodeOptions::new(&root.endpoint(), "alice", "p");
-    o.connect_timeout = DEADLINE;
-    o.curve = Some(keys.clone());
+    o = o.connect_timeout(DEADLINE);
+    o = o.curve(keys.clone());
     let alice = Node::connect(o).await.unwrap();
     let root_counter = |name: &'static str| {
         let (endpoint, keys) = (root.endpoint(), keys.clone());

@@ -37,9 +37,48 @@ fn library(ext: &str) -> PathBuf {
     lib
 }
 
+/// The shared library's SONAME, as its ELF header says.
+fn soname() -> String {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(library("so"))
+        .output()
+        .expect("run readelf (binutils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.contains("(SONAME)"))
+        .and_then(|l| l.split('[').nth(1))
+        .and_then(|l| l.split(']').next())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no SONAME in {}: {text}", library("so").display()))
+}
+
+/// A folder laid out as an installation would be: the library under its
+/// SONAME, and the development name linking to it.
+fn installed_lib_dir(out_dir: &Path) -> PathBuf {
+    let dir = out_dir.join("lib");
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let soname = soname();
+        std::fs::copy(library("so"), dir.join(&soname)).unwrap();
+        std::os::unix::fs::symlink(&soname, dir.join("libcanopy_client.so")).unwrap();
+    }
+    dir
+}
+
 /// Compiles one C example; `static_link` links libcanopy_client.a instead of the .so.
 fn compile(example: &str, out_dir: &Path, static_link: bool, extra: &[&str]) -> PathBuf {
-    let src = workspace().join(format!("client/examples/c/{example}.c"));
+    compile_source(
+        &workspace().join(format!("client/examples/c/{example}.c")),
+        out_dir,
+        static_link,
+        extra,
+    )
+}
+
+/// Compiles one C file (see `compile`).
+fn compile_source(src: &Path, out_dir: &Path, static_link: bool, extra: &[&str]) -> PathBuf {
+    let example = src.file_stem().and_then(|s| s.to_str()).expect("file name");
     let out = out_dir.join(if static_link {
         format!("{example}-static")
     } else {
@@ -50,14 +89,15 @@ fn compile(example: &str, out_dir: &Path, static_link: bool, extra: &[&str]) -> 
         .args(extra)
         .arg("-I")
         .arg(workspace().join("client/include"))
-        .arg(&src)
+        .arg(src)
         .arg("-o")
         .arg(&out);
     if static_link {
         cc.arg(library("a"));
         cc.args(["-lstdc++", "-lpthread", "-ldl", "-lm"]);
     } else {
-        let dir = library("so").parent().expect("lib dir").to_owned();
+        // Linked by SONAME, found at run time under it: as installed.
+        let dir = installed_lib_dir(out_dir);
         cc.arg("-L")
             .arg(&dir)
             .arg("-lcanopy_client")
@@ -141,34 +181,15 @@ fn run(program: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// Sends a command event to `node` with the admin tool until `program`
-/// reports it (the subscription reaches publishers asynchronously).
-fn command_until_received(
-    admin: &Path,
-    broker: &str,
-    node: &str,
-    program: &mut Running,
-    prefix: &str,
-) -> String {
-    let end = Instant::now() + DEADLINE;
-    loop {
-        let (ok, _, err) = run(
-            admin,
-            &[broker, "send", node, "cmd", r#"{"do":"calibrate"}"#],
-        );
-        assert!(ok, "admin send: {err}");
-        if let Ok(line) = program.lines.recv_timeout(Duration::from_millis(300)) {
-            program.seen.push(line.clone());
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-        assert!(
-            Instant::now() < end,
-            "command never arrived; saw {:?}",
-            program.seen
-        );
-    }
+/// Sends one command event to `node` with the admin tool. The programs
+/// wait for their subscriptions to be in force (`canopy_sync_subscriptions`)
+/// before they print "ready", so once is enough.
+fn send_command(admin: &Path, broker: &str, node: &str) {
+    let (ok, _, err) = run(
+        admin,
+        &[broker, "send", node, "cmd", r#"{"do":"calibrate"}"#],
+    );
+    assert!(ok, "admin send: {err}");
 }
 
 #[test]
@@ -196,7 +217,8 @@ fn c_sensor_and_admin_against_a_live_broker() {
         assert!(s.saw(expected), "missing {expected:?} in {:?}", s.seen);
     }
     assert!(s.seen[0].starts_with(&format!("version {}", env!("CARGO_PKG_VERSION"))));
-    let event = command_until_received(&admin, &b, "eu/fra/dc1/c1", &mut s, "event ");
+    send_command(&admin, &b, "eu/fra/dc1/c1");
+    let event = s.until("event ", DEADLINE);
     assert!(
         event.starts_with("event topic=cmd target=eu/fra/dc1/c1 publisher=admin-"),
         "{event}"
@@ -229,14 +251,19 @@ fn python_ctypes_program_against_a_live_broker() {
     let admin = compile("admin", dir.path(), false, &[]);
     let script = workspace().join("client/examples/python/sensor.py");
     let lib = library("so");
+    // Python's debug allocator puts guard bytes around every buffer ctypes
+    // allocates and checks them on free: a library that writes past the
+    // options struct the program declared aborts the interpreter.
     let mut py = Running::start(
         Command::new("python3")
+            .env("PYTHONMALLOC", "debug")
             .arg(&script)
             .arg(&lib)
             .args([&b, "py1", "eu"]),
     );
     py.until("ready", DEADLINE);
     for expected in [
+        "options layout fits: True",
         "joined eu/py1",
         r#"read back {"lang": "python", "ok": true}"#,
         "missing key not found: True",
@@ -244,10 +271,157 @@ fn python_ctypes_program_against_a_live_broker() {
     ] {
         assert!(py.saw(expected), "missing {expected:?} in {:?}", py.seen);
     }
-    let event = command_until_received(&admin, &b, "eu/py1", &mut py, "event ");
+    // The program waited for its subscription to be in force
+    // (canopy_sync_subscriptions) before "ready": one command is enough.
+    send_command(&admin, &b, "eu/py1");
+    let event = py.until("event ", DEADLINE);
     assert_eq!(event, r#"event cmd {"do":"calibrate"}"#);
     py.until("bye", DEADLINE);
     assert!(py.wait().success());
+}
+
+/// A caller that declares an older, shorter `canopy_options` (here: up to
+/// `group`) passes its own size; the library writes and reads only that
+/// much. Run under Python's debug allocator, which aborts on a write past
+/// the buffer.
+#[test]
+fn a_shorter_options_layout_is_never_overrun() {
+    let broker = BrokerProcess::start(&[]);
+    let program = r#"
+import ctypes, gc, sys
+lib = ctypes.CDLL(sys.argv[1])
+class Short(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_size_t), ("broker", ctypes.c_char_p),
+                ("name", ctypes.c_char_p), ("group", ctypes.c_char_p)]
+lib.canopy_options_init.argtypes = [ctypes.POINTER(Short), ctypes.c_size_t]
+lib.canopy_connect.argtypes = [ctypes.POINTER(Short), ctypes.POINTER(ctypes.c_void_p)]
+lib.canopy_close.argtypes = [ctypes.c_void_p]
+lib.canopy_options_size.restype = ctypes.c_size_t
+lib.canopy_last_error.restype = ctypes.c_char_p
+for _ in range(50):
+    o = Short()
+    assert lib.canopy_options_init(ctypes.byref(o), ctypes.sizeof(o)) == 0
+    del o
+gc.collect()
+o = Short()
+assert lib.canopy_options_init(ctypes.byref(o), ctypes.sizeof(o)) == 0
+assert o.size == ctypes.sizeof(Short) < lib.canopy_options_size(), o.size
+assert o.broker == b"tcp://127.0.0.1:5556"
+o.broker, o.name = sys.argv[2].encode(), b"short1"
+node = ctypes.c_void_p()
+status = lib.canopy_connect(ctypes.byref(o), ctypes.byref(node))
+assert status == 0, lib.canopy_last_error()
+lib.canopy_close(node)
+too_small = ctypes.create_string_buffer(8)
+assert lib.canopy_options_init(ctypes.cast(too_small, ctypes.POINTER(Short)), 8) == -1
+print("ok", lib.canopy_last_error().decode())
+"#;
+    let out = Command::new("python3")
+        .env("PYTHONMALLOC", "debug")
+        .arg("-c")
+        .arg(program)
+        .arg(library("so"))
+        .arg(broker.endpoint())
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "python: {stdout}{stderr}");
+    assert!(
+        stdout.starts_with("ok ") && stdout.contains("smaller than any"),
+        "{stdout}"
+    );
+}
+
+/// A thread blocked in `canopy_next_event(node, -1)` is woken by
+/// `canopy_shutdown` from another thread with `CANOPY_ERR_CLOSED`, later
+/// calls get the same, and `canopy_close` then frees the node.
+#[test]
+fn shutdown_wakes_a_thread_blocked_on_next_event() {
+    let broker = BrokerProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile_source(
+        &workspace().join("tests/c/close_wakes.c"),
+        dir.path(),
+        false,
+        &["-pthread"],
+    );
+    let mut run = Running::start(Command::new(&program).arg(broker.endpoint()));
+    let woken = run.until("woken ", DEADLINE);
+    assert_eq!(woken, "woken -6 closed");
+    assert_eq!(run.until("after shutdown ", DEADLINE), "after shutdown -6");
+    run.until("closed", DEADLINE);
+    assert!(run.wait().success());
+}
+
+/// The same, from Rust through the ABI, with the waiter known to be inside
+/// its call when the node is shut down.
+#[test]
+fn shutdown_wakes_a_call_known_to_be_blocked() {
+    use canopy_client::ffi::*;
+    let broker = BrokerProcess::start(&[]);
+    let endpoint = std::ffi::CString::new(broker.endpoint()).unwrap();
+    let mut options = std::mem::MaybeUninit::<canopy_options>::uninit();
+    assert_eq!(
+        canopy_options_init(options.as_mut_ptr(), std::mem::size_of::<canopy_options>()),
+        CANOPY_OK
+    );
+    // SAFETY: initialised just above.
+    let mut options = unsafe { options.assume_init() };
+    options.broker = endpoint.as_ptr();
+    options.name = c"blocked".as_ptr();
+    let mut node = std::ptr::null_mut();
+    assert_eq!(canopy_connect(&options, &mut node), CANOPY_OK);
+    let shared = node as usize;
+    let waiter = std::thread::spawn(move || {
+        let mut event = std::ptr::null_mut();
+        canopy_next_event(shared as *const canopy_node, -1, &mut event)
+    });
+    let deadline = Instant::now() + DEADLINE;
+    while calls_in_progress(node) != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the waiter never entered canopy_next_event"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    canopy_shutdown(node);
+    assert_eq!(waiter.join().unwrap(), CANOPY_ERR_CLOSED);
+    assert_eq!(calls_in_progress(node), 0);
+    canopy_close(node);
+}
+
+/// The shared library exports the C API and nothing else, under a SONAME
+/// that names its ABI version.
+#[test]
+fn the_shared_library_exports_only_the_c_api_under_its_soname() {
+    let major: u32 = env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap();
+    let minor = env!("CARGO_PKG_VERSION_MINOR");
+    let expected = if major == 0 {
+        format!("libcanopy_client.so.0.{minor}")
+    } else {
+        format!("libcanopy_client.so.{major}")
+    };
+    assert_eq!(soname(), expected);
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(library("so"))
+        .output()
+        .expect("run nm (binutils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let exported: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    let header = std::fs::read_to_string(workspace().join("client/include/canopy.h")).unwrap();
+    assert!(exported.len() > 40, "{exported:?}");
+    for symbol in &exported {
+        assert!(symbol.starts_with("canopy_"), "exports {symbol}");
+        assert!(
+            header.contains(&format!("{symbol}(")),
+            "{symbol} is exported but not declared in canopy.h"
+        );
+    }
 }
 
 #[test]
@@ -294,7 +468,8 @@ fn c_sensor_runs_clean_under_valgrind_or_address_sanitizer() {
         )
     };
     s.until("ready", DEADLINE * 3);
-    command_until_received(&admin, &b, "eu/vg1", &mut s, "event ");
+    send_command(&admin, &b, "eu/vg1");
+    s.until("event ", DEADLINE * 3);
     s.until("bye", DEADLINE * 3);
     let status = s.wait();
     assert!(

@@ -119,7 +119,7 @@ async fn nodes_appear_then_expire_after_silence() {
     assert_eq!(counter(&broker, "nodes_expired").await, 1);
     // The live node, heartbeating, is still there well after the timeout.
     assert!(counter(&broker, "pings").await > 0);
-    live.close();
+    live.close().await;
     eventually("a closed node leaves at once", || {
         let endpoint = endpoint.clone();
         async move {
@@ -189,7 +189,7 @@ async fn node_limit_and_invalid_names_are_refused() {
     assert_eq!(counter(&broker, "nodes_limit_hits").await, 1);
     // Connecting to nothing is a clear error naming why, not a hang.
     let mut o = NodeOptions::new("tcp://127.0.0.1:1", "x", "");
-    o.connect_timeout = Duration::from_millis(300);
+    o = o.connect_timeout(Duration::from_millis(300));
     let err = canopy_client::Node::connect(o)
         .await
         .err()
@@ -310,7 +310,7 @@ async fn two_nodes_with_one_name_do_not_fight_and_the_older_is_told() {
     // Once the newer one is gone, the older joins again by itself (a taker
     // can also be a ghost: a dead process's HELLO read late).
     drop(store);
-    second.close();
+    second.close().await;
     let rejoined = tokio::time::timeout(DEADLINE, async {
         loop {
             match events.next().await {

@@ -54,7 +54,7 @@ async fn connections_beyond_max_connections_are_refused_clearly() {
 
     // The client library says why instead of timing out.
     let mut o = NodeOptions::new(&broker.endpoint(), "late", "g");
-    o.connect_timeout = DEADLINE;
+    o = o.connect_timeout(DEADLINE);
     match Node::connect(o).await {
         Err(ClientError::BrokerFull(endpoint)) => assert_eq!(endpoint, broker.endpoint()),
         Err(e) => panic!("expected BrokerFull, got {e}"),
@@ -65,7 +65,7 @@ async fn connections_beyond_max_connections_are_refused_clearly() {
     drop(held);
     let late = eventually("a node joins once connections closed", || async {
         let mut o = NodeOptions::new(&broker.endpoint(), "late", "g");
-        o.connect_timeout = DEADLINE;
+        o = o.connect_timeout(DEADLINE);
         Node::connect(o).await.ok()
     })
     .await;

@@ -114,8 +114,8 @@ async fn ttls_beyond_u64_milliseconds_saturate_instead_of_overflowing() {
     let level = Level::parse("g", false).unwrap();
     // A WRITE with the largest TTL: acknowledged, and the key lives.
     let mut spec = canopy_client::WriteSpec::new(canopy_client::OpKind::Put, &level, "forever");
-    spec.value = Some(rmp_serde::to_vec(&1u8).unwrap());
-    spec.ttl = Some(Duration::MAX);
+    spec = spec.value_msgpack(rmp_serde::to_vec(&1u8).unwrap());
+    spec = spec.ttl(Duration::MAX);
     store.write(spec).await.unwrap();
     // A CHP KVSET with ttl = 1e17 seconds, from a plain PUB.
     let ctx = zmq::Context::new();

@@ -16,8 +16,10 @@ fn options(
     timeout: Duration,
 ) -> NodeOptions {
     let mut o = NodeOptions::new(&broker.endpoint(), name, "g");
-    o.connect_timeout = timeout;
-    o.curve = keys;
+    o = o.connect_timeout(timeout);
+    if let Some(k) = keys {
+        o = o.curve(k);
+    }
     o
 }
 
@@ -120,7 +122,7 @@ async fn curve_admits_only_allowed_keys_and_reloads_on_sighup() {
         async move { Node::connect(o).await.ok() }
     })
     .await;
-    admitted.close();
+    admitted.close().await;
     assert!(broker.stderr().contains("allow-list reloaded"));
     // A broken list on reload keeps the previous one in force.
     std::fs::write(&allow, "not a valid line\n").unwrap();
@@ -238,8 +240,8 @@ nodes = ["us/"]
 
 fn acl_node(s: &AclSetup, keys: &CurveKeys, name: &str, group: &str) -> NodeOptions {
     let mut o = NodeOptions::new(&s.broker.endpoint(), name, group);
-    o.connect_timeout = DEADLINE;
-    o.curve = Some(keys.clone());
+    o = o.connect_timeout(DEADLINE);
+    o = o.curve(keys.clone());
     o
 }
 
@@ -263,7 +265,7 @@ async fn acls_confine_each_identity_to_its_prefixes() {
     // applied. His allowed "@eu/:public" prefix still works.
     let ctx = zmq::Context::new();
     let spy = ctx.socket(zmq::SUB).unwrap();
-    s.bob.apply(&spy).unwrap();
+    apply_curve(&s.bob, &spy);
     spy.set_subscribe(b"@eu/").unwrap();
     spy.set_subscribe(b"@eu/:public").unwrap();
     spy.set_subscribe(b"HUGZ").unwrap();
@@ -339,7 +341,7 @@ async fn acls_confine_each_identity_to_its_prefixes() {
         "{err}"
     );
     let raw = ctx.socket(zmq::DEALER).unwrap();
-    s.bob.apply(&raw).unwrap();
+    apply_curve(&s.bob, &raw);
     raw.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
     raw.connect(&s.broker.endpoint()).unwrap();
     raw.send_multipart([&b"ICANHAZ?"[..], b"/default/eu/:"], 0)
@@ -492,4 +494,11 @@ fn cli_writes_join_in_the_group_they_write_to_and_pass_the_acl() {
         started.elapsed() < std::time::Duration::from_secs(4),
         "waited out the timeout"
     );
+}
+
+/// Makes a raw ZeroMQ socket a CURVE client with `keys`.
+fn apply_curve(keys: &canopy_client::CurveKeys, socket: &zmq::Socket) {
+    socket.set_curve_serverkey(&keys.server_public).unwrap();
+    socket.set_curve_publickey(&keys.public).unwrap();
+    socket.set_curve_secretkey(&keys.secret).unwrap();
 }

@@ -202,8 +202,8 @@ async fn a_replica_the_broker_dropped_updates_for_converges_exactly() {
     // Tiny high-water marks: the broker drops KVPUBs for the slow replica.
     let broker = BrokerProcess::start(&["--send-hwm", "1", "--heartbeat-ms", "200"]);
     let mut slow_opts = NodeOptions::new(&broker.endpoint(), "slow", "g");
-    slow_opts.receive_hwm = 1;
-    slow_opts.connect_timeout = DEADLINE;
+    slow_opts = slow_opts.receive_hwm(1);
+    slow_opts = slow_opts.connect_timeout(DEADLINE);
     let slow_node = canopy_client::Node::connect(slow_opts).await.unwrap();
     let slow = slow_node.store("default").await.unwrap();
     let writer = node(&broker, "w", "g")

@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
     char name[64];
     snprintf(name, sizeof name, "admin-%d", (int)getpid());
     canopy_options options;
-    canopy_options_init(&options);
+    CANOPY_OPTIONS_INIT(&options);
     options.broker = argv[1];
     options.name = name;
     options.group = group;

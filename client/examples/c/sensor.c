@@ -16,7 +16,8 @@
 
 static int check(int status, const char *what) {
     if (status != CANOPY_OK) {
-        fprintf(stderr, "sensor: %s failed (%d): %s\n", what, status, canopy_last_error());
+        fprintf(stderr, "sensor: %s failed (%d, %s): %s\n", what, status, canopy_strerror(status),
+                canopy_last_error());
         exit(1);
     }
     return status;
@@ -29,9 +30,11 @@ int main(int argc, char **argv) {
     }
     printf("version %s (header %d.%d.%d)\n", canopy_version(), CANOPY_VERSION_MAJOR,
            CANOPY_VERSION_MINOR, CANOPY_VERSION_PATCH);
+    /* The library must be able to serve this header. */
+    check(CANOPY_CHECK_VERSION(), "check_version");
 
     canopy_options options;
-    check(canopy_options_init(&options), "options_init");
+    check(CANOPY_OPTIONS_INIT(&options), "options_init");
     options.broker = argv[1];
     options.name = argv[2];
     options.group = argv[3];
@@ -39,6 +42,8 @@ int main(int argc, char **argv) {
     check(canopy_connect(&options, &node), "connect");
     printf("joined %s/%s\n", argv[3], argv[2]);
     check(canopy_subscribe(node, "cmd"), "subscribe");
+    /* From here on no command published to us is lost for want of it. */
+    check(canopy_sync_subscriptions(node, -1), "sync_subscriptions");
 
     canopy_store *store = NULL;
     check(canopy_store_open(node, "default", &store), "store_open");
@@ -69,7 +74,8 @@ int main(int argc, char **argv) {
     char key[128];
     snprintf(key, sizeof key, "sensors/%s", argv[2]);
     uint64_t seq = 0;
-    check(canopy_put_json(store, argv[3], key, "{\"status\":\"up\"}", -1, &seq), "put_json");
+    check(canopy_put_json(store, argv[3], key, "{\"status\":\"up\"}", CANOPY_TTL_DEFAULT, &seq),
+          "put_json");
     printf("put %s seq>0 %d\n", key, seq > 0);
     check(canopy_get_json(store, key, &json), "get_json own write");
     printf("read back %s\n", json);
@@ -77,14 +83,15 @@ int main(int argc, char **argv) {
     int64_t count = 0;
     check(canopy_incr(store, argv[3], "readings", 3, &count), "incr");
     printf("readings %" PRId64 "\n", count);
+    /* Zero-initialised: every field not set is its default (the store's TTL). */
     canopy_write_args args;
     memset(&args, 0, sizeof args);
     args.op = CANOPY_OP_SET_INSERT;
     args.level = argv[3];
     args.key = "members";
     args.value_json = "\"sensor\"";
-    args.ttl_ms = -1;
     canopy_write_result result;
+    memset(&result, 0, sizeof result);
     check(canopy_write(store, &args, &result), "set_insert");
     args.op = CANOPY_OP_PUT_IF_ABSENT;
     args.key = key;

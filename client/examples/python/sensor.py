@@ -13,15 +13,25 @@ import sys
 
 OK, ERR_NOT_FOUND, ERR_TIMEOUT = 0, -4, -2
 TARGET_GROUP, EVENT_MESSAGE = 1, 1
+TTL_DEFAULT = -1
+# The canopy.h this program was written against (CANOPY_VERSION_NUMBER).
+HEADER_VERSION = 0x000100
 
 
 class Options(ctypes.Structure):
+    """canopy_options as canopy.h declares it. The library reads and writes
+    only the first `size` bytes (ctypes.sizeof of this class), so a shorter
+    declaration stays safe: the missing fields take their defaults."""
     _fields_ = [
+        ("size", ctypes.c_size_t),
         ("broker", ctypes.c_char_p),
         ("name", ctypes.c_char_p),
         ("group", ctypes.c_char_p),
         ("connect_timeout_ms", ctypes.c_uint32),
         ("request_timeout_ms", ctypes.c_uint32),
+        ("server_key", ctypes.c_char_p),
+        ("public_key", ctypes.c_char_p),
+        ("secret_key", ctypes.c_char_p),
     ]
 
 
@@ -30,7 +40,13 @@ def load(path):
     vp, cp, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
     lib.canopy_version.restype = cp
     lib.canopy_last_error.restype = cp
-    lib.canopy_options_init.argtypes = [ctypes.POINTER(Options)]
+    lib.canopy_version_number.restype = ctypes.c_uint32
+    lib.canopy_check_version.argtypes = [ctypes.c_uint32]
+    lib.canopy_strerror.argtypes = [i]
+    lib.canopy_strerror.restype = cp
+    lib.canopy_options_size.restype = ctypes.c_size_t
+    lib.canopy_options_init.argtypes = [ctypes.POINTER(Options), ctypes.c_size_t]
+    lib.canopy_sync_subscriptions.argtypes = [vp, i]
     lib.canopy_connect.argtypes = [ctypes.POINTER(Options), ctypes.POINTER(vp)]
     lib.canopy_close.argtypes = [vp]
     lib.canopy_close.restype = None
@@ -69,7 +85,8 @@ def main():
 
     def check(status, what):
         if status != OK:
-            raise CanopyError(f"{what}: {lib.canopy_last_error().decode()} ({status})")
+            reason = lib.canopy_strerror(status).decode()
+            raise CanopyError(f"{what}: {lib.canopy_last_error().decode()} ({status}, {reason})")
 
     def take_string(ptr):
         text = ctypes.cast(ptr, ctypes.c_char_p).value.decode()
@@ -77,20 +94,24 @@ def main():
         return text
 
     print("version", lib.canopy_version().decode())
+    check(lib.canopy_check_version(HEADER_VERSION), "check_version")
     opts = Options()
-    check(lib.canopy_options_init(ctypes.byref(opts)), "options_init")
+    # Never more than we declared; the library's own may be larger.
+    print("options layout fits:", ctypes.sizeof(opts) <= lib.canopy_options_size())
+    check(lib.canopy_options_init(ctypes.byref(opts), ctypes.sizeof(opts)), "options_init")
     opts.broker, opts.name, opts.group = broker, name, group
     node = ctypes.c_void_p()
     check(lib.canopy_connect(ctypes.byref(opts), ctypes.byref(node)), "connect")
     print("joined", f"{group.decode()}/{name.decode()}")
     check(lib.canopy_subscribe(node, b"cmd"), "subscribe")
+    check(lib.canopy_sync_subscriptions(node, -1), "sync_subscriptions")
     store = ctypes.c_void_p()
     check(lib.canopy_store_open(node, b"default", ctypes.byref(store)), "store_open")
 
     seq = ctypes.c_uint64()
     key = b"py/" + name
     value = json.dumps({"lang": "python", "ok": True}).encode()
-    check(lib.canopy_put_json(store, group, key, value, -1, ctypes.byref(seq)), "put_json")
+    check(lib.canopy_put_json(store, group, key, value, TTL_DEFAULT, ctypes.byref(seq)), "put_json")
     out = ctypes.c_void_p()
     check(lib.canopy_get_json(store, key, ctypes.byref(out)), "get_json")
     print("read back", json.dumps(json.loads(take_string(out)), sort_keys=True))

@@ -77,29 +77,24 @@ pub extern "C" fn canopy_next_event(
     out: *mut *mut canopy_event,
 ) -> c_int {
     guard(|| {
-        let n = handle(node, "node")?;
-        let mut slot = n.events.lock().unwrap_or_else(|e| e.into_inner());
-        let events = slot
-            .as_mut()
-            .ok_or_else(|| FfiError::new(CANOPY_ERR_CLOSED, "node is closed"))?;
-        let next = n.runtime.block_on(async {
-            if timeout_ms < 0 {
-                Ok(events.next().await)
-            } else {
-                tokio::time::timeout(
-                    std::time::Duration::from_millis(timeout_ms as u64),
-                    events.next(),
-                )
-                .await
+        let (n, _call) = super::node_call(node)?;
+        let next = super::unless_closed(n, async {
+            // Another thread may be waiting already: wait for it, or for close.
+            let mut slot = n.events.lock().await;
+            let events = slot
+                .as_mut()
+                .ok_or_else(|| FfiError::new(CANOPY_ERR_CLOSED, "node is closed"))?;
+            let next = events.next();
+            match u64::try_from(timeout_ms) {
+                Err(_) => Ok(next.await),
+                Ok(ms) => tokio::time::timeout(std::time::Duration::from_millis(ms), next)
+                    .await
+                    .map_err(|_| FfiError::new(CANOPY_ERR_TIMEOUT, "no event within the timeout")),
             }
-        });
+        })?;
         match next {
-            Ok(Some(e)) => put(out, Box::into_raw(Box::new(canopy_event::from(e))), "out"),
-            Ok(None) => Err(FfiError::new(CANOPY_ERR_CLOSED, "node is closed")),
-            Err(_) => Err(FfiError::new(
-                CANOPY_ERR_TIMEOUT,
-                "no event within the timeout",
-            )),
+            Some(e) => put(out, Box::into_raw(Box::new(canopy_event::from(e))), "out"),
+            None => Err(FfiError::new(CANOPY_ERR_CLOSED, "node is closed")),
         }
     })
 }

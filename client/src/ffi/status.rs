@@ -1,7 +1,6 @@
 //! Status codes, the thread-local last error, and the panic guard.
 
-use crate::ClientError;
-use canopy_schemas::ErrorCode;
+use crate::{ClientError, ErrorKind};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -61,28 +60,20 @@ impl FfiError {
 
 impl From<ClientError> for FfiError {
     fn from(e: ClientError) -> Self {
-        let code = match &e {
-            ClientError::Endpoint(_) | ClientError::Topic(_) | ClientError::Curve(_) => {
-                CANOPY_ERR_INVALID_ARGUMENT
-            }
-            ClientError::AuthRefused(_) => CANOPY_ERR_AUTH,
-            ClientError::Timeout { .. } | ClientError::NotSent => CANOPY_ERR_TIMEOUT,
-            ClientError::Unreachable { .. } => CANOPY_ERR_IO,
-            ClientError::Refused { code, .. } => match code {
-                ErrorCode::SchemaViolation
-                | ErrorCode::LimitReached
-                | ErrorCode::CasFailed
-                | ErrorCode::Exists
-                | ErrorCode::TypeMismatch => CANOPY_ERR_CONFLICT,
-                ErrorCode::VersionMismatch => CANOPY_ERR_VERSION,
-                _ => CANOPY_ERR_REFUSED,
-            },
-            ClientError::SubscriptionLimit(_) | ClientError::BrokerFull(_) => CANOPY_ERR_REFUSED,
-            ClientError::VersionMismatch(_) => CANOPY_ERR_VERSION,
-            ClientError::Closed | ClientError::EventsTaken => CANOPY_ERR_CLOSED,
-            ClientError::Payload(_) | ClientError::TooLarge { .. } => CANOPY_ERR_PAYLOAD,
-            ClientError::Zmq(_) => CANOPY_ERR_IO,
-            ClientError::Protocol(_) => CANOPY_ERR_PROTOCOL,
+        let code = match e.kind() {
+            ErrorKind::InvalidArgument => CANOPY_ERR_INVALID_ARGUMENT,
+            ErrorKind::Auth => CANOPY_ERR_AUTH,
+            // Nothing listens there (connection refused, no route): an I/O
+            // error; no answer in time: a timeout.
+            ErrorKind::Unreachable if matches!(e, ClientError::Unreachable { .. }) => CANOPY_ERR_IO,
+            ErrorKind::Unreachable => CANOPY_ERR_TIMEOUT,
+            ErrorKind::Conflict => CANOPY_ERR_CONFLICT,
+            ErrorKind::Version => CANOPY_ERR_VERSION,
+            ErrorKind::Closed => CANOPY_ERR_CLOSED,
+            ErrorKind::Payload => CANOPY_ERR_PAYLOAD,
+            ErrorKind::Refused => CANOPY_ERR_REFUSED,
+            _ if matches!(e, ClientError::Transport(_)) => CANOPY_ERR_IO,
+            _ => CANOPY_ERR_PROTOCOL,
         };
         FfiError::new(code, e.to_string())
     }
@@ -138,6 +129,31 @@ pub extern "C" fn canopy_last_error() -> *const c_char {
     LAST_ERROR.with(|slot| slot.borrow().as_ptr())
 }
 
+/// A short, static description of a status code (`CANOPY_OK` or a
+/// `CANOPY_ERR_*`), e.g. for logs; "unknown status" for other values.
+/// Never NULL, never freed. `canopy_last_error` says more about a failure.
+#[no_mangle]
+pub extern "C" fn canopy_strerror(status: c_int) -> *const c_char {
+    let text: &'static std::ffi::CStr = match status {
+        CANOPY_OK => c"success",
+        CANOPY_ERR_INVALID_ARGUMENT => c"invalid argument",
+        CANOPY_ERR_TIMEOUT => c"timed out",
+        CANOPY_ERR_REFUSED => c"refused by the broker",
+        CANOPY_ERR_NOT_FOUND => c"not found",
+        CANOPY_ERR_BUFFER_TOO_SMALL => c"buffer too small",
+        CANOPY_ERR_CLOSED => c"closed",
+        CANOPY_ERR_VERSION => c"version mismatch",
+        CANOPY_ERR_PAYLOAD => c"payload cannot be encoded or decoded",
+        CANOPY_ERR_IO => c"system or transport error",
+        CANOPY_ERR_PROTOCOL => c"unexpected reply from the broker",
+        CANOPY_ERR_PANIC => c"internal error",
+        CANOPY_ERR_CONFLICT => c"write precondition failed",
+        CANOPY_ERR_AUTH => c"credentials refused",
+        _ => c"unknown status",
+    };
+    text.as_ptr()
+}
+
 /// Frees a string returned by this library (`*_json` functions). NULL is ignored.
 #[no_mangle]
 pub extern "C" fn canopy_string_free(text: *mut c_char) {
@@ -188,7 +204,10 @@ mod tests {
         assert!(node.is_null());
         let mut options = std::mem::MaybeUninit::uninit();
         assert_eq!(
-            crate::ffi::canopy_options_init(options.as_mut_ptr()),
+            crate::ffi::canopy_options_init(
+                options.as_mut_ptr(),
+                std::mem::size_of::<crate::ffi::canopy_options>()
+            ),
             CANOPY_OK
         );
         // SAFETY: initialised just above.

@@ -34,14 +34,43 @@ pub const CANOPY_OP_DELETE_SUBTREE: c_int = 10;
 pub struct canopy_store {
     runtime: Arc<tokio::runtime::Runtime>,
     replica: Replica,
+    /// Keeps the node (its connection) alive after `canopy_close`.
+    node: Arc<crate::Node>,
 }
 
-/// One write for `canopy_write`. Zero-initialise it, then set what the
-/// operation needs.
+/// `canopy_write_args.flags`: `ttl_ms` is set (0 then means no TTL);
+/// without it the store's default TTL applies.
+pub const CANOPY_WRITE_TTL: u32 = 1;
+/// `canopy_write_args.flags`: `by` is set (0 then reads an integer without
+/// changing it); without it incr/decr use 1.
+pub const CANOPY_WRITE_BY: u32 = 2;
+/// `canopy_put`'s `ttl_ms` for the store's default TTL.
+pub const CANOPY_TTL_DEFAULT: i64 = -1;
+
+/// Replica state: the first snapshot is loading.
+pub const CANOPY_STORE_SYNCING: c_int = 1;
+/// Replica state: every level is synced and live; reads are current.
+pub const CANOPY_STORE_SYNCED: c_int = 2;
+/// Replica state: a level is reloading; reads may be old since the time given.
+pub const CANOPY_STORE_RESYNCING: c_int = 3;
+/// Replica state: the link is down; reads may be old since the time given.
+pub const CANOPY_STORE_STALE: c_int = 4;
+/// Replica state: the node's connection is closed.
+pub const CANOPY_STORE_CLOSED: c_int = 5;
+
+/// One write for `canopy_write`. Zero-initialise it and set what the
+/// operation needs: every field left zero means its default (`size` 0:
+/// this header's layout; no TTL flag: the store's default TTL; no BY flag:
+/// incr/decr by 1).
 #[repr(C)]
 pub struct canopy_write_args {
+    /// 0, or `sizeof(canopy_write_args)` (needed only to use fields added
+    /// after this layout).
+    pub size: usize,
     /// `CANOPY_OP_*`.
     pub op: c_int,
+    /// `CANOPY_WRITE_TTL` and/or `CANOPY_WRITE_BY`: which optional fields are set.
+    pub flags: u32,
     /// Level path: a group path ("" or NULL = root), or a node path when
     /// `level_is_node` is non-zero. Borrowed for the call.
     pub level: *const c_char,
@@ -55,19 +84,24 @@ pub struct canopy_write_args {
     pub value_len: usize,
     /// The operand as JSON text instead of `value` (used when non-NULL). Borrowed.
     pub value_json: *const c_char,
-    /// Amount for incr/decr (0 means 1).
+    /// Amount for incr/decr, read with `CANOPY_WRITE_BY`.
     pub by: i64,
     /// Expected key sequence for compare-and-set (0: the key must be absent).
     pub expected_seq: u64,
-    /// Time to live in ms; negative: the store's default; 0: none.
-    pub ttl_ms: i64,
+    /// Time to live in ms, read with `CANOPY_WRITE_TTL` (0: none).
+    pub ttl_ms: u64,
 }
+
+/// The smallest layout accepted: this one (the first with `size`).
+const WRITE_ARGS_MIN_SIZE: usize = std::mem::size_of::<canopy_write_args>();
 
 impl canopy_write_args {
     /// An operation on `group`/`key` with nothing else set (store's TTL).
     fn basic(op: c_int, group: *const c_char, key: *const c_char) -> Self {
         canopy_write_args {
+            size: 0,
             op,
+            flags: 0,
             level: group,
             level_is_node: 0,
             key,
@@ -76,20 +110,43 @@ impl canopy_write_args {
             value_json: std::ptr::null(),
             by: 0,
             expected_seq: 0,
-            ttl_ms: -1,
+            ttl_ms: 0,
         }
+    }
+
+    /// `canopy_put`'s TTL argument: negative is the store's default.
+    fn with_ttl(mut self, ttl_ms: i64) -> Self {
+        if let Ok(ms) = u64::try_from(ttl_ms) {
+            self.flags |= CANOPY_WRITE_TTL;
+            self.ttl_ms = ms;
+        }
+        self
     }
 }
 
-/// What a write did.
+/// What a write did. The library writes only the first `size` bytes
+/// (0: this header's layout).
 #[repr(C)]
 pub struct canopy_write_result {
+    /// 0, or `sizeof(canopy_write_result)`.
+    pub size: usize,
     /// Sequence assigned (the last one for delete-subtree).
     pub seq: u64,
     /// Keys deleted (delete, delete-subtree).
     pub deleted: u64,
     /// New integer value after incr/decr (0 otherwise).
     pub integer: i64,
+}
+
+impl canopy_write_result {
+    fn empty() -> Self {
+        canopy_write_result {
+            size: 0,
+            seq: 0,
+            deleted: 0,
+            integer: 0,
+        }
+    }
 }
 
 /// Converts MessagePack to JSON text.
@@ -118,23 +175,63 @@ pub extern "C" fn canopy_store_open(
     out: *mut *mut canopy_store,
 ) -> c_int {
     guard(|| {
-        let n = handle(node, "node")?;
-        let replica = n.runtime.block_on(n.node.store(arg(name, "name")?))?;
+        let (n, _call) = super::node_call(node)?;
+        let name = arg(name, "name")?;
+        let replica = super::unless_closed(n, async { Ok(n.node.store(name).await?) })?;
         let store = Box::new(canopy_store {
             runtime: Arc::clone(&n.runtime),
             replica,
+            node: Arc::clone(&n.node),
         });
         put(out, Box::into_raw(store), "out")
     })
 }
 
-/// Frees a replica. NULL is ignored.
+/// Frees a replica: its watches end (`CANOPY_ERR_CLOSED`). When its node was
+/// closed already and this is its last store, says BYE and waits for the
+/// flush. NULL is ignored.
 #[no_mangle]
 pub extern "C" fn canopy_store_close(store: *mut canopy_store) {
-    if !store.is_null() {
-        // SAFETY: `store` came from canopy_store_open and is freed once.
-        drop(unsafe { Box::from_raw(store) });
+    let _ = guard(|| {
+        if !store.is_null() {
+            // SAFETY: `store` came from canopy_store_open and is freed once.
+            let boxed = unsafe { Box::from_raw(store) };
+            let canopy_store {
+                runtime,
+                replica,
+                node,
+            } = *boxed;
+            drop(replica);
+            super::release(&runtime, node);
+        }
+        Ok(())
+    });
+}
+
+/// The replica's state (`CANOPY_STORE_*`); for resyncing and stale, `*since_ms`
+/// (may be NULL) gets the Unix time in ms since which reads may be old, else 0.
+/// 0 for a NULL store.
+#[no_mangle]
+pub extern "C" fn canopy_store_state(store: *const canopy_store, since_ms: *mut u64) -> c_int {
+    let Ok(s) = handle(store, "store") else {
+        return 0;
+    };
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    };
+    let (state, since) = match s.replica.state() {
+        crate::ReplicaState::Syncing => (CANOPY_STORE_SYNCING, 0),
+        crate::ReplicaState::Synced => (CANOPY_STORE_SYNCED, 0),
+        crate::ReplicaState::Resyncing { since } => (CANOPY_STORE_RESYNCING, ms(since)),
+        crate::ReplicaState::Stale { since } => (CANOPY_STORE_STALE, ms(since)),
+        _ => (CANOPY_STORE_CLOSED, 0),
+    };
+    if !since_ms.is_null() {
+        // SAFETY: the caller passes a writable pointer or NULL.
+        unsafe { since_ms.write(since) };
     }
+    state
 }
 
 /// Copies the merged value of `key` (MessagePack) into `buf` (`cap` bytes)
@@ -255,7 +352,12 @@ pub extern "C" fn canopy_write(
 ) -> c_int {
     guard(|| {
         let s = handle(store, "store")?;
-        let a = handle(args, "args")?;
+        if args.is_null() {
+            return Err(FfiError::invalid("args is NULL"));
+        }
+        // SAFETY: the caller passes a struct whose first field is its size.
+        let size = unsafe { args.cast::<usize>().read_unaligned() };
+        let a = &super::read_sized(args, size, WRITE_ARGS_MIN_SIZE, "args")?;
         let op = op_kind(a.op)?;
         let level = Level::parse(opt_arg(a.level, "level")?, a.level_is_node != 0)?;
         let key = if op == OpKind::DeleteSubtree {
@@ -271,11 +373,17 @@ pub extern "C" fn canopy_write(
         } else {
             Some(json_to_msgpack(arg(a.value_json, "value_json")?)?)
         };
-        spec.by = Some(if a.by == 0 { 1 } else { a.by });
+        if a.flags & CANOPY_WRITE_BY != 0 {
+            spec.by = Some(a.by);
+        }
         spec.expected_seq = Some(a.expected_seq);
-        spec.ttl = (a.ttl_ms >= 0).then(|| Duration::from_millis(a.ttl_ms as u64));
+        if a.flags & CANOPY_WRITE_TTL != 0 {
+            spec.ttl = Some(Duration::from_millis(a.ttl_ms));
+        }
         let ack = s.runtime.block_on(s.replica.write(spec))?;
         if !result.is_null() {
+            // SAFETY: the caller passes a struct whose first field is its size.
+            let size = unsafe { result.cast::<usize>().read_unaligned() };
             let integer = match op {
                 OpKind::Incr | OpKind::Decr => ack
                     .value
@@ -284,22 +392,24 @@ pub extern "C" fn canopy_write(
                     .unwrap_or(0),
                 _ => 0,
             };
-            put(
+            super::write_sized(
                 result,
-                canopy_write_result {
+                size,
+                &canopy_write_result {
+                    size,
                     seq: ack.seq,
                     deleted: ack.deleted,
                     integer,
                 },
-                "result",
-            )?;
+            );
         }
         Ok(())
     })
 }
 
 /// Sets `key` at group level `group` ("" = root) to a MessagePack value;
-/// `ttl_ms` < 0 uses the store's default. `seq` may be NULL.
+/// `ttl_ms`: `CANOPY_TTL_DEFAULT` (or any negative) for the store's default,
+/// 0 for none. `seq` may be NULL.
 #[no_mangle]
 pub extern "C" fn canopy_put(
     store: *const canopy_store,
@@ -317,8 +427,7 @@ pub extern "C" fn canopy_put(
             value
         },
         value_len: len,
-        ttl_ms,
-        ..canopy_write_args::basic(CANOPY_OP_PUT, group, key)
+        ..canopy_write_args::basic(CANOPY_OP_PUT, group, key).with_ttl(ttl_ms)
     };
     write_seq(store, &args, seq)
 }
@@ -338,8 +447,7 @@ pub extern "C" fn canopy_put_json(
     }
     let args = canopy_write_args {
         value_json: json,
-        ttl_ms,
-        ..canopy_write_args::basic(CANOPY_OP_PUT, group, key)
+        ..canopy_write_args::basic(CANOPY_OP_PUT, group, key).with_ttl(ttl_ms)
     };
     write_seq(store, &args, seq)
 }
@@ -373,13 +481,10 @@ pub extern "C" fn canopy_incr(
     };
     let args = canopy_write_args {
         by: by.checked_abs().unwrap_or(i64::MAX),
+        flags: CANOPY_WRITE_BY,
         ..canopy_write_args::basic(op, group, key)
     };
-    let mut result = canopy_write_result {
-        seq: 0,
-        deleted: 0,
-        integer: 0,
-    };
+    let mut result = canopy_write_result::empty();
     let status = canopy_write(store, &args, &mut result);
     if status == CANOPY_OK && !value.is_null() {
         // SAFETY: the caller passes a writable pointer or NULL.
@@ -389,11 +494,7 @@ pub extern "C" fn canopy_incr(
 }
 
 fn write_seq(store: *const canopy_store, args: &canopy_write_args, seq: *mut u64) -> c_int {
-    let mut result = canopy_write_result {
-        seq: 0,
-        deleted: 0,
-        integer: 0,
-    };
+    let mut result = canopy_write_result::empty();
     let status = canopy_write(store, args, &mut result);
     if status == CANOPY_OK && !seq.is_null() {
         // SAFETY: the caller passes a writable pointer or NULL.

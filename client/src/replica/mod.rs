@@ -4,20 +4,22 @@
 
 pub(crate) mod shared;
 
+use crate::locking::lock;
 use crate::port::{Lifetime, Port};
+use crate::subs::Subscriptions;
 use crate::ClientError;
 use canopy_schemas::state::{Level, OpKind, Write, Written};
 use canopy_schemas::{NodePath, Reply, Request};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use shared::{Change, ReplicaEntry, ReplicaShared};
+use shared::{Change, ReplicaEntry, ReplicaShared, ReplicaState};
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Watch channel capacity; beyond it changes are dropped and counted.
 const WATCH_CAPACITY: usize = 10_000;
@@ -28,27 +30,32 @@ pub type View = BTreeMap<String, ReplicaEntry>;
 /// The outcome of an acknowledged write.
 pub type WriteAck = Written;
 
-/// One write, for [`Replica::write`].
+/// One write, for [`Replica::write`] and [`Node::write`](crate::Node::write):
+/// an operation on a level's key, built with chained setters.
+///
+/// ```
+/// # use canopy_client::{Level, OpKind, WriteSpec};
+/// # use std::time::Duration;
+/// let spec = WriteSpec::new(OpKind::Put, &Level::root(), "k")
+///     .value(&42)?
+///     .ttl(Duration::from_secs(30));
+/// # Ok::<(), canopy_client::ClientError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct WriteSpec {
-    /// The operation.
-    pub op: OpKind,
-    /// The level written.
-    pub level: Level,
-    /// The user key (a key prefix for delete_subtree).
-    pub key: String,
-    /// MessagePack operand.
-    pub value: Option<Vec<u8>>,
-    /// incr/decr amount.
-    pub by: Option<i64>,
-    /// cas: the sequence the key must have (0 = absent).
-    pub expected_seq: Option<u64>,
-    /// Time to live; None = the store's default; zero = none.
-    pub ttl: Option<Duration>,
+    pub(crate) op: OpKind,
+    pub(crate) level: Level,
+    pub(crate) key: String,
+    pub(crate) value: Option<Vec<u8>>,
+    pub(crate) by: Option<i64>,
+    pub(crate) expected_seq: Option<u64>,
+    pub(crate) ttl: Option<Duration>,
 }
 
 impl WriteSpec {
-    /// A spec for `op` on `level`/`key` with nothing else set.
+    /// `op` on `level`/`key` (a key prefix for delete-subtree), with the
+    /// store's defaults for everything else: no operand, `by` 1, the
+    /// store's default TTL.
     pub fn new(op: OpKind, level: &Level, key: &str) -> Self {
         WriteSpec {
             op,
@@ -59,6 +66,52 @@ impl WriteSpec {
             expected_seq: None,
             ttl: None,
         }
+    }
+
+    /// The operand, encoded as MessagePack.
+    pub fn value<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, ClientError> {
+        self.value = Some(encode(value)?);
+        Ok(self)
+    }
+
+    /// The operand as bytes that already are MessagePack.
+    pub fn value_msgpack(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.value = Some(bytes.into());
+        self
+    }
+
+    /// The amount for incr/decr (default 1; 0 reads the current value).
+    pub fn by(mut self, by: i64) -> Self {
+        self.by = Some(by);
+        self
+    }
+
+    /// For compare-and-set: the sequence the key must have (0: absent).
+    pub fn expected_seq(mut self, seq: u64) -> Self {
+        self.expected_seq = Some(seq);
+        self
+    }
+
+    /// A time to live; `Duration::ZERO` means none (overrides the store's
+    /// default).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// The operation.
+    pub fn op(&self) -> OpKind {
+        self.op
+    }
+
+    /// The level written.
+    pub fn level(&self) -> &Level {
+        &self.level
+    }
+
+    /// The key (or key prefix).
+    pub fn key(&self) -> &str {
+        &self.key
     }
 }
 
@@ -93,13 +146,59 @@ pub(crate) async fn send_write(
     }
 }
 
-/// A local replica of one store, as seen by one node.
+/// A replica's place in its node: registered with the I/O thread and
+/// subscribed to its levels while it lives; dropping the last handle (or a
+/// cancelled [`Node::store`](crate::Node::store)) takes both back.
+pub(crate) struct Registration {
+    pub shared: Arc<ReplicaShared>,
+    subs: Subscriptions,
+    prefixes: Vec<(Vec<u8>, bool)>,
+    replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>>,
+    // Keeps the node's I/O thread running while the replica is in use.
+    pub life: Arc<Lifetime>,
+}
+
+impl Registration {
+    /// Subscribes to the levels of `shared` and registers it.
+    pub fn new(
+        shared: Arc<ReplicaShared>,
+        subs: Subscriptions,
+        replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>>,
+        life: Arc<Lifetime>,
+    ) -> Result<Self, ClientError> {
+        let prefixes: Vec<(Vec<u8>, bool)> = shared
+            .prefixes()
+            .into_iter()
+            .map(|p| (p.into_bytes(), false))
+            .collect();
+        subs.apply(&prefixes, true)?;
+        lock(&replicas).push(Arc::clone(&shared));
+        Ok(Registration {
+            shared,
+            subs,
+            prefixes,
+            replicas,
+            life,
+        })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&self.replicas).retain(|r| !Arc::ptr_eq(r, &self.shared));
+        // A closed node has no subscriptions left to take back.
+        let _ = self.subs.apply(&self.prefixes, false);
+        self.shared.mark_closed();
+    }
+}
+
+/// A local replica of one store, as seen by one node. Clones share one
+/// replica; when the last is dropped it unsubscribes and unregisters.
 #[derive(Clone)]
 pub struct Replica {
+    reg: Arc<Registration>,
     shared: Arc<ReplicaShared>,
     port: Port,
-    // Keeps the node's I/O thread running while the replica is in use.
-    _life: Arc<Lifetime>,
     node: NodePath,
 }
 
@@ -112,18 +211,27 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ClientError> {
 }
 
 impl Replica {
-    pub(crate) fn new(
-        shared: Arc<ReplicaShared>,
-        port: Port,
-        life: Arc<Lifetime>,
-        node: NodePath,
-    ) -> Self {
+    pub(crate) fn new(reg: Registration, port: Port, node: NodePath) -> Self {
         Replica {
-            shared,
+            shared: Arc::clone(&reg.shared),
+            reg: Arc::new(reg),
             port,
-            _life: life,
             node,
         }
+    }
+
+    /// Whether reads are current: synced, resyncing or stale since a time,
+    /// or closed. Reads answer in every state; this says how far to trust them.
+    pub fn state(&self) -> ReplicaState {
+        if self.reg.life.is_done() {
+            return ReplicaState::Closed;
+        }
+        *self.shared.state().borrow()
+    }
+
+    /// The state, as a watch: `changed().await` wakes on every move.
+    pub fn state_changes(&self) -> watch::Receiver<ReplicaState> {
+        self.shared.state()
     }
 
     /// The store's name.

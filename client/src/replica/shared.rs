@@ -15,6 +15,7 @@ use canopy_schemas::sync::{Finish, Lseqs, SyncMachine, UpdateStep};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 use tokio::sync::{mpsc, watch};
 
 pub(crate) use canopy_schemas::clock::unix_ms as now_ms;
@@ -34,6 +35,34 @@ impl ReplicaEntry {
     fn live(&self, now: u64) -> bool {
         self.expires_ms == 0 || self.expires_ms > now
     }
+}
+
+/// Whether a replica's reads are current. Readable with
+/// [`Replica::state`](super::Replica::state), watchable with
+/// [`Replica::state_changes`](super::Replica::state_changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplicaState {
+    /// The first snapshot is loading: there is nothing to read yet.
+    Syncing,
+    /// Every level has its snapshot and the live update stream: reads are
+    /// as current as the broker's last published change.
+    Synced,
+    /// At least one level is loading a fresh snapshot (a gap, a lag, a
+    /// broker restart); reads answer from what was held before, which may
+    /// be old since `since`.
+    Resyncing {
+        /// Since when the data may be old.
+        since: SystemTime,
+    },
+    /// The link to the broker is down: reads answer from data that may be
+    /// old since `since`. A resync follows the reconnect.
+    Stale {
+        /// Since when the data may be old.
+        since: SystemTime,
+    },
+    /// The node was closed: reads answer from the last data held.
+    Closed,
 }
 
 /// A change of the merged view, as watchers see it.
@@ -69,7 +98,7 @@ pub(crate) struct ReplicaShared {
     pub store: String,
     levels: RwLock<Vec<LevelData>>,
     watchers: Mutex<Vec<Watcher>>,
-    ready: watch::Sender<bool>,
+    state: watch::Sender<ReplicaState>,
     pub resyncs: AtomicU64,
     pub watch_overflow: AtomicU64,
 }
@@ -104,7 +133,7 @@ impl ReplicaShared {
             store: store.to_owned(),
             levels: RwLock::new(levels),
             watchers: Mutex::new(Vec::new()),
-            ready: watch::channel(false).0,
+            state: watch::channel(ReplicaState::Syncing).0,
             resyncs: AtomicU64::new(0),
             watch_overflow: AtomicU64::new(0),
         }
@@ -128,9 +157,50 @@ impl ReplicaShared {
         self.read().iter().map(|l| l.level.clone()).collect()
     }
 
-    /// True once every level has completed a snapshot.
-    pub fn subscribe_ready(&self) -> watch::Receiver<bool> {
-        self.ready.subscribe()
+    /// The replica's state, watchable.
+    pub fn state(&self) -> watch::Receiver<ReplicaState> {
+        self.state.subscribe()
+    }
+
+    /// A level started a resync: the data may be old from now on (or
+    /// since the link went down, when it did).
+    fn mark_resyncing(&self) {
+        self.state.send_if_modified(|s| match *s {
+            ReplicaState::Synced => {
+                *s = ReplicaState::Resyncing {
+                    since: SystemTime::now(),
+                };
+                true
+            }
+            ReplicaState::Stale { since } => {
+                *s = ReplicaState::Resyncing { since };
+                true
+            }
+            _ => false,
+        });
+    }
+
+    /// The link to the broker is down.
+    pub fn mark_stale(&self) {
+        self.state.send_if_modified(|s| match *s {
+            ReplicaState::Synced => {
+                *s = ReplicaState::Stale {
+                    since: SystemTime::now(),
+                };
+                true
+            }
+            ReplicaState::Resyncing { since } => {
+                *s = ReplicaState::Stale { since };
+                true
+            }
+            _ => false,
+        });
+    }
+
+    /// The node is closed, or the replica dropped: watchers' streams end.
+    pub fn mark_closed(&self) {
+        self.state.send_replace(ReplicaState::Closed);
+        lock(&self.watchers).clear();
     }
 
     /// Does this replica hold the level of `key`?
@@ -274,6 +344,7 @@ impl ReplicaShared {
     fn start_resync(&self, level: &mut LevelData, next_id: &AtomicU64) -> ResyncRequest {
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         self.resyncs.fetch_add(1, Ordering::Relaxed);
+        self.mark_resyncing();
         Self::begin_sync(level, id)
     }
 
@@ -407,7 +478,13 @@ impl ReplicaShared {
         changes.sort_by_key(|c| c.seq);
         self.notify(changes);
         if all_live {
-            self.ready.send_replace(true);
+            self.state.send_if_modified(|s| {
+                let moved = !matches!(s, ReplicaState::Synced | ReplicaState::Closed);
+                if moved {
+                    *s = ReplicaState::Synced;
+                }
+                moved
+            });
         }
         None
     }

@@ -2,5 +2,5 @@
 //! always run the current code (`CARGO_BIN_EXE_e2e-canopy`).
 
 fn main() {
-    std::process::exit(canopy_client::cli::main());
+    std::process::exit(canopy_cli::main());
 }

@@ -253,7 +253,7 @@ impl Drop for BrokerProcess {
 /// Joins as a node with test-friendly timeouts.
 pub async fn node(broker: &BrokerProcess, name: &str, group: &str) -> Node {
     let mut o = NodeOptions::new(&broker.endpoint(), name, group);
-    o.connect_timeout = DEADLINE;
+    o = o.connect_timeout(DEADLINE);
     Node::connect(o).await.expect("node connects")
 }
 

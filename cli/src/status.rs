@@ -1,8 +1,8 @@
 //! `canopy nodes` and `canopy stats`.
 
 use super::Cli;
-use crate::admin;
 use anyhow::Context;
+use canopy_client::admin;
 
 /// Arguments of `canopy nodes`.
 #[derive(clap::Args, Debug)]

@@ -1,8 +1,8 @@
 //! `canopy sub`.
 
 use super::{default_name, output, Cli};
-use crate::{Node, NodeEvent};
 use anyhow::Context;
+use canopy_client::NodeEvent;
 use std::io::Write;
 
 /// Arguments of `canopy sub`.
@@ -28,10 +28,7 @@ pub struct SubArgs {
 /// Runs `canopy sub`.
 pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
     let name = args.name.clone().unwrap_or_else(|| default_name("sub"));
-    let options = cli.node_options(&name, &args.group)?;
-    let node = Node::connect(options)
-        .await
-        .with_context(|| format!("joining {} as {name}", cli.broker))?;
+    let node = super::connect(cli, &name, &args.group).await?;
     if let Some(subtree) = &args.subtree {
         node.subscribe_subtree(subtree)?;
         for p in &args.prefixes {
@@ -45,6 +42,11 @@ pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
         }
     }
     let mut events = node.events()?;
+    // Scripts wait for this line: from here on nothing published is lost
+    // for want of the subscriptions.
+    node.sync_subscriptions()
+        .await
+        .context("waiting for the broker to apply the subscriptions")?;
     eprintln!("canopy: subscribed as {}", node.path());
     let mut seen = 0u64;
     let mut stdout = std::io::stdout();
@@ -70,8 +72,8 @@ pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
                     "another node joined under this node's name: give each node its own (--name)"
                 )
             }
+            other => eprintln!("canopy: {other:?}"),
         }
     }
-    node.close();
     Ok(())
 }

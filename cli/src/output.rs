@@ -1,6 +1,6 @@
 //! Turning events and payloads into JSON for people and machines.
 
-use crate::{Address, Event};
+use canopy_client::{Address, Event};
 use serde_json::{json, Value};
 
 /// A MessagePack value as JSON (bytes that are not MessagePack become an

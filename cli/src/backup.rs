@@ -3,8 +3,8 @@
 //! reads.
 
 use super::Cli;
-use crate::admin;
 use anyhow::{bail, Context};
+use canopy_client::admin;
 use canopy_schemas::control::Empty;
 use canopy_schemas::{Reply, Request};
 use std::io::Write;

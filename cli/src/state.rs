@@ -1,10 +1,11 @@
 //! `canopy put/get/del/incr/keys/watch/stores`: the state plane from the shell.
 
-use super::{default_name, output, Cli};
-use crate::{Level, Node, OpKind, WriteSpec};
-use anyhow::{bail, Context};
+use super::{default_name, output, Cli, NotFound, UsageError};
+use anyhow::Context;
+use canopy_client::{Level, Node, OpKind, WriteSpec};
 use serde_json::json;
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where in the store a command looks or writes.
@@ -43,7 +44,7 @@ impl Scope {
 
     /// Joins and opens the store as the scope sees it: `--node` reads that
     /// node's view (its own level included).
-    async fn open(&self, cli: &Cli) -> anyhow::Result<(Node, crate::Replica)> {
+    async fn open(&self, cli: &Cli) -> anyhow::Result<(Arc<Node>, canopy_client::Replica)> {
         let node = join(cli, &self.join_group()?).await?;
         let replica = match self.level()? {
             Level::Node(seen_by) => node.store_seen_by(&self.store, &seen_by).await,
@@ -140,15 +141,15 @@ pub struct StoresArgs {
     json: bool,
 }
 
-async fn join(cli: &Cli, group: &str) -> anyhow::Result<Node> {
-    let name = default_name("cli");
-    let options = cli.node_options(&name, group)?;
-    Node::connect(options)
-        .await
-        .with_context(|| format!("joining {} as {name}", cli.broker))
+async fn join(cli: &Cli, group: &str) -> anyhow::Result<Arc<Node>> {
+    super::connect(cli, &default_name("cli"), group).await
 }
 
-async fn write(cli: &Cli, scope: &Scope, spec: WriteSpec) -> anyhow::Result<crate::WriteAck> {
+async fn write(
+    cli: &Cli,
+    scope: &Scope,
+    spec: WriteSpec,
+) -> anyhow::Result<canopy_client::WriteAck> {
     // Joined in the group written to, so ACLs that allow nodes only there
     // admit the command.
     let node = join(cli, &scope.join_group()?).await?;
@@ -156,23 +157,45 @@ async fn write(cli: &Cli, scope: &Scope, spec: WriteSpec) -> anyhow::Result<crat
         .write(&scope.store, spec)
         .await
         .with_context(|| format!("writing to store {}", scope.store))?;
-    node.close();
     Ok(ack)
 }
 
-/// Runs `canopy put`: prints the assigned sequence.
-pub async fn put(cli: &Cli, a: &PutArgs) -> anyhow::Result<()> {
-    let value: serde_json::Value =
-        serde_json::from_str(&a.json).context("the value is not valid JSON")?;
-    let mut spec = WriteSpec::new(OpKind::Put, &a.scope.level()?, &a.key);
-    spec.value = Some(rmp_serde::to_vec_named(&value)?);
+/// `canopy update`: compare-and-set.
+#[derive(clap::Args, Debug)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    put: PutArgs,
+    /// The sequence the key must have now (from `put`, `keys --json`;
+    /// 0: the key must be absent).
+    #[arg(long)]
+    seq: u64,
+}
+
+/// A write of `a.json` to `a.key` as `op`.
+fn value_spec(a: &PutArgs, op: OpKind) -> anyhow::Result<WriteSpec> {
+    let value: serde_json::Value = serde_json::from_str(&a.json)
+        .map_err(|e| UsageError(format!("the value is not valid JSON: {e}")))?;
+    let mut spec = WriteSpec::new(op, &a.scope.level()?, &a.key).value(&value)?;
     if let Some(t) = a.ttl {
         if !(t.is_finite() && t >= 0.0) {
-            bail!("--ttl must be a number of seconds >= 0");
+            return Err(UsageError("--ttl must be a number of seconds >= 0".into()).into());
         }
-        spec.ttl = Some(Duration::from_secs_f64(t));
+        spec = spec.ttl(Duration::from_secs_f64(t));
     }
+    Ok(spec)
+}
+
+/// Runs `canopy put` (and `create`, put-if-absent): prints the assigned sequence.
+pub async fn put(cli: &Cli, a: &PutArgs, op: OpKind) -> anyhow::Result<()> {
+    let spec = value_spec(a, op)?;
     println!("{}", write(cli, &a.scope, spec).await?.seq);
+    Ok(())
+}
+
+/// Runs `canopy update --seq`: prints the new sequence.
+pub async fn update(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<()> {
+    let spec = value_spec(&a.put, OpKind::Cas)?.expected_seq(a.seq);
+    println!("{}", write(cli, &a.put.scope, spec).await?.seq);
     Ok(())
 }
 
@@ -189,8 +212,7 @@ pub async fn del(cli: &Cli, a: &DelArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy incr`: prints the new value.
 pub async fn incr(cli: &Cli, a: &IncrArgs) -> anyhow::Result<()> {
-    let mut spec = WriteSpec::new(OpKind::Incr, &a.scope.level()?, &a.key);
-    spec.by = Some(a.by);
+    let spec = WriteSpec::new(OpKind::Incr, &a.scope.level()?, &a.key).by(a.by);
     let ack = write(cli, &a.scope, spec).await?;
     let value = output::msgpack_json(ack.value.as_deref().unwrap_or_default());
     println!("{value}");
@@ -200,16 +222,17 @@ pub async fn incr(cli: &Cli, a: &IncrArgs) -> anyhow::Result<()> {
 /// Runs `canopy get`: the value a node in the group sees; exit 1 if missing.
 pub async fn get(cli: &Cli, a: &GetArgs) -> anyhow::Result<()> {
     let (node, replica) = a.scope.open(cli).await?;
+    drop(node);
     let Some(raw) = replica.get_raw(&a.key) else {
-        bail!(
+        return Err(NotFound(format!(
             "key {:?} not found in store {} as seen from {}",
             a.key,
             a.scope.store,
             a.scope.reader()
-        );
+        ))
+        .into());
     };
     println!("{}", output::msgpack_json(&raw));
-    node.close();
     Ok(())
 }
 
@@ -232,8 +255,7 @@ pub async fn keys(cli: &Cli, a: &KeysArgs) -> anyhow::Result<()> {
             writeln!(out, "{key}")?;
         }
     }
-    drop(out);
-    node.close();
+    drop((out, node));
     Ok(())
 }
 
@@ -264,7 +286,7 @@ pub async fn watch(cli: &Cli, a: &WatchArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    node.close();
+    drop(node);
     Ok(())
 }
 
@@ -272,7 +294,6 @@ pub async fn watch(cli: &Cli, a: &WatchArgs) -> anyhow::Result<()> {
 pub async fn stores(cli: &Cli, a: &StoresArgs) -> anyhow::Result<()> {
     let node = join(cli, "").await?;
     let stores = node.stores().await.context("asking for stores")?;
-    node.close();
     if a.json {
         println!("{}", serde_json::to_string(&stores)?);
         return Ok(());

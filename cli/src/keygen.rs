@@ -1,7 +1,7 @@
 //! `canopy keygen`: a CURVE key pair for a broker or a client.
 
-use crate::CurveKeys;
 use anyhow::{bail, Context};
+use canopy_client::CurveKeys;
 use canopy_schemas::keys::format_key_file;
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,8 +1,8 @@
 //! `canopy pub`.
 
 use super::{default_name, Cli};
-use crate::{Address, GroupPath, Node, NodePath};
 use anyhow::Context;
+use canopy_client::{Address, GroupPath, NodePath};
 use std::io::BufRead;
 
 /// Arguments of `canopy pub`.
@@ -41,10 +41,7 @@ pub async fn run(cli: &Cli, args: &PubArgs) -> anyhow::Result<()> {
         canopy_schemas::topic::check_plain_topic(&args.topic)?;
     }
     let name = args.name.clone().unwrap_or_else(|| default_name("pub"));
-    let options = cli.node_options(&name, &args.from_group)?;
-    let node = Node::connect(options)
-        .await
-        .with_context(|| format!("joining {} as {name}", cli.broker))?;
+    let node = super::connect(cli, &name, &args.from_group).await?;
     match &args.json {
         Some(text) => node.publish(&address, &args.topic, &parse(text, "the value")?)?,
         None => {
@@ -59,6 +56,6 @@ pub async fn run(cli: &Cli, args: &PubArgs) -> anyhow::Result<()> {
             }
         }
     }
-    node.close();
+    // main closes the node: BYE, after the publishes are flushed.
     Ok(())
 }
