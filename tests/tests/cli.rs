@@ -367,3 +367,94 @@ fn state_commands_put_get_incr_del_keys_watch_stores() {
     assert_eq!(other.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&other.stderr).contains("as seen from node \"eu/fra/dc1/s2\""));
 }
+
+/// Runs the CLI against `broker`; returns (exit code, stdout, stderr).
+fn cli_at(broker: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut full = vec!["--broker", broker];
+    full.extend_from_slice(args);
+    let out = run_cli(&full);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    )
+}
+
+#[test]
+fn exit_codes_tell_failures_apart() {
+    let broker = BrokerProcess::start(&[]);
+    let b = broker.endpoint();
+    // 0: done, found.
+    let (code, seq, err) = cli_at(&b, &["put", "k", "1"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(cli_at(&b, &["get", "k"]).0, Some(0));
+    // 1: not found.
+    let (code, _, err) = cli_at(&b, &["get", "missing"]);
+    assert_eq!(code, Some(1), "{err}");
+    // 2: usage: an unknown flag, a value that is not JSON, an invalid
+    // group path, a reserved topic.
+    assert_eq!(cli_at(&b, &["get", "--no-such-flag", "k"]).0, Some(2));
+    assert_eq!(cli_at(&b, &["put", "k", "{not json"]).0, Some(2));
+    assert_eq!(cli_at(&b, &["put", "--group", "a//b", "k", "1"]).0, Some(2));
+    assert_eq!(cli_at(&b, &["pub", "$reserved", "1"]).0, Some(2));
+    // 3: unreachable: nothing listens there.
+    let closed = format!("tcp://127.0.0.1:{}", free_base_port());
+    for args in [&["get", "k"][..], &["stats"], &["sub", "--count", "1"]] {
+        let (code, _, err) = cli_at(&closed, args);
+        assert_eq!(code, Some(3), "{args:?}: {err}");
+    }
+    // 4: refused by the broker.
+    let (code, _, err) = cli_at(&b, &["put", "--store", "nope", "k", "1"]);
+    assert_eq!(code, Some(4), "{err}");
+    // 5: a precondition failed; create and update --seq.
+    let (code, _, err) = cli_at(&b, &["create", "k", "2"]);
+    assert_eq!(code, Some(5), "create on an existing key: {err}");
+    assert!(err.contains("exists"), "{err}");
+    let (code, created, err) = cli_at(&b, &["create", "fresh", "2"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = cli_at(&b, &["update", "--seq", created.as_str(), "k", "3"]);
+    assert_eq!(code, Some(5), "update with another key's sequence: {err}");
+    let (code, updated, err) = cli_at(&b, &["update", "--seq", seq.as_str(), "k", "3"]);
+    assert_eq!(code, Some(0), "update with the key's sequence: {err}");
+    assert!(updated.parse::<u64>().unwrap() > seq.parse::<u64>().unwrap());
+    assert_eq!(cli_at(&b, &["get", "k"]).1, "3");
+    let (code, _, _) = cli_at(&b, &["update", "--seq", seq.as_str(), "k", "4"]);
+    assert_eq!(code, Some(5), "the old sequence no longer matches");
+    let (code, _, err) = cli_at(&b, &["update", "--seq", "0", "brand-new", "1"]);
+    assert_eq!(code, Some(0), "--seq 0 creates: {err}");
+    assert_eq!(cli_at(&b, &["get", "k"]).1, "3");
+}
+
+#[tokio::test]
+async fn sigint_and_sigterm_make_the_cli_say_bye() {
+    // Nodes that stop heartbeating are forgotten only after a minute: a node
+    // gone sooner said BYE.
+    let broker = BrokerProcess::start(&["--heartbeat-ms", "1000", "--node-timeout-ms", "60000"]);
+    let observer = node(&broker, "observer", "").await;
+    for (signal, expected) in [("INT", 130), ("TERM", 143)] {
+        let name = format!("leaver-{signal}");
+        let left_before = counter(&broker, "nodes_left").await;
+        let (mut child, _lines) = start_sub(&broker, &["--name", &name, "--group", "eu"]);
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let code = eventually("canopy sub exits", || {
+            let done = child.try_wait().ok().flatten();
+            async move { done.map(|s| s.code()) }
+        })
+        .await;
+        assert_eq!(code, Some(expected), "SIG{signal}");
+        eventually("the broker counted the BYE", || async {
+            (counter(&broker, "nodes_left").await > left_before).then_some(())
+        })
+        .await;
+        let present = observer.nodes(Some("eu")).await.unwrap();
+        assert!(
+            present.iter().all(|n| n.path != format!("eu/{name}")),
+            "{present:?}"
+        );
+    }
+}
