@@ -663,4 +663,43 @@ mod tests {
         assert!(shared.on_update(kvpub, &ids).is_none());
         assert!(shared.read()[0].tombstones.is_empty());
     }
+
+    /// PROTOCOL.md 13.6: an expired value uncovers the next less specific
+    /// level's value, as a deletion does.
+    #[test]
+    fn an_expired_value_uncovers_a_less_specific_level() {
+        let node = NodePath::new(GroupPath::parse("g").unwrap(), "n").unwrap();
+        let shared = ReplicaShared::new("default", Level::chain(&node));
+        let ids = AtomicU64::new(1);
+        for (subtree, id) in shared.initial_sync(&ids) {
+            assert!(shared.on_kthxbai(&subtree, id, 10, 0, &ids).is_none());
+        }
+        assert_eq!(*shared.state().borrow(), ReplicaState::Synced);
+        let written = |seq, value: u8, ttl_ms| Written {
+            id: 1,
+            seq,
+            value: Some(vec![value]),
+            ttl_ms,
+            deleted: 0,
+        };
+        let group = Level::Group(node.group.clone()).prefix("default");
+        let own = Level::Node(node.clone()).prefix("default");
+        shared.on_ack(&group, "k", false, &written(11, 1, 0));
+        shared.on_ack(&own, "k", false, &written(12, 2, 1));
+        let start = now_ms();
+        // The node-level value lives 1 ms: poll until it has run out.
+        while now_ms() <= start + 1 {
+            std::hint::spin_loop();
+        }
+        let (entry, level) = shared.get("k").expect("the group's value shows");
+        assert_eq!(
+            (&entry.value[..], level),
+            (&[1u8][..], Level::Group(node.group.clone()))
+        );
+        shared.sweep();
+        assert_eq!(
+            shared.get("k").map(|(e, _)| e.value.to_vec()),
+            Some(vec![1])
+        );
+    }
 }
