@@ -177,7 +177,7 @@ async fn a_replica_says_when_its_reads_may_be_stale() -> Result<(), ClientError>
     let n = node(&broker, "stale1", "eu").await;
     let replica = n.store("default").await?;
     assert_eq!(replica.state(), ReplicaState::Synced);
-    let mut changes = replica.state_changes();
+    let changes = replica.state_changes();
     let before = std::time::SystemTime::now();
     broker.signal("STOP");
     let since = eventually("the replica turns stale", || async {
@@ -247,7 +247,7 @@ async fn errors_have_kinds_and_the_event_stream_ends_on_close() -> Result<(), Cl
     let n = node(&broker, "kinds", "").await;
     let err = n.store("no such store!").await.err().expect("invalid name");
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    let err = n.subscribe("$reserved").err().expect("reserved topic");
+    let err = n.subscribe("$reserved").expect_err("reserved topic");
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     let mut events = n.events()?;
     n.close().await;
@@ -258,7 +258,7 @@ async fn errors_have_kinds_and_the_event_stream_ends_on_close() -> Result<(), Cl
     })
     .await;
     assert!(end.is_ok(), "the event stream ends once the node is closed");
-    let err = n.publish_topic("t", &1).err().expect("closed");
+    let err = n.publish_topic("t", &1).expect_err("closed");
     assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
     Ok(())
 }
