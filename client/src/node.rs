@@ -738,23 +738,29 @@ async fn wait_for_welcome(
         } else {
             probe_at.min(deadline)
         };
+        let timeout = || ClientError::Timeout {
+            endpoint: options.broker.clone(),
+            waited_ms: options.connect_timeout.as_millis() as u64,
+        };
         match tokio::time::timeout_at(until, &mut first).await {
             Ok(Ok(result)) => return result,
             Ok(Err(_)) => return Err(ClientError::Closed),
-            Err(_) if probed || until >= deadline => {
-                return Err(ClientError::Timeout {
-                    endpoint: options.broker.clone(),
-                    waited_ms: options.connect_timeout.as_millis() as u64,
-                })
-            }
+            Err(_) if probed => return Err(timeout()),
             Err(_) => {
+                // Probed once, also when the deadline came first: a short
+                // timeout still says "nothing listens" when that is why.
                 probed = true;
                 let broker = options.broker.clone();
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let left = deadline
+                    .saturating_duration_since(tokio::time::Instant::now())
+                    .max(crate::reach::PROBE_AFTER);
                 let probe =
                     tokio::task::spawn_blocking(move || crate::reach::probe(&broker, left)).await;
                 if let Ok(Err(why)) = probe {
                     return Err(why);
+                }
+                if until >= deadline {
+                    return Err(timeout());
                 }
             }
         }

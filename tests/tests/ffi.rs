@@ -526,3 +526,175 @@ fn the_readme_c_example_builds_and_runs_as_written() {
         "{stderr}"
     );
 }
+
+/// Connects through the ABI as `name`; the caller closes.
+fn ffi_connect(
+    broker: &BrokerProcess,
+    name: &std::ffi::CStr,
+) -> *mut canopy_client::ffi::canopy_node {
+    use canopy_client::ffi::*;
+    let endpoint = std::ffi::CString::new(broker.endpoint()).unwrap();
+    let mut options = std::mem::MaybeUninit::<canopy_options>::uninit();
+    assert_eq!(
+        canopy_options_init(options.as_mut_ptr(), std::mem::size_of::<canopy_options>()),
+        CANOPY_OK
+    );
+    // SAFETY: initialised just above.
+    let mut options = unsafe { options.assume_init() };
+    options.broker = endpoint.as_ptr();
+    options.name = name.as_ptr();
+    let mut node = std::ptr::null_mut();
+    assert_eq!(canopy_connect(&options, &mut node), CANOPY_OK);
+    node
+}
+
+/// `canopy_close` itself, called while another thread is blocked on the
+/// node: the waiter returns `CANOPY_ERR_CLOSED` and only then is the node freed.
+#[test]
+fn close_from_another_thread_wakes_a_blocked_call_first() {
+    use canopy_client::ffi::*;
+    let broker = BrokerProcess::start(&[]);
+    let node = ffi_connect(&broker, c"closer");
+    let shared = node as usize;
+    let waiter = std::thread::spawn(move || {
+        let mut event = std::ptr::null_mut();
+        canopy_next_event(shared as *const canopy_node, -1, &mut event)
+    });
+    let deadline = Instant::now() + DEADLINE;
+    while calls_in_progress(node) != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the waiter never entered canopy_next_event"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    canopy_close(node);
+    assert_eq!(waiter.join().unwrap(), CANOPY_ERR_CLOSED);
+}
+
+/// A zeroed `canopy_write_args` means the defaults: the store's TTL, incr by
+/// 1; the flags give an explicit TTL (0: none) and `by` (0: read only).
+/// Stores keep working after their node is closed, and say how current
+/// they are.
+#[test]
+fn zeroed_write_args_mean_the_defaults_and_stores_outlive_their_node() {
+    use canopy_client::ffi::*;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("canopy.toml");
+    std::fs::write(&config, "[stores.leases]\ndefault_ttl_ms = 600000\n").unwrap();
+    let broker = BrokerProcess::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--heartbeat-ms",
+        "100",
+        "--node-timeout-ms",
+        "600",
+    ]);
+    let node = ffi_connect(&broker, c"zeroed");
+    let mut store = std::ptr::null_mut();
+    assert_eq!(
+        canopy_store_open(node, c"leases".as_ptr(), &mut store),
+        CANOPY_OK
+    );
+    let mut since = 1u64;
+    assert_eq!(canopy_store_state(store, &mut since), CANOPY_STORE_SYNCED);
+    assert_eq!(since, 0);
+    // SAFETY: all-zero bytes are a valid canopy_write_args / result.
+    let zeroed = || unsafe { std::mem::zeroed::<canopy_write_args>() };
+    let mut result = unsafe { std::mem::zeroed::<canopy_write_result>() };
+    let write = |args: &canopy_write_args, result: &mut canopy_write_result| {
+        canopy_write(store, args, result)
+    };
+    let mut put = zeroed();
+    put.op = CANOPY_OP_PUT;
+    put.key = c"defaulted".as_ptr();
+    put.value_json = c"1".as_ptr();
+    assert_eq!(write(&put, &mut result), CANOPY_OK);
+    put.key = c"forever".as_ptr();
+    put.flags = CANOPY_WRITE_TTL;
+    put.ttl_ms = 0;
+    assert_eq!(write(&put, &mut result), CANOPY_OK);
+    let mut incr = zeroed();
+    incr.op = CANOPY_OP_INCR;
+    incr.key = c"count".as_ptr();
+    assert_eq!(write(&incr, &mut result), CANOPY_OK);
+    assert_eq!(write(&incr, &mut result), CANOPY_OK);
+    assert_eq!(result.integer, 2, "incr by the default 1, twice");
+    incr.flags = CANOPY_WRITE_BY;
+    incr.by = 0;
+    assert_eq!(write(&incr, &mut result), CANOPY_OK);
+    assert_eq!(result.integer, 2, "by 0 reads without changing");
+    // What the broker stored, seen by a Rust replica (on its own runtime:
+    // the C calls above run outside any).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (defaulted, forever) = runtime.block_on(async {
+        let reader = common::node(&broker, "reader", "").await;
+        let leases = reader.store("leases").await.unwrap();
+        let ttl_of = |key: &str| leases.entry(key).map(|(e, _)| e.expires_ms);
+        let out = (ttl_of("defaulted"), ttl_of("forever"));
+        reader.close().await;
+        out
+    });
+    assert!(defaulted.is_some_and(|t| t > 0), "the store's default TTL");
+    assert_eq!(forever, Some(0), "an explicit TTL of 0 is none");
+    // The node goes; its store keeps reading and writing.
+    canopy_close(node);
+    put.key = c"after-close".as_ptr();
+    assert_eq!(write(&put, &mut result), CANOPY_OK);
+    assert_eq!(canopy_store_state(store, &mut since), CANOPY_STORE_SYNCED);
+    broker.signal("STOP");
+    let deadline = Instant::now() + DEADLINE;
+    while canopy_store_state(store, &mut since) != CANOPY_STORE_STALE {
+        assert!(
+            Instant::now() < deadline,
+            "the store never said it is stale"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(since > 0);
+    broker.signal("CONT");
+    canopy_store_close(store);
+}
+
+#[test]
+fn version_checks_accept_this_series_and_refuse_others() {
+    use canopy_client::ffi::*;
+    assert_eq!(canopy_version_number(), CANOPY_VERSION_NUMBER);
+    assert_eq!(canopy_check_version(CANOPY_VERSION_NUMBER), CANOPY_OK);
+    let (major, minor, patch) = (
+        CANOPY_VERSION_NUMBER >> 16,
+        (CANOPY_VERSION_NUMBER >> 8) & 0xff,
+        CANOPY_VERSION_NUMBER & 0xff,
+    );
+    let version = |m: u32, n: u32, p: u32| (m << 16) | (n << 8) | p;
+    // A newer header than the library: refused, with both versions named.
+    assert_eq!(
+        canopy_check_version(version(major, minor, patch + 1)),
+        CANOPY_ERR_VERSION
+    );
+    // SAFETY: canopy_last_error never returns NULL.
+    let why = unsafe { std::ffi::CStr::from_ptr(canopy_last_error()) }
+        .to_string_lossy()
+        .into_owned();
+    assert!(why.contains(env!("CARGO_PKG_VERSION")), "{why}");
+    assert_eq!(
+        canopy_check_version(version(major + 1, 0, 0)),
+        CANOPY_ERR_VERSION
+    );
+    if major == 0 {
+        // Before 1.0 the minor version is the ABI.
+        assert_eq!(
+            canopy_check_version(version(0, minor + 1, 0)),
+            CANOPY_ERR_VERSION
+        );
+    }
+    // SAFETY: canopy_strerror never returns NULL.
+    let name = |s| {
+        unsafe { std::ffi::CStr::from_ptr(canopy_strerror(s)) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert_eq!(name(CANOPY_OK), "success");
+    assert_eq!(name(CANOPY_ERR_CLOSED), "closed");
+    assert_eq!(name(-999), "unknown status");
+}
