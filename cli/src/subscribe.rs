@@ -44,9 +44,16 @@ pub async fn run(cli: &Cli, args: &SubArgs) -> anyhow::Result<()> {
     let mut events = node.events()?;
     // Scripts wait for this line: from here on nothing published is lost
     // for want of the subscriptions.
-    node.sync_subscriptions()
-        .await
-        .context("waiting for the broker to apply the subscriptions")?;
+    match node.sync_subscriptions().await {
+        Ok(()) => {}
+        // Under ACLs that do not let this identity subscribe and publish to
+        // its own node prefix, the echo never comes back (PROTOCOL.md 14.1):
+        // go on, and say what is not confirmed.
+        Err(e) if e.kind() == canopy_client::ErrorKind::Unreachable => eprintln!(
+            "canopy: the broker did not confirm the subscriptions ({e}); events published right now may be missed"
+        ),
+        Err(e) => return Err(e).context("waiting for the broker to apply the subscriptions"),
+    }
     eprintln!("canopy: subscribed as {}", node.path());
     let mut seen = 0u64;
     let mut stdout = std::io::stdout();

@@ -39,6 +39,7 @@ mod port;
 mod reach;
 pub mod replica;
 mod subs;
+mod subscriptions;
 
 pub use canopy_schemas::state::{Level, OpKind};
 pub use canopy_schemas::{Address, EventHeader, GroupPath, NodePath};

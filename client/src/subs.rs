@@ -5,13 +5,8 @@
 //! would also match addressed events for other nodes, so plain prefixes only
 //! match plain topics here.
 
-use crate::io::Command;
-use crate::locking::lock;
-use crate::port::Port;
-use crate::ClientError;
 use canopy_schemas::topic::check_plain_topic;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -74,46 +69,6 @@ impl SubTable {
         self.entries
             .iter()
             .any(|(p, e)| topic.starts_with(p) && (!e.plain || topic_is_plain))
-    }
-}
-
-/// A node's subscriptions as the application changes them: the shared
-/// table plus the way to tell the I/O thread (which owns the SUB socket).
-#[derive(Clone)]
-pub(crate) struct Subscriptions {
-    pub table: Arc<Mutex<SubTable>>,
-    port: Port,
-    /// The broker's per-node limit (from WELCOME).
-    max: u32,
-}
-
-impl Subscriptions {
-    pub fn new(table: Arc<Mutex<SubTable>>, port: Port, max: u32) -> Self {
-        Subscriptions { table, port, max }
-    }
-
-    /// Adds (`on`) or drops a reference on each prefix; the SUB socket
-    /// changes only for prefixes that appear or disappear.
-    pub fn apply(&self, prefixes: &[(Vec<u8>, bool)], on: bool) -> Result<(), ClientError> {
-        let mut subs = lock(&self.table);
-        if on {
-            let after = subs.count() + subs.new_count(prefixes);
-            if after > self.max as usize {
-                return Err(ClientError::SubscriptionLimit(self.max));
-            }
-        }
-        for (prefix, plain) in prefixes {
-            let changed = if on {
-                subs.add(prefix, *plain)
-            } else {
-                subs.remove(prefix)
-            };
-            if changed {
-                self.port
-                    .command(Command::Subscription(prefix.clone(), on))?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ pub(crate) mod shared;
 
 use crate::locking::lock;
 use crate::port::{Lifetime, Port};
-use crate::subs::Subscriptions;
+use crate::subscriptions::Subscriptions;
 use crate::ClientError;
 use canopy_schemas::state::{Level, OpKind, Write, Written};
 use canopy_schemas::{NodePath, Reply, Request};
