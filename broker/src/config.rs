@@ -97,6 +97,11 @@ pub struct Config {
     /// Stores beyond the built-in `default` (which a `[stores.default]` table
     /// may redefine).
     pub stores: std::collections::BTreeMap<String, crate::state::StoreConfig>,
+    /// The opaque CHP key space (`[chp]`): keys starting with `/` that are
+    /// not canonical canopy keys, values kept as bytes (PROTOCOL.md 10.3).
+    /// Its budget (`max_keys`, `max_bytes`), `default_ttl_ms` and `persist`;
+    /// no `schema`.
+    pub chp: crate::state::StoreConfig,
 }
 
 /// A level, or tracing directives (`target=level`, comma-separated) whose
@@ -144,6 +149,7 @@ impl Default for Config {
             drop_stores: Vec::new(),
             max_inflight_per_connection: 10_000,
             stores: Default::default(),
+            chp: crate::state::StoreConfig::opaque_default(),
             curve_key_file: None,
             allow_list: None,
             acl: Default::default(),
@@ -212,6 +218,9 @@ impl Config {
                 "max_topic_length must be at most {MAX_TOPIC_LENGTH_LIMIT} \
                  (libzmq's SUB/XSUB trie recurses once per byte of a prefix)"
             )));
+        }
+        if self.chp.schema.is_some() {
+            return bad("[chp] takes no schema: its values are opaque bytes");
         }
         if self.max_connections == 0 || self.max_inflight_per_connection == 0 {
             return bad("max_connections and max_inflight_per_connection must be positive");

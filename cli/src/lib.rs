@@ -202,11 +202,12 @@ impl Cli {
 
     /// Node options with this invocation's broker, timeouts and keys.
     fn node_options(&self, name: &str, group: &str) -> anyhow::Result<canopy_client::NodeOptions> {
-        // Node::connect itself probes after a short silence, so that
-        // "nothing listens there" is told at once.
+        // Node::connect probes after a short silence: "nothing listens
+        // there" is told at once, without an extra connection first.
         let mut options = canopy_client::NodeOptions::new(&self.broker, name, group)
             .connect_timeout(self.timeout())
-            .request_timeout(self.timeout());
+            .request_timeout(self.timeout())
+            .fail_fast(true);
         if let Some(keys) = self.curve()? {
             options = options.curve(keys);
         }

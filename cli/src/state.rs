@@ -23,6 +23,14 @@ pub struct Scope {
     /// in the node's group.
     #[arg(long, conflicts_with = "group")]
     node: Option<String>,
+    /// The key is a whole opaque CHP key (`/client/727`, what RFC 12
+    /// clients write outside canopy's stores); values are text, or hex
+    /// with --hex.
+    #[arg(long, conflicts_with_all = ["node", "store"])]
+    chp: bool,
+    /// With --chp: values are given and printed as hex (bytes that are not text).
+    #[arg(long, requires = "chp")]
+    hex: bool,
 }
 
 impl Scope {
@@ -43,19 +51,54 @@ impl Scope {
     }
 
     /// Joins and opens the store as the scope sees it: `--node` reads that
-    /// node's view (its own level included).
-    async fn open(&self, cli: &Cli) -> anyhow::Result<(Arc<Node>, canopy_client::Replica)> {
+    /// node's view (its own level included); `--chp` the opaque level that
+    /// `key` (a key, or a key prefix) is in.
+    async fn open(
+        &self,
+        cli: &Cli,
+        key: &str,
+    ) -> anyhow::Result<(Arc<Node>, canopy_client::Replica)> {
         let node = join(cli, &self.join_group()?).await?;
-        let replica = match self.level()? {
-            Level::Node(seen_by) => node.store_seen_by(&self.store, &seen_by).await,
-            Level::Group(_) => node.store(&self.store).await,
+        let replica = if self.chp {
+            node.chp_store(&chp_level(key)?).await
+        } else {
+            match self.level()? {
+                Level::Node(seen_by) => node.store_seen_by(&self.store, &seen_by).await,
+                Level::Group(_) => node.store(&self.store).await,
+            }
         }
         .context("opening the store")?;
         Ok((node, replica))
     }
 
-    /// Who reads, for messages: the group, or the node.
+    /// The store written: the named one, or the opaque CHP space.
+    fn store_name(&self) -> &str {
+        if self.chp {
+            canopy_schemas::state::OPAQUE_STORE
+        } else {
+            &self.store
+        }
+    }
+
+    /// A value as the scope prints it: JSON (MessagePack decoded), or for
+    /// --chp the bytes as text (hex with --hex).
+    fn show(&self, value: &[u8]) -> anyhow::Result<String> {
+        if !self.chp {
+            return Ok(output::msgpack_json(value).to_string());
+        }
+        if self.hex {
+            return Ok(hex::encode(value));
+        }
+        String::from_utf8(value.to_vec()).map_err(|_| {
+            UsageError("the value is not UTF-8 text: print it with --hex".into()).into()
+        })
+    }
+
+    /// Who reads, for messages: the group, the node, or the CHP space.
     fn reader(&self) -> String {
+        if self.chp {
+            return "the opaque CHP space".to_owned();
+        }
         match &self.node {
             Some(n) => format!("node {n:?}"),
             None => format!("group {:?}", self.group),
@@ -73,7 +116,7 @@ pub struct PutArgs {
     ttl: Option<f64>,
     /// User key.
     key: String,
-    /// JSON value.
+    /// JSON value (with --chp: the text itself, or hex with --hex).
     json: String,
 }
 
@@ -141,6 +184,24 @@ pub struct StoresArgs {
     json: bool,
 }
 
+/// The opaque CHP level a key, or a key prefix, is in (`/client/` for
+/// `/client/7`; `/` for keys with no second `/`).
+fn chp_level(key: &str) -> anyhow::Result<String> {
+    let probe = if key.ends_with('/') {
+        format!("{key}x")
+    } else {
+        key.to_owned()
+    };
+    canopy_schemas::state::opaque_level(&probe)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{key:?} is not an opaque CHP key: it starts with / and is not /STORE/LEVEL:KEY"
+            ))
+            .into()
+        })
+}
+
 async fn join(cli: &Cli, group: &str) -> anyhow::Result<Arc<Node>> {
     super::connect(cli, &default_name("cli"), group).await
 }
@@ -154,9 +215,9 @@ async fn write(
     // admit the command.
     let node = join(cli, &scope.join_group()?).await?;
     let ack = node
-        .write(&scope.store, spec)
+        .write(scope.store_name(), spec)
         .await
-        .with_context(|| format!("writing to store {}", scope.store))?;
+        .with_context(|| format!("writing to store {}", scope.store_name()))?;
     Ok(ack)
 }
 
@@ -171,11 +232,23 @@ pub struct UpdateArgs {
     seq: u64,
 }
 
-/// A write of `a.json` to `a.key` as `op`.
+/// A write of `a.json` to `a.key` as `op` (for --chp: of the text, or the
+/// bytes its hex spells with --hex).
 fn value_spec(a: &PutArgs, op: OpKind) -> anyhow::Result<WriteSpec> {
-    let value: serde_json::Value = serde_json::from_str(&a.json)
-        .map_err(|e| UsageError(format!("the value is not valid JSON: {e}")))?;
-    let mut spec = WriteSpec::new(op, &a.scope.level()?, &a.key).value(&value)?;
+    let mut spec = if a.scope.chp {
+        chp_level(&a.key)?;
+        let bytes = if a.scope.hex {
+            hex::decode(a.json.trim())
+                .map_err(|e| UsageError(format!("the value is not hex: {e}")))?
+        } else {
+            a.json.clone().into_bytes()
+        };
+        WriteSpec::new(op, &Level::root(), &a.key).value_msgpack(bytes)
+    } else {
+        let value: serde_json::Value = serde_json::from_str(&a.json)
+            .map_err(|e| UsageError(format!("the value is not valid JSON: {e}")))?;
+        WriteSpec::new(op, &a.scope.level()?, &a.key).value(&value)?
+    };
     if let Some(t) = a.ttl {
         if !(t.is_finite() && t >= 0.0) {
             return Err(UsageError("--ttl must be a number of seconds >= 0".into()).into());
@@ -201,7 +274,13 @@ pub async fn update(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy del`: prints the sequence (and says when nothing was there).
 pub async fn del(cli: &Cli, a: &DelArgs) -> anyhow::Result<()> {
-    let spec = WriteSpec::new(OpKind::Delete, &a.scope.level()?, &a.key);
+    let level = if a.scope.chp {
+        chp_level(&a.key)?;
+        Level::root()
+    } else {
+        a.scope.level()?
+    };
+    let spec = WriteSpec::new(OpKind::Delete, &level, &a.key);
     let ack = write(cli, &a.scope, spec).await?;
     if ack.deleted == 0 {
         eprintln!("canopy: {} did not exist", a.key);
@@ -221,7 +300,7 @@ pub async fn incr(cli: &Cli, a: &IncrArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy get`: the value a node in the group sees; exit 1 if missing.
 pub async fn get(cli: &Cli, a: &GetArgs) -> anyhow::Result<()> {
-    let (node, replica) = a.scope.open(cli).await?;
+    let (node, replica) = a.scope.open(cli, &a.key).await?;
     drop(node);
     let Some(raw) = replica.get_raw(&a.key) else {
         return Err(NotFound(format!(
@@ -232,16 +311,18 @@ pub async fn get(cli: &Cli, a: &GetArgs) -> anyhow::Result<()> {
         ))
         .into());
     };
-    println!("{}", output::msgpack_json(&raw));
+    println!("{}", a.scope.show(&raw)?);
     Ok(())
 }
 
 /// Runs `canopy keys`.
 pub async fn keys(cli: &Cli, a: &KeysArgs) -> anyhow::Result<()> {
-    let (node, replica) = a.scope.open(cli).await?;
+    let (node, replica) = a.scope.open(cli, &a.prefix).await?;
     let mut out = std::io::stdout().lock();
     for (key, entry) in replica.scan(&a.prefix) {
-        if a.json {
+        if a.json && a.scope.chp {
+            writeln!(out, "{}", chp_json(&key, Some(&entry.value), entry.seq))?;
+        } else if a.json {
             let level = replica
                 .entry(&key)
                 .map(|(_, l)| l.path())
@@ -261,7 +342,7 @@ pub async fn keys(cli: &Cli, a: &KeysArgs) -> anyhow::Result<()> {
 
 /// Runs `canopy watch`: one JSON line per change of the merged view.
 pub async fn watch(cli: &Cli, a: &WatchArgs) -> anyhow::Result<()> {
-    let (node, replica) = a.scope.open(cli).await?;
+    let (node, replica) = a.scope.open(cli, &a.prefix).await?;
     let mut changes = replica.watch(&a.prefix);
     eprintln!(
         "canopy: watching store {} as seen from {}",
@@ -271,15 +352,16 @@ pub async fn watch(cli: &Cli, a: &WatchArgs) -> anyhow::Result<()> {
     let mut seen = 0;
     let mut stdout = std::io::stdout();
     while let Some(change) = changes.next().await {
-        let value = change
-            .value
-            .as_deref()
-            .map_or(serde_json::Value::Null, output::msgpack_json);
-        writeln!(
-            stdout,
-            "{}",
+        let line = if a.scope.chp {
+            chp_json(&change.key, change.value.as_deref(), change.seq)
+        } else {
+            let value = change
+                .value
+                .as_deref()
+                .map_or(serde_json::Value::Null, output::msgpack_json);
             json!({"key": change.key, "value": value, "deleted": change.value.is_none(), "seq": change.seq})
-        )?;
+        };
+        writeln!(stdout, "{line}")?;
         stdout.flush()?;
         seen += 1;
         if a.count.is_some_and(|c| seen >= c) {
@@ -288,6 +370,19 @@ pub async fn watch(cli: &Cli, a: &WatchArgs) -> anyhow::Result<()> {
     }
     drop(node);
     Ok(())
+}
+
+/// One opaque CHP key as a JSON line: `value` is the text (null when the
+/// bytes are not UTF-8, or the key is gone), `value_hex` the bytes.
+fn chp_json(key: &str, value: Option<&[u8]>, seq: u64) -> serde_json::Value {
+    let text = value.and_then(|v| std::str::from_utf8(v).ok());
+    json!({
+        "key": key,
+        "value": text,
+        "value_hex": value.map(hex::encode),
+        "deleted": value.is_none(),
+        "seq": seq,
+    })
 }
 
 /// Runs `canopy stores`.

@@ -46,6 +46,7 @@ pub struct NodeOptions {
     pub(crate) event_buffer: usize,
     pub(crate) receive_hwm: i32,
     pub(crate) curve: Option<crate::CurveKeys>,
+    pub(crate) fail_fast: bool,
 }
 
 impl NodeOptions {
@@ -63,7 +64,17 @@ impl NodeOptions {
             event_buffer: 100_000,
             receive_hwm: 100_000,
             curve: None,
+            fail_fast: false,
         }
+    }
+
+    /// Give up at once when nothing listens at the broker's address
+    /// (checked after a short silence) instead of waiting out
+    /// `connect_timeout` for a broker that may be starting (default: wait,
+    /// then say why). Command-line tools want this.
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
+        self
     }
 
     /// Reported in `nodes` (default `canopy-client/VERSION`).
@@ -601,6 +612,15 @@ impl Node {
             name,
             canopy_schemas::state::Level::chain(node),
         ));
+        self.open_replica(shared, node.clone()).await
+    }
+
+    /// Registers `shared`, asks for its snapshots and waits until synced.
+    async fn open_replica(
+        &self,
+        shared: Arc<ReplicaShared>,
+        node: NodePath,
+    ) -> Result<Replica, ClientError> {
         // Dropped (unsubscribed, unregistered) if this future is cancelled
         // or the sync times out.
         let registration = Registration::new(
@@ -626,7 +646,54 @@ impl Node {
                 })
             }
         }
-        Ok(Replica::new(registration, self.port.clone(), node.clone()))
+        Ok(Replica::new(registration, self.port.clone(), node))
+    }
+
+    /// A replica of one level of the opaque CHP space (PROTOCOL.md 10.3):
+    /// the keys that RFC 12 clients write outside canopy's stores, such as
+    /// `/client/727`. `level` is `/FIRST/` (every opaque key whose first
+    /// segment is FIRST) or `/` (opaque keys with no second `/`). Reads,
+    /// `keys`, `scan` and `watch` take whole keys; values are the bytes as
+    /// written ([`Replica::get_raw`]); write with [`Replica::chp_put`].
+    pub async fn chp_store(&self, level: &str) -> Result<Replica, ClientError> {
+        let probe = format!("{level}x");
+        if canopy_schemas::state::opaque_level(&probe) != Some(level) {
+            return Err(ClientError::InvalidArgument(format!(
+                "{level:?} is not a level of the opaque CHP space: use \"/NAME/\" or \"/\""
+            )));
+        }
+        let shared = Arc::new(ReplicaShared::opaque(level));
+        self.open_replica(shared, self.path.clone()).await
+    }
+
+    /// Sets the opaque CHP key `key` to `value` (bytes, verbatim) without
+    /// keeping a replica; `ttl` None: the `[chp]` default.
+    pub async fn chp_put(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<crate::replica::WriteAck, ClientError> {
+        let mut spec = crate::replica::WriteSpec::new(
+            canopy_schemas::state::OpKind::Put,
+            &canopy_schemas::state::Level::root(),
+            key,
+        )
+        .value_msgpack(value);
+        if let Some(ttl) = ttl {
+            spec = spec.ttl(ttl);
+        }
+        self.write(canopy_schemas::state::OPAQUE_STORE, spec).await
+    }
+
+    /// Deletes the opaque CHP key `key` without keeping a replica.
+    pub async fn chp_delete(&self, key: &str) -> Result<crate::replica::WriteAck, ClientError> {
+        let spec = crate::replica::WriteSpec::new(
+            canopy_schemas::state::OpKind::Delete,
+            &canopy_schemas::state::Level::root(),
+            key,
+        );
+        self.write(canopy_schemas::state::OPAQUE_STORE, spec).await
     }
 
     /// Replicas open on this node (diagnostics: a dropped or cancelled
@@ -724,32 +791,30 @@ impl Drop for EchoGuard {
 }
 
 /// Waits for the first WELCOME (or the refusal the I/O thread reports).
-/// After a short silence a TCP probe asks whether anything listens at all,
-/// so that "nothing there" is told at once, not after the whole timeout.
+/// When it does not come, a TCP probe says why if it can (nothing listens,
+/// no route): at the deadline, or with `fail_fast` already after a short
+/// silence, so that "nothing there" is told at once.
 async fn wait_for_welcome(
     mut first: oneshot::Receiver<Result<Welcome, ClientError>>,
     options: &NodeOptions,
 ) -> Result<Welcome, ClientError> {
     let deadline = tokio::time::Instant::now() + options.connect_timeout;
-    let probe_at = tokio::time::Instant::now() + crate::reach::PROBE_AFTER;
+    let mut probe_at = deadline;
+    if options.fail_fast {
+        probe_at = probe_at.min(tokio::time::Instant::now() + crate::reach::PROBE_AFTER);
+    }
+    let timeout = || ClientError::Timeout {
+        endpoint: options.broker.clone(),
+        waited_ms: options.connect_timeout.as_millis() as u64,
+    };
     let mut probed = false;
     loop {
-        let until = if probed {
-            deadline
-        } else {
-            probe_at.min(deadline)
-        };
-        let timeout = || ClientError::Timeout {
-            endpoint: options.broker.clone(),
-            waited_ms: options.connect_timeout.as_millis() as u64,
-        };
+        let until = if probed { deadline } else { probe_at };
         match tokio::time::timeout_at(until, &mut first).await {
             Ok(Ok(result)) => return result,
             Ok(Err(_)) => return Err(ClientError::Closed),
             Err(_) if probed => return Err(timeout()),
             Err(_) => {
-                // Probed once, also when the deadline came first: a short
-                // timeout still says "nothing listens" when that is why.
                 probed = true;
                 let broker = options.broker.clone();
                 let left = deadline

@@ -75,6 +75,7 @@ pub fn protocol_features(version: u32) -> Vec<String> {
         features.push("version-range".to_owned());
         features.push("goodbye".to_owned());
         features.push("snapshot-ids".to_owned());
+        features.push("chp-opaque".to_owned());
     }
     features
 }

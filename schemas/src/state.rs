@@ -141,7 +141,7 @@ pub fn check_user_key(key: &str) -> Result<(), KeyError> {
 }
 
 /// A parsed state key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateKey<'a> {
     /// Store name.
     pub store: &'a str,
@@ -183,6 +183,57 @@ pub fn parse_key(key: &str) -> Result<StateKey<'_>, KeyError> {
         level_len: 1 + store.len() + 1 + end + 1,
         user_key,
     })
+}
+
+/// The name under which the opaque CHP key space appears wherever stores are
+/// named (WRITE's `store`, STORES, the `[chp]` configuration). Not a valid
+/// store name, so it never collides with one.
+pub const OPAQUE_STORE: &str = "$chp";
+
+/// The two key spaces of the state plane (PROTOCOL.md 10.3). Which one a key
+/// belongs to depends on its spelling alone, so no key is ever in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySpace<'a> {
+    /// `/STORE/LEVEL` + user key, as [`parse_key`] accepts it: a canopy store
+    /// with its schema and the MessagePack rule.
+    Canonical(StateKey<'a>),
+    /// Any other key starting with `/`: RFC 12's opaque keys, the value
+    /// kept as bytes. Its level is `/FIRST/` (through the second `/`), or `/`
+    /// for a key with no second `/`.
+    Opaque {
+        /// Length of the level prefix.
+        level_len: usize,
+    },
+}
+
+impl KeySpace<'_> {
+    /// Length of the key's level prefix.
+    pub fn level_len(&self) -> usize {
+        match self {
+            KeySpace::Canonical(k) => k.level_len,
+            KeySpace::Opaque { level_len } => *level_len,
+        }
+    }
+}
+
+/// Which key space `key` is in; `None` when it is no state key at all (it
+/// does not start with `/`).
+pub fn classify_key(key: &str) -> Option<KeySpace<'_>> {
+    let rest = key.strip_prefix(STATE_MARK as char)?;
+    if let Ok(k) = parse_key(key) {
+        return Some(KeySpace::Canonical(k));
+    }
+    let level_len = rest.find('/').map_or(1, |i| i + 2);
+    Some(KeySpace::Opaque { level_len })
+}
+
+/// The level of an opaque key (`/client/` for `/client/727`); `None` for a
+/// canonical key or no state key.
+pub fn opaque_level(key: &str) -> Option<&str> {
+    match classify_key(key)? {
+        KeySpace::Opaque { level_len } => Some(&key[..level_len]),
+        KeySpace::Canonical(_) => None,
+    }
 }
 
 /// The level prefix of a full key (everything up to `:` or `!`).
@@ -401,6 +452,19 @@ pub struct Write {
     /// Time to live in milliseconds; absent = the store's default; 0 = none.
     #[serde(default)]
     pub ttl_ms: Option<u64>,
+}
+
+impl Write {
+    /// The full key written: `/STORE/LEVEL` + `key`, or, for the opaque
+    /// space (`store` = [`OPAQUE_STORE`]), `key` itself. `None` when the
+    /// level is invalid.
+    pub fn target_key(&self) -> Option<String> {
+        if self.store == OPAQUE_STORE {
+            return Some(self.key.clone());
+        }
+        let level = Level::parse(&self.level, self.node).ok()?;
+        Some(format!("{}{}", level.prefix(&self.store), self.key))
+    }
 }
 
 /// WRITTEN body: the write's outcome.

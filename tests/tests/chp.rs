@@ -617,3 +617,91 @@ fn malformed_icanhaz_does_not_block_the_broker() {
     let (entries, _) = ChpClient::connect(broker.port, SUBTREE).snapshot();
     assert!(entries.is_empty());
 }
+
+/// Issue 16: the ZeroMQ Guide's clone model 6, as its clients do it, on keys
+/// canopy did not define: subtree `/client/`, random keys `/client/NNNN`,
+/// ASCII values (not MessagePack), some with a `ttl`. Two clients see each
+/// other's updates, a late joiner's snapshot equals the state they built,
+/// expiry arrives as a deletion, and a restart brings back the keys without
+/// a ttl. Random keys and values: the seed is printed; set
+/// CANOPY_CHP_SEED to replay one.
+#[test]
+fn clone_model_six_clients_share_opaque_keys() {
+    use rand::{Rng, SeedableRng};
+    let seed: u64 = std::env::var("CANOPY_CHP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("clone model 6 seed {seed} (CANOPY_CHP_SEED={seed} replays it)");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    const SUBTREE6: &str = "/client/";
+    let mut broker = BrokerProcess::start(&[]);
+    let mut a = ChpClient::connect(broker.port, SUBTREE6);
+    a.wait_for_hugz();
+    a.snapshot();
+    a.ready();
+    let mut b = ChpClient::connect(broker.port, SUBTREE6);
+    b.wait_for_hugz();
+    b.snapshot();
+    b.ready();
+
+    // What the broker should hold: key -> (sequence, ASCII value).
+    let mut state: HashMap<String, (u64, Vec<u8>)> = HashMap::new();
+    for i in 0..43 {
+        let key = format!("{SUBTREE6}{}", rng.gen_range(0..10_000));
+        let body = rng.gen_range(0..1_000_000u32).to_string().into_bytes();
+        // The last three live one second: each expiry is awaited in turn,
+        // so no other update is in flight when it comes.
+        let ttl = (i >= 40).then_some(1);
+        let (writer, reader) = if i % 2 == 0 {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        let (_, sent) = writer.set_and_wait(&key, &body, ttl);
+        // The other client sees it, with the same sequence.
+        let seen = reader.await_update(&format!("the other client's {key}"), |u| {
+            u.key == key && u.body == body
+        });
+        assert_eq!(seen.seq, sent.seq);
+        assert!(sent.props.contains_key("lseq"), "KVPUBs number their level");
+        if ttl.is_none() {
+            state.insert(key, (sent.seq, body));
+            continue;
+        }
+        state.remove(&key);
+        // Expiry arrives as a deletion (an empty value), at both clients.
+        for client in [&mut a, &mut b] {
+            let gone = client.await_update(&format!("the expiry of {key}"), |u| {
+                u.key == key && u.body.is_empty()
+            });
+            assert!(gone.seq > sent.seq);
+        }
+    }
+    let snapshot_of = |port: u16| {
+        let (entries, _) = ChpClient::connect(port, SUBTREE6).snapshot();
+        entries
+            .into_iter()
+            .map(|(k, (seq, body, _))| (k, (seq, body)))
+            .collect::<HashMap<_, _>>()
+    };
+    assert_eq!(snapshot_of(broker.port), state, "a late joiner's snapshot");
+    // A snapshot of everything, or of the whole state space, has them too.
+    for subtree in ["", "/"] {
+        let (entries, _) = ChpClient::connect(broker.port, subtree).snapshot();
+        for (key, (seq, body)) in &state {
+            assert_eq!(
+                entries.get(key).map(|e| (&e.0, &e.1)),
+                Some((seq, body)),
+                "{subtree:?}: {key}"
+            );
+        }
+    }
+    // Restart: the keys without a ttl are back, with their sequences.
+    broker.terminate();
+    broker.restart();
+    assert_eq!(snapshot_of(broker.port), state, "after a restart");
+    broker.kill9();
+    broker.restart();
+    assert_eq!(snapshot_of(broker.port), state, "after kill -9");
+}

@@ -58,7 +58,7 @@ async fn dropping_a_connect_future_stops_its_io_thread() {
 #[tokio::test]
 async fn a_failed_connect_leaves_no_thread_behind() {
     let closed = free_base_port();
-    let options = NodeOptions::new(&format!("tcp://127.0.0.1:{closed}"), "cx2", "");
+    let options = NodeOptions::new(&format!("tcp://127.0.0.1:{closed}"), "cx2", "").fail_fast(true);
     let err = Node::connect(options).await.err().expect("nothing listens");
     assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
     eventually("the failed connect's I/O thread is gone", || async {

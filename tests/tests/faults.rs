@@ -2,7 +2,7 @@
 //! (root <- middle <- two leaves, each link through a TCP proxy) with a
 //! writer and a long-lived replica (with a watch) at every broker, a mix of
 //! puts, deletes, TTL keys and increments in a persistent and a
-//! `persist = false` store, while a seeded scheduler injects faults: kill -9
+//! `persist = false` store and on opaque CHP keys (`/faults/...`), while a seeded scheduler injects faults: kill -9
 //! and restart of any broker, SIGSTOP/SIGCONT, links cut, held (a partition
 //! that closes nothing) or delayed, a child's data file damaged at a
 //! restart. The root starts with 20,000 keys, so every mirror and replica
@@ -39,6 +39,11 @@ const PRELOADED: usize = 20_000;
 /// How long the tree has to converge once the faults stop.
 const CONVERGE: Duration = Duration::from_secs(40);
 const STORES: [&str; 2] = ["default", "volatile"];
+/// The opaque CHP level the writers also write (issue 16): keys as RFC 12
+/// clients spell them, values kept as bytes.
+const CHP_LEVEL: &str = "/faults/";
+/// Every replica a reader keeps: the stores, then the opaque level.
+const REPLICAS: [&str; 3] = ["default", "volatile", "$chp"];
 const BROKERS: [&str; 4] = ["root", "middle", "leaf1", "leaf2"];
 
 /// One write attempt: the value (None = a deletion; `?value` = a TTL write
@@ -235,6 +240,7 @@ async fn writer(
     for s in STORES {
         stores.push(node.store(s).await.expect("store"));
     }
+    let chp = node.chp_store(CHP_LEVEL).await.expect("opaque level");
     let levels = [Level::root(), Level::parse("g", false).unwrap()];
     let mut n = 0u64;
     let mut failures = 0u64;
@@ -244,6 +250,11 @@ async fn writer(
         if failures > 0 {
             // A broker that is down fails fast: do not spin on it.
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if rng.gen_range(0..4) == 0 {
+            chp_write(&chp, who, n, &mut rng, &ledger).await;
+            failures = ledger.lock().unwrap().failed - failed_before;
+            continue;
         }
         let s = rng.gen_range(0..STORES.len());
         let level = &levels[rng.gen_range(0..levels.len())];
@@ -319,6 +330,37 @@ async fn writer(
     node
 }
 
+/// One write of an opaque CHP key: a put (sometimes with a TTL) or a delete.
+async fn chp_write(chp: &Replica, who: usize, n: u64, rng: &mut StdRng, ledger: &Mutex<Ledger>) {
+    let key = format!("{CHP_LEVEL}w{who}-{}", rng.gen_range(0..6));
+    let (recorded, ok) = if rng.gen_range(0..5) == 0 {
+        (None, chp.chp_delete(&key).await.is_ok())
+    } else {
+        let value = format!("w{who}-{n}");
+        ledger.lock().unwrap().values.insert(value.clone());
+        let ttl =
+            (rng.gen_range(0..10) == 9).then(|| Duration::from_millis(rng.gen_range(300..1500)));
+        let ok = chp.chp_put(&key, value.as_bytes(), ttl).await.is_ok();
+        // A TTL key, or an unknown outcome, may be gone.
+        let recorded = if ok && ttl.is_none() {
+            value
+        } else {
+            format!("?{value}")
+        };
+        (Some(recorded), ok)
+    };
+    let mut l = ledger.lock().unwrap();
+    l.writes
+        .entry(("$chp".into(), key))
+        .or_default()
+        .push((recorded, ok));
+    if ok {
+        l.acknowledged += 1
+    } else {
+        l.failed += 1
+    }
+}
+
 /// Everything a watch reported, by store.
 type Seen = Arc<Mutex<Vec<(String, Option<Vec<u8>>)>>>;
 
@@ -332,6 +374,16 @@ fn record(mut watch: canopy_client::Watch, store: String, seen: Seen) {
     });
 }
 
+/// A node's replicas of every store and of the opaque level, in `REPLICAS` order.
+async fn open_all(n: &Node) -> Result<Vec<Replica>, canopy_client::ClientError> {
+    let mut replicas = Vec::new();
+    for s in STORES {
+        replicas.push(n.store(s).await?);
+    }
+    replicas.push(n.chp_store(CHP_LEVEL).await?);
+    Ok(replicas)
+}
+
 fn view(r: &Replica) -> BTreeMap<String, Vec<u8>> {
     r.view()
         .into_iter()
@@ -341,6 +393,16 @@ fn view(r: &Replica) -> BTreeMap<String, Vec<u8>> {
 
 fn decode(bytes: &[u8]) -> String {
     rmp_serde::from_slice::<String>(bytes).unwrap_or_else(|_| format!("{bytes:?}"))
+}
+
+/// A value as the writers wrote it: MessagePack in the stores, text in the
+/// opaque space.
+fn decode_in(store: &str, bytes: &[u8]) -> String {
+    if store == "$chp" {
+        String::from_utf8_lossy(bytes).into_owned()
+    } else {
+        decode(bytes)
+    }
 }
 
 /// Runs one schedule; returns the faults injected and the violations found.
@@ -359,11 +421,9 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
     let mut readers = Vec::new();
     for (i, b) in tree.brokers.iter().enumerate() {
         let n = join(b, &format!("reader-{}", BROKERS[i])).await;
-        let mut replicas = Vec::new();
-        for s in STORES {
-            let r = n.store(s).await.expect("store");
+        let replicas = open_all(&n).await.expect("replicas");
+        for (r, s) in replicas.iter().zip(REPLICAS) {
             record(r.watch(""), s.to_owned(), seen.clone());
-            replicas.push(r);
         }
         readers.push((i, n, replicas));
     }
@@ -396,20 +456,21 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
                 BROKERS[b]
             ));
             // Its own thread: the client's connect future is not Send.
-            joining.push(std::thread::spawn(move || {
+            joining.push(std::thread::spawn(move || -> Result<_, String> {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .ok()?;
+                    .map_err(|e| e.to_string())?;
                 runtime.block_on(async move {
                     let mut o = NodeOptions::new(&endpoint, &name, "g");
                     o = o.connect_timeout(CONVERGE);
-                    let n = Node::connect(o).await.ok()?;
-                    let mut replicas = Vec::new();
-                    for s in STORES {
-                        replicas.push(n.store(s).await.ok()?);
-                    }
-                    Some((b, n, replicas))
+                    let n = Node::connect(o)
+                        .await
+                        .map_err(|e| format!("{name}: connect: {e}"))?;
+                    let replicas = open_all(&n)
+                        .await
+                        .map_err(|e| format!("{name}: replicas: {e}"))?;
+                    Ok((b, n, replicas))
                 })
             }));
             continue;
@@ -422,25 +483,28 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
     for w in writers {
         drop(w.await.expect("writer"));
     }
-    let mut late_failed = 0;
+    let mut late_failed: Vec<String> = Vec::new();
     for j in joining {
-        let joined = tokio::task::spawn_blocking(move || j.join().ok().flatten())
-            .await
-            .expect("joining replica");
+        let joined = tokio::task::spawn_blocking(move || {
+            j.join()
+                .unwrap_or_else(|_| Err("the joining thread panicked".into()))
+        })
+        .await
+        .expect("joining replica");
         match joined {
-            Some((b, n, replicas)) => {
-                for (r, s) in replicas.iter().zip(STORES) {
+            Ok((b, n, replicas)) => {
+                for (r, s) in replicas.iter().zip(REPLICAS) {
                     record(r.watch(""), s.to_owned(), seen.clone());
                 }
                 readers.push((b, n, replicas));
             }
-            None => late_failed += 1,
+            Err(why) => late_failed.push(why),
         }
     }
     let mut violations = check(&tree, &readers, &ledger, &seen).await;
-    if late_failed > 0 {
+    for why in late_failed {
         violations.push(format!(
-            "{late_failed} replicas that joined during the faults never synced"
+            "a replica that joined during the faults never synced: {why}"
         ));
     }
     for (broker, clear, said) in &tree.refusals {
@@ -483,10 +547,7 @@ async fn check(
     // TTL keys run out before the views are compared.
     tokio::time::sleep(Duration::from_millis(1600)).await;
     let reference = join(&tree.brokers[0], "reference").await;
-    let mut truth = Vec::new();
-    for s in STORES {
-        truth.push(reference.store(s).await.expect("reference store"));
-    }
+    let truth = open_all(&reference).await.expect("reference replicas");
     // The root level alone (a node of the root group sees no group level).
     let root_reference = join_group(&tree.brokers[0], "reference-root", "").await;
     let root_level = root_reference
@@ -508,7 +569,7 @@ async fn check(
                         format!(
                             "replica at {} of {}: {} keys, root {} keys; differing: {:?}",
                             BROKERS[*i],
-                            STORES[s],
+                            REPLICAS[s],
                             have.len(),
                             want[s].len(),
                             want[s]
@@ -536,14 +597,16 @@ async fn check(
     // Acknowledged writes of the persistent store are at the root, unless a
     // later write of the key (acknowledged or not) may have replaced them.
     for ((store, full_key), writes) in &l.writes {
-        if store != "default" {
+        if store != "default" && store != "$chp" {
             continue;
         }
         let Some(last_ack) = writes.iter().rposition(|(_, ok)| *ok) else {
             continue;
         };
         let user_key = full_key.rsplit(':').next().unwrap_or_default();
-        let at_root = if full_key.starts_with("/default/:") {
+        let at_root = if store == "$chp" {
+            truth[2].get_raw(full_key).map(|v| decode_in(store, &v))
+        } else if full_key.starts_with("/default/:") {
             root_level.get_raw(user_key).map(|v| decode(&v))
         } else {
             truth[0]
@@ -564,6 +627,17 @@ async fn check(
             ));
         }
     }
+    // The opaque space took part: some of its writes were acknowledged.
+    let chp_acked = l
+        .writes
+        .iter()
+        .filter(|((store, _), _)| store == "$chp")
+        .flat_map(|(_, w)| w.iter())
+        .filter(|(_, ok)| *ok)
+        .count();
+    if chp_acked == 0 {
+        violations.push("no write of an opaque CHP key was acknowledged".into());
+    }
     for (counter, (acked, attempts)) in &l.counters {
         let v = root_level
             .get_raw(counter)
@@ -578,10 +652,10 @@ async fn check(
     // No watch showed a value no writer wrote.
     for (store, value) in seen.lock().unwrap().iter() {
         let Some(bytes) = value else { continue };
-        if rmp_serde::from_slice::<i64>(bytes).is_ok() {
+        if store != "$chp" && rmp_serde::from_slice::<i64>(bytes).is_ok() {
             continue; // a counter
         }
-        let v = decode(bytes);
+        let v = decode_in(store, bytes);
         if !l.values.contains(&v) {
             violations.push(format!(
                 "a watch of {store} showed {v:?}, which no writer wrote"

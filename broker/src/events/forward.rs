@@ -133,11 +133,16 @@ impl Forwarder {
     ) -> Inbound {
         if count != KEPT_FRAMES || total > self.limits.max_message_size {
             counters.kvset_rejected += 1;
-            tracing::debug!(
-                frames = count,
-                bytes = total,
-                "KVSET rejected: frames or size"
-            );
+            if counters.kvset_rejected.is_power_of_two() {
+                let key = String::from_utf8_lossy(&self.frames[0]);
+                tracing::warn!(
+                    key = %key,
+                    frames = count,
+                    bytes = total,
+                    rejected = counters.kvset_rejected,
+                    "KVSET dropped: a KVSET has exactly 5 frames within max_message_size"
+                );
+            }
             return Inbound::Handled;
         }
         let frames: [&[u8]; KEPT_FRAMES] = std::array::from_fn(|i| &self.frames[i][..]);
@@ -145,7 +150,10 @@ impl Forwarder {
             Ok(msg) => Inbound::Kvset(msg, identity),
             Err(e) => {
                 counters.kvset_rejected += 1;
-                tracing::debug!(error = %e, "KVSET rejected");
+                if counters.kvset_rejected.is_power_of_two() {
+                    let key = String::from_utf8_lossy(&self.frames[0]);
+                    tracing::warn!(key = %key, error = %e, rejected = counters.kvset_rejected, "KVSET dropped: malformed");
+                }
                 Inbound::Handled
             }
         }

@@ -196,7 +196,12 @@ fn start_state(
     config: &Config,
     broker_id: &str,
 ) -> Result<StatePlane, BrokerError> {
-    let engine = StateEngine::new(&config.stores, &config.schemas_dir, config.max_key_length)?;
+    let engine = StateEngine::with_opaque(
+        &config.stores,
+        config.chp.clone(),
+        &config.schemas_dir,
+        config.max_key_length,
+    )?;
     let broker_tag = u64::from_str_radix(broker_id, 16).unwrap_or(0);
     let (mut state, dropped) = plane::start(
         engine,

@@ -26,7 +26,12 @@ pub fn check_config(config: &Config) -> Result<Vec<String>, BrokerError> {
         }
         _ => warnings.push(CURVE_OFF.to_owned()),
     }
-    StateEngine::new(&config.stores, &config.schemas_dir, config.max_key_length)?;
+    StateEngine::with_opaque(
+        &config.stores,
+        config.chp.clone(),
+        &config.schemas_dir,
+        config.max_key_length,
+    )?;
     if let Some(upstream) = &config.upstream {
         canopy_schemas::BaseEndpoint::parse(upstream)
             .map_err(crate::federation::LinkError::from)?;

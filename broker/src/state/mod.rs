@@ -12,7 +12,8 @@ pub mod snapshot;
 pub mod store;
 
 use canopy_schemas::state::{
-    self as wire, check_user_key, parse_key, KvMsg, Level, OpKind, StoreInfo, Write, Written,
+    self as wire, check_user_key, classify_key, KeySpace, KvMsg, Level, OpKind, StoreInfo, Write,
+    Written, OPAQUE_STORE,
 };
 use canopy_schemas::ErrorCode;
 use ops::OpError;
@@ -122,6 +123,15 @@ pub struct StateEngine {
     max_key_length: usize,
 }
 
+/// The store a full key belongs to (`$chp` for an opaque CHP key) and the
+/// length of its level prefix; `None` for what is no state key.
+pub fn home(key: &str) -> Option<(&str, usize)> {
+    match classify_key(key)? {
+        KeySpace::Canonical(k) => Some((k.store, k.level_len)),
+        KeySpace::Opaque { level_len } => Some((OPAQUE_STORE, level_len)),
+    }
+}
+
 /// A KVSET's uuid, kept for the KVPUB when it has the RFC's 16 bytes.
 fn client_uuid(uuid: &[u8]) -> Option<Box<[u8]>> {
     (uuid.len() == 16).then(|| uuid.into())
@@ -153,13 +163,31 @@ fn err(code: ErrorCode, message: impl Into<String>) -> OpError {
 
 impl StateEngine {
     /// Builds the stores; the built-in `default` store exists unless the
-    /// configuration defines it differently.
+    /// configuration defines it differently. The opaque CHP space gets
+    /// [`StoreConfig::opaque_default`]; see [`StateEngine::with_opaque`].
+    #[cfg(test)]
     pub fn new(
         configs: &BTreeMap<String, StoreConfig>,
         schemas_dir: &Path,
         max_key_length: usize,
     ) -> Result<Self, StoreError> {
+        Self::with_opaque(
+            configs,
+            StoreConfig::opaque_default(),
+            schemas_dir,
+            max_key_length,
+        )
+    }
+
+    /// Builds the stores and the opaque CHP space (`[chp]`) with `opaque`.
+    pub fn with_opaque(
+        configs: &BTreeMap<String, StoreConfig>,
+        opaque: StoreConfig,
+        schemas_dir: &Path,
+        max_key_length: usize,
+    ) -> Result<Self, StoreError> {
         let mut stores = HashMap::new();
+        stores.insert(OPAQUE_STORE.to_owned(), Store::opaque(opaque));
         if !configs.contains_key(wire::DEFAULT_STORE) {
             stores.insert(
                 wire::DEFAULT_STORE.to_owned(),
@@ -196,7 +224,7 @@ impl StateEngine {
         let mut restored = Restored::default();
         let mut kept = Vec::with_capacity(loaded.entries.len());
         for (key, entry) in loaded.entries {
-            let name = parse_key(&key).map_or("", |k| k.store).to_owned();
+            let name = home(&key).map_or("", |(store, _)| store).to_owned();
             match self.stores.get_mut(&name).filter(|s| s.config.persist) {
                 Some(s) => {
                     s.keys += 1;
@@ -317,18 +345,21 @@ impl StateEngine {
             .ok_or_else(|| err(ErrorCode::UnknownStore, format!("no store named {name:?}")))
     }
 
-    /// Checks schema and limits for `key` taking `value` (MessagePack bytes).
+    /// Checks schema (for a decoded MessagePack value; the opaque space has
+    /// none) and limits for `key` taking `value`.
     fn admit(
         &self,
         store: &Store,
         key: &str,
-        decoded: &rmpv::Value,
+        decoded: Option<&rmpv::Value>,
         value: &[u8],
         now_ms: u64,
     ) -> Result<(), OpError> {
-        store
-            .validate(decoded)
-            .map_err(|why| err(ErrorCode::SchemaViolation, format!("key {key}: {why}")))?;
+        if let Some(decoded) = decoded {
+            store
+                .validate(decoded)
+                .map_err(|why| err(ErrorCode::SchemaViolation, format!("key {key}: {why}")))?;
+        }
         let (keys, bytes) = match self.live(key, now_ms).or_else(|| self.map.get(key)) {
             Some(old) => (0, value.len() as i64 - old.value.len() as i64),
             None => (1, (key.len() + value.len()) as i64),
@@ -340,6 +371,9 @@ impl StateEngine {
 
     /// Applies an acknowledged write.
     pub fn write(&mut self, w: &Write, now_ms: u64) -> Result<(Written, Vec<Change>), OpError> {
+        if w.store == OPAQUE_STORE {
+            return self.write_opaque(w, now_ms);
+        }
         let store_name = self.store(&w.store)?.name.clone();
         let (prefix_len, key) = self.full_key(w)?;
         if w.op == OpKind::DeleteSubtree {
@@ -373,7 +407,7 @@ impl StateEngine {
             _ => ops::encode(&next).into(),
         };
         let store = self.store(&store_name)?;
-        self.admit(store, &key, &next, &bytes, now_ms)?;
+        self.admit(store, &key, Some(&next), &bytes, now_ms)?;
         let ttl_ms = w.ttl_ms.unwrap_or(store.config.default_ttl_ms);
         let expires_ms = wire::expiry_ms(Some(ttl_ms), now_ms);
         let change = self.set(
@@ -393,13 +427,60 @@ impl StateEngine {
         Ok((written, vec![change]))
     }
 
-    /// The full key a WRITE names (`/STORE/LEVEL` + user key) and the
-    /// length of its level prefix, within `max_key_length`.
-    fn full_key(&self, w: &Write) -> Result<(usize, String), OpError> {
-        let level = Level::parse(&w.level, w.node)
-            .map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
-        let prefix = level.prefix(&w.store);
-        let key = format!("{prefix}{}", w.key);
+    /// An acknowledged write of an opaque CHP key (`store` = `$chp`, `key`
+    /// the whole key): put, put-if-absent and compare-and-set of bytes, or
+    /// delete. An empty value is a deletion, as in CHP.
+    fn write_opaque(&mut self, w: &Write, now_ms: u64) -> Result<(Written, Vec<Change>), OpError> {
+        let key = w.key.as_str();
+        let Some(KeySpace::Opaque { level_len }) = classify_key(key) else {
+            return Err(err(
+                ErrorCode::InvalidKey,
+                format!(
+                    "{key:?} is not an opaque CHP key: it must start with / and not be a \
+                     canonical /STORE/LEVEL:KEY"
+                ),
+            ));
+        };
+        self.check_length(key)?;
+        let current = self.live(key, now_ms);
+        check_precondition(w, key, current)?;
+        let value = match w.op {
+            OpKind::Put | OpKind::PutIfAbsent | OpKind::Cas => w.value.as_deref().unwrap_or(&[]),
+            OpKind::Delete => &[],
+            other => {
+                return Err(err(
+                    ErrorCode::TypeMismatch,
+                    format!("key {key}: opaque CHP values are bytes; {other:?} does not apply"),
+                ))
+            }
+        };
+        if value.is_empty() {
+            return Ok(self.delete_key(w, key.to_owned(), level_len, OPAQUE_STORE));
+        }
+        let store = self.store(OPAQUE_STORE)?;
+        self.admit(store, key, None, value, now_ms)?;
+        let ttl_ms = w.ttl_ms.unwrap_or(store.config.default_ttl_ms);
+        let expires_ms = wire::expiry_ms(Some(ttl_ms), now_ms);
+        let bytes: Box<[u8]> = value.into();
+        let change = self.set(
+            key.into(),
+            level_len,
+            Some(bytes.clone()),
+            expires_ms,
+            OPAQUE_STORE,
+        );
+        let written = Written {
+            id: w.id,
+            seq: change.seq,
+            value: Some(bytes.into()),
+            ttl_ms,
+            deleted: 0,
+        };
+        Ok((written, vec![change]))
+    }
+
+    /// Refuses a key longer than `max_key_length`.
+    fn check_length(&self, key: &str) -> Result<(), OpError> {
         if key.len() > self.max_key_length {
             return Err(err(
                 ErrorCode::InvalidKey,
@@ -409,6 +490,17 @@ impl StateEngine {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The full key a WRITE names (`/STORE/LEVEL` + user key) and the
+    /// length of its level prefix, within `max_key_length`.
+    fn full_key(&self, w: &Write) -> Result<(usize, String), OpError> {
+        let level = Level::parse(&w.level, w.node)
+            .map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
+        let prefix = level.prefix(&w.store);
+        let key = format!("{prefix}{}", w.key);
+        self.check_length(&key)?;
         Ok((prefix.len(), key))
     }
 
@@ -462,19 +554,20 @@ impl StateEngine {
 
     /// Applies a CHP KVSET (no acknowledgement exists in CHP): a put, or a
     /// delete when the body is empty, honouring the `ttl` property (seconds).
+    /// A canonical key goes to its store (schema, MessagePack); any other key
+    /// starting with `/` to the opaque space, its value kept as bytes.
     pub fn kvset(&mut self, msg: &KvMsg, now_ms: u64) -> Result<Vec<Change>, OpError> {
         let key = std::str::from_utf8(&msg.key)
             .map_err(|_| err(ErrorCode::InvalidKey, "key is not UTF-8"))?;
-        let parsed = parse_key(key).map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
-        if key.len() > self.max_key_length {
-            return Err(err(
+        let (store_name, level_len) = home(key).ok_or_else(|| {
+            err(
                 ErrorCode::InvalidKey,
-                format!("key {key} is longer than max_key_length"),
-            ));
-        }
-        let store = self.store(parsed.store)?;
+                format!("key {key:?} does not start with /"),
+            )
+        })?;
+        self.check_length(key)?;
+        let store = self.store(store_name)?;
         let store_name = store.name.clone();
-        let level_len = parsed.level_len;
         if msg.body.is_empty() {
             if !self.map.contains_key(key) {
                 return Ok(vec![]);
@@ -483,8 +576,11 @@ impl StateEngine {
             change.uuid = client_uuid(&msg.uuid);
             return Ok(vec![change]);
         }
-        let decoded = ops::decode(&msg.body)?;
-        self.admit(store, key, &decoded, &msg.body, now_ms)?;
+        let decoded = match store_name.as_str() {
+            OPAQUE_STORE => None,
+            _ => Some(ops::decode(&msg.body)?),
+        };
+        self.admit(store, key, decoded.as_ref(), &msg.body, now_ms)?;
         let ttl_ms = msg
             .ttl_ms()
             .map_err(|e| err(ErrorCode::Malformed, e.to_string()))?
@@ -509,10 +605,9 @@ impl StateEngine {
                 break;
             }
             self.expiry.pop_first();
-            let Ok(parsed) = parse_key(&key) else {
+            let Some((store, level_len)) = home(&key).map(|(s, l)| (s.to_owned(), l)) else {
                 continue;
             };
-            let (store, level_len) = (parsed.store.to_owned(), parsed.level_len);
             if self.map.get(&key).is_some_and(|e| e.expires_ms == deadline) {
                 out.push(self.set(key, level_len, None, 0, &store));
             }
@@ -551,10 +646,9 @@ impl StateEngine {
     ) {
         self.mirror_clear();
         for (key, entry) in entries {
-            let Ok(parsed) = parse_key(&key) else {
+            let Some(store) = home(&key).map(|(s, _)| s.to_owned()) else {
                 continue;
             };
-            let store = parsed.store.to_owned();
             self.replace(&key, &store, Some(entry.value), entry.seq, entry.expires_ms);
         }
         // The master's numbering, not this broker's own clock floor: the
@@ -576,8 +670,9 @@ impl StateEngine {
         value: Option<Box<[u8]>>,
         expires_ms: u64,
     ) {
-        let Ok(parsed) = parse_key(key) else { return };
-        let (store, level_len) = (parsed.store.to_owned(), parsed.level_len);
+        let Some((store, level_len)) = home(key).map(|(s, l)| (s.to_owned(), l)) else {
+            return;
+        };
         if lseq.is_none() && self.map.get(key).is_some_and(|e| e.seq >= seq) {
             return;
         }
@@ -699,7 +794,8 @@ mod tests {
             .unwrap();
         assert_eq!((w.deleted, c.len()), (2, 2));
         assert_eq!(e.len(), 1);
-        let info = &e.stores_info()[0];
+        let infos = e.stores_info();
+        let info = infos.iter().find(|s| s.name == "default").unwrap();
         assert_eq!(info.keys, 1);
         let mut bad = write(OpKind::Put, "eu", "a", Some(1.into()));
         bad.store = "nope".into();
@@ -730,5 +826,86 @@ mod tests {
         m.key = b"/nostore/:k".to_vec();
         m.body = ops::encode(&1.into());
         assert_eq!(e.kvset(&m, 0).unwrap_err().0, ErrorCode::UnknownStore);
+    }
+
+    /// Issue 16: keys that are not canonical live in the opaque space,
+    /// verbatim, with TTLs, limits and the same sequence; canonical keys keep
+    /// their stores and the MessagePack rule.
+    #[test]
+    fn opaque_keys_are_kept_verbatim() {
+        let mut e = StateEngine::with_opaque(
+            &BTreeMap::new(),
+            StoreConfig {
+                max_keys: 3,
+                ..StoreConfig::opaque_default()
+            },
+            Path::new("."),
+            1024,
+        )
+        .unwrap();
+        let kvset = |key: &str, body: &[u8], ttl: Option<&str>| {
+            let mut m = KvMsg {
+                key: key.as_bytes().to_vec(),
+                body: body.to_vec(),
+                ..Default::default()
+            };
+            if let Some(t) = ttl {
+                m.properties.insert("ttl".into(), t.into());
+            }
+            m
+        };
+        // ASCII, not MessagePack: kept as it is, in level /client/.
+        let c = e.kvset(&kvset("/client/727", b"hello", None), 0).unwrap();
+        assert_eq!(
+            (&*c[0].key, c[0].level(), c[0].lseq),
+            ("/client/727", "/client/", 1)
+        );
+        assert_eq!(c[0].value.as_deref(), Some(&b"hello"[..]));
+        assert!(c[0].persist);
+        // A key with no second slash is in level "/"; odd spellings too.
+        let c = e.kvset(&kvset("/a", b"x", Some("2")), 1000).unwrap();
+        assert_eq!((c[0].level(), c[0].expires_ms), ("/", 3000));
+        // The canonical form still needs MessagePack and a store.
+        assert_eq!(
+            e.kvset(&kvset("/default/:k", b"hello", None), 0)
+                .unwrap_err()
+                .0,
+            ErrorCode::TypeMismatch
+        );
+        assert_eq!(
+            e.kvset(&kvset("/nostore/:k", &ops::encode(&1.into()), None), 0)
+                .unwrap_err()
+                .0,
+            ErrorCode::UnknownStore
+        );
+        // The budget.
+        e.kvset(&kvset("/client/2", b"2", None), 0).unwrap();
+        assert_eq!(
+            e.kvset(&kvset("/client/3", b"3", None), 0).unwrap_err().0,
+            ErrorCode::LimitReached
+        );
+        // WRITE of an opaque key: bytes, preconditions, no typed operations.
+        let mut w = write(OpKind::Cas, "", "/client/727", None);
+        w.store = OPAQUE_STORE.into();
+        w.value = Some(b"again".to_vec());
+        w.expected_seq = Some(1);
+        let (written, c) = e.write(&w, 0).unwrap();
+        assert_eq!(
+            (written.value.as_deref(), c[0].seq),
+            (Some(&b"again"[..]), 4)
+        );
+        w.op = OpKind::Incr;
+        assert_eq!(e.write(&w, 0).unwrap_err().0, ErrorCode::TypeMismatch);
+        w.key = "/default/:k".into();
+        w.op = OpKind::Put;
+        assert_eq!(e.write(&w, 0).unwrap_err().0, ErrorCode::InvalidKey);
+        // Expiry deletes an opaque key like any other.
+        let gone = e.expire_due(3000);
+        assert_eq!((gone.len(), &*gone[0].key), (1, "/a"));
+        // A snapshot of one opaque level knows its update number.
+        assert_eq!(e.lseq("/client/"), 3);
+        let info = e.stores_info();
+        let chp = info.iter().find(|s| s.name == OPAQUE_STORE).unwrap();
+        assert_eq!(chp.keys, 2);
     }
 }

@@ -21,9 +21,9 @@ use std::thread::JoinHandle;
 /// Most levels one SEQS request may ask about.
 const MAX_SEQS_LEVELS: usize = 256;
 
-/// The store a full key belongs to.
+/// The store a full key belongs to (`$chp` for an opaque key).
 fn parse_store(key: &str) -> Option<&str> {
-    canopy_schemas::state::parse_key(key).ok().map(|k| k.store)
+    super::home(key).map(|(store, _)| store)
 }
 
 /// Snapshot requests a syncing mirror holds at most (more are dropped).
@@ -228,7 +228,14 @@ impl StatePlane {
         let ok = acls.of(user).may_write(key);
         if !ok {
             c.acl_write_denied += 1;
-            tracing::warn!(identity = user.unwrap_or("-"), key, "write denied by ACL");
+            if c.acl_write_denied.is_power_of_two() {
+                tracing::warn!(
+                    identity = user.unwrap_or("-"),
+                    key,
+                    denied = c.acl_write_denied,
+                    "write denied by ACL"
+                );
+            }
         }
         ok
     }
@@ -258,7 +265,17 @@ impl StatePlane {
             Err((code, why)) => {
                 c.kvset_rejected += 1;
                 count_refusal(code, c);
-                tracing::debug!(code = %code, %why, "KVSET rejected");
+                // CHP has no reply: the log is how a writer's operator
+                // learns why (at the 1st, 2nd, 4th, 8th... rejection).
+                if c.kvset_rejected.is_power_of_two() {
+                    tracing::warn!(
+                        key = %key,
+                        code = %code,
+                        %why,
+                        rejected = c.kvset_rejected,
+                        "KVSET dropped"
+                    );
+                }
             }
         }
         Ok(None)
@@ -278,13 +295,7 @@ impl StatePlane {
         let Peer { identity, user } = peer;
         let reply = match request {
             Request::Write(w)
-                if !self.may_write(
-                    user.as_deref(),
-                    &canopy_schemas::state::Level::parse(&w.level, w.node)
-                        .map(|l| format!("{}{}", l.prefix(&w.store), w.key))
-                        .unwrap_or_default(),
-                    c,
-                ) =>
+                if !self.may_write(user.as_deref(), &w.target_key().unwrap_or_default(), c) =>
             {
                 c.writes_rejected += 1;
                 Reply::error(

@@ -91,10 +91,11 @@ impl SnapshotJob {
         canopy_id: Option<u64>,
         engine: &StateEngine,
     ) -> Self {
-        let lseq = canopy_schemas::state::level_prefix(&format!("{subtree}x"))
-            .ok()
-            .filter(|p| *p == subtree)
-            .map(|p| engine.lseq(p));
+        // One level exactly: `subtree` is the level of a key just below it.
+        let probe = format!("{subtree}x");
+        let lseq = super::home(&probe)
+            .filter(|(_, level_len)| probe[..*level_len] == *subtree)
+            .map(|_| engine.lseq(&subtree));
         SnapshotJob {
             identity,
             subtree,

@@ -32,6 +32,18 @@ impl Default for StoreConfig {
     }
 }
 
+impl StoreConfig {
+    /// The opaque CHP space's defaults: persistent, with a budget (a million
+    /// keys, 256 MiB), since any CHP client on the XSUB may write there.
+    pub fn opaque_default() -> Self {
+        StoreConfig {
+            max_keys: 1_000_000,
+            max_bytes: 256 * 1024 * 1024,
+            ..StoreConfig::default()
+        }
+    }
+}
+
 /// Why a store could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -104,6 +116,20 @@ impl Store {
             keys: 0,
             bytes: 0,
         })
+    }
+
+    /// The opaque CHP space (`$chp`): no schema, values kept as bytes.
+    pub fn opaque(config: StoreConfig) -> Self {
+        Store {
+            name: canopy_schemas::state::OPAQUE_STORE.to_owned(),
+            config: StoreConfig {
+                schema: None,
+                ..config
+            },
+            validator: None,
+            keys: 0,
+            bytes: 0,
+        }
     }
 
     /// Checks a MessagePack value against the schema; the error names the

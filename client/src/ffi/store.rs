@@ -187,6 +187,75 @@ pub extern "C" fn canopy_store_open(
     })
 }
 
+/// Opens a replica of one level of the opaque CHP space (`level` = `/NAME/`
+/// or `/`): the keys RFC 12 clients write outside canopy's stores. On it,
+/// `canopy_get`, `canopy_get_alloc`, `canopy_keys_json` and watches take
+/// whole keys (`/client/727`) and values are the bytes as written; write with
+/// `canopy_chp_put` / `canopy_chp_delete`. Free with `canopy_store_close`.
+#[no_mangle]
+pub extern "C" fn canopy_chp_open(
+    node: *const canopy_node,
+    level: *const c_char,
+    out: *mut *mut canopy_store,
+) -> c_int {
+    guard(|| {
+        let (n, _call) = super::node_call(node)?;
+        let level = arg(level, "level")?;
+        let replica = super::unless_closed(n, async { Ok(n.node.chp_store(level).await?) })?;
+        let store = Box::new(canopy_store {
+            runtime: Arc::clone(&n.runtime),
+            replica,
+            node: Arc::clone(&n.node),
+        });
+        put(out, Box::into_raw(store), "out")
+    })
+}
+
+/// Sets the opaque CHP key `key` to `len` bytes at `value` (verbatim) on a
+/// store from `canopy_chp_open`; `ttl_ms`: `CANOPY_TTL_DEFAULT` for the
+/// `[chp]` default, 0 for none. An empty value deletes. `seq` may be NULL.
+#[no_mangle]
+pub extern "C" fn canopy_chp_put(
+    store: *const canopy_store,
+    key: *const c_char,
+    value: *const u8,
+    len: usize,
+    ttl_ms: i64,
+    seq: *mut u64,
+) -> c_int {
+    guard(|| {
+        let s = handle(store, "store")?;
+        let key = arg(key, "key")?;
+        let data = bytes(value, len, "value")?;
+        let ttl = u64::try_from(ttl_ms).ok().map(Duration::from_millis);
+        let ack = s.runtime.block_on(s.replica.chp_put(key, data, ttl))?;
+        if !seq.is_null() {
+            // SAFETY: the caller passes a writable pointer or NULL.
+            unsafe { seq.write(ack.seq) };
+        }
+        Ok(())
+    })
+}
+
+/// Deletes the opaque CHP key `key` on a store from `canopy_chp_open`.
+/// `seq` may be NULL.
+#[no_mangle]
+pub extern "C" fn canopy_chp_delete(
+    store: *const canopy_store,
+    key: *const c_char,
+    seq: *mut u64,
+) -> c_int {
+    guard(|| {
+        let s = handle(store, "store")?;
+        let ack = s.runtime.block_on(s.replica.chp_delete(arg(key, "key")?))?;
+        if !seq.is_null() {
+            // SAFETY: the caller passes a writable pointer or NULL.
+            unsafe { seq.write(ack.seq) };
+        }
+        Ok(())
+    })
+}
+
 /// Frees a replica: its watches end (`CANOPY_ERR_CLOSED`). When its node was
 /// closed already and this is its last store, says BYE and waits for the
 /// flush. NULL is ignored.

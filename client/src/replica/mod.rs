@@ -312,7 +312,13 @@ impl Replica {
 
     /// Sends any write to the master and applies its result here.
     pub async fn write(&self, spec: WriteSpec) -> Result<WriteAck, ClientError> {
-        let prefix = spec.level.prefix(&self.shared.store);
+        let prefix = if self.shared.opaque {
+            canopy_schemas::state::opaque_level(&spec.key)
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            spec.level.prefix(&self.shared.store)
+        };
         let w = send_write(&self.port, &self.shared.store, &spec).await?;
         self.shared
             .on_ack(&prefix, &spec.key, spec.op == OpKind::DeleteSubtree, &w);
@@ -429,6 +435,44 @@ impl Replica {
         value: &T,
     ) -> Result<WriteAck, ClientError> {
         self.with_value(OpKind::SetRemove, level, key, value).await
+    }
+
+    /// True for a replica of the opaque CHP space ([`Node::chp_store`](crate::Node::chp_store)).
+    pub fn is_chp(&self) -> bool {
+        self.shared.opaque
+    }
+
+    fn chp_only(&self) -> Result<(), ClientError> {
+        if self.shared.opaque {
+            Ok(())
+        } else {
+            Err(ClientError::InvalidArgument(format!(
+                "store {} is a canopy store: chp_* writes need a replica from Node::chp_store",
+                self.shared.store
+            )))
+        }
+    }
+
+    /// Sets the opaque CHP key `key` (the whole key, `/client/727`) to
+    /// `value`, kept as bytes; `ttl` None: the `[chp]` default. Applied here
+    /// once acknowledged. An empty value deletes, as in CHP.
+    pub async fn chp_put(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<WriteAck, ClientError> {
+        self.chp_only()?;
+        let mut spec = WriteSpec::new(OpKind::Put, &Level::root(), key).value_msgpack(value);
+        spec.ttl = ttl;
+        self.write(spec).await
+    }
+
+    /// Deletes the opaque CHP key `key`.
+    pub async fn chp_delete(&self, key: &str) -> Result<WriteAck, ClientError> {
+        self.chp_only()?;
+        self.write(WriteSpec::new(OpKind::Delete, &Level::root(), key))
+            .await
     }
 
     /// Deletes every key of `level` starting with `prefix`; returns how many.

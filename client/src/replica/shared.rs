@@ -96,6 +96,9 @@ struct Watcher {
 /// What a replica shares between the application and the node's I/O thread.
 pub(crate) struct ReplicaShared {
     pub store: String,
+    /// A replica of one level of the opaque CHP space: its keys are whole
+    /// CHP keys, and only opaque keys of exactly that level belong to it.
+    pub opaque: bool,
     levels: RwLock<Vec<LevelData>>,
     watchers: Mutex<Vec<Watcher>>,
     state: watch::Sender<ReplicaState>,
@@ -131,11 +134,54 @@ impl ReplicaShared {
             .collect();
         ReplicaShared {
             store: store.to_owned(),
+            opaque: false,
             levels: RwLock::new(levels),
             watchers: Mutex::new(Vec::new()),
             state: watch::channel(ReplicaState::Syncing).0,
             resyncs: AtomicU64::new(0),
             watch_overflow: AtomicU64::new(0),
+        }
+    }
+
+    /// A replica of the opaque CHP level `level` (`/client/`).
+    pub fn opaque(level: &str) -> Self {
+        let data = LevelData {
+            prefix: level.to_owned(),
+            level: Level::root(),
+            entries: BTreeMap::new(),
+            tombstones: HashMap::new(),
+            sync: SyncMachine::new(),
+            fresh: BTreeMap::new(),
+        };
+        ReplicaShared {
+            store: wire::OPAQUE_STORE.to_owned(),
+            opaque: true,
+            levels: RwLock::new(vec![data]),
+            watchers: Mutex::new(Vec::new()),
+            state: watch::channel(ReplicaState::Syncing).0,
+            resyncs: AtomicU64::new(0),
+            watch_overflow: AtomicU64::new(0),
+        }
+    }
+
+    /// Does `key` belong to the level with `prefix`? For the opaque space,
+    /// only its own level's opaque keys (a canonical store may share the
+    /// prefix: `/client/` and `/client/:k`).
+    fn holds(&self, prefix: &str, key: &str) -> bool {
+        if self.opaque {
+            wire::opaque_level(key) == Some(prefix)
+        } else {
+            key.starts_with(prefix)
+        }
+    }
+
+    /// The key as the application names it: the whole key for the opaque
+    /// space, the user key (after the level prefix) otherwise.
+    fn user_key<'k>(&self, prefix: &str, key: &'k str) -> &'k str {
+        if self.opaque {
+            key
+        } else {
+            &key[prefix.len()..]
         }
     }
 
@@ -152,8 +198,11 @@ impl ReplicaShared {
         self.read().iter().map(|l| l.prefix.clone()).collect()
     }
 
-    /// Levels, least specific first.
+    /// Levels, least specific first (none for the opaque space).
     pub fn levels(&self) -> Vec<Level> {
+        if self.opaque {
+            return Vec::new();
+        }
         self.read().iter().map(|l| l.level.clone()).collect()
     }
 
@@ -205,7 +254,7 @@ impl ReplicaShared {
 
     /// Does this replica hold the level of `key`?
     pub fn level_index(&self, key: &str) -> Option<usize> {
-        self.read().iter().position(|l| key.starts_with(&l.prefix))
+        self.read().iter().position(|l| self.holds(&l.prefix, key))
     }
 
     /// The merged value of a user key: the most specific level wins.
@@ -325,10 +374,10 @@ impl ReplicaShared {
             return None;
         };
         let mut levels = self.write();
-        let i = levels.iter().position(|l| key.starts_with(&l.prefix))?;
+        let i = levels.iter().position(|l| self.holds(&l.prefix, key))?;
         let lseq = msg.prop_u64(wire::PROP_LSEQ).unwrap_or(0);
         let level = &mut levels[i];
-        let user_key = key[level.prefix.len()..].to_owned();
+        let user_key = self.user_key(&level.prefix, key).to_owned();
         let msg = match level.sync.update(&level.prefix, lseq, msg) {
             UpdateStep::Apply(msg) => msg,
             UpdateStep::Held | UpdateStep::Skip => return None,
@@ -378,7 +427,7 @@ impl ReplicaShared {
     /// snapshot given up on). Returns false if no level holds the key.
     pub fn on_kvsync(&self, key: &str, seq: u64, props: &[u8], body: &[u8]) -> bool {
         let mut levels = self.write();
-        let Some(level) = levels.iter_mut().find(|l| key.starts_with(&l.prefix)) else {
+        let Some(level) = levels.iter_mut().find(|l| self.holds(&l.prefix, key)) else {
             return false;
         };
         let Ok(props) = wire::decode_properties(props) else {
@@ -396,9 +445,8 @@ impl ReplicaShared {
                 seq,
                 expires_ms,
             };
-            level
-                .fresh
-                .insert(key[level.prefix.len()..].to_owned(), entry);
+            let user_key = self.user_key(&level.prefix, key).to_owned();
+            level.fresh.insert(user_key, entry);
         }
         true
     }
@@ -462,7 +510,7 @@ impl ReplicaShared {
             let Ok(key) = std::str::from_utf8(&msg.key) else {
                 continue;
             };
-            let user_key = key[levels[i].prefix.len()..].to_owned();
+            let user_key = self.user_key(&levels[i].prefix, key).to_owned();
             let entry = (!msg.body.is_empty()).then(|| entry_from(&msg, now));
             changes.extend(Self::apply(
                 &mut levels,
