@@ -425,6 +425,31 @@ int canopy_store_open(const canopy_node *node,
                       const char *name,
                       canopy_store **out);
 
+// Opens a replica of one level of the opaque CHP space (`level` = `/NAME/`
+// or `/`): the keys RFC 12 clients write outside canopy's stores. On it,
+// `canopy_get`, `canopy_get_alloc`, `canopy_keys_json` and watches take
+// whole keys (`/client/727`) and values are the bytes as written; write with
+// `canopy_chp_put` / `canopy_chp_delete`. Free with `canopy_store_close`.
+int canopy_chp_open(const canopy_node *node,
+                    const char *level,
+                    canopy_store **out);
+
+// Sets the opaque CHP key `key` to `len` bytes at `value` (verbatim) on a
+// store from `canopy_chp_open`; `ttl_ms`: `CANOPY_TTL_DEFAULT` for the
+// `[chp]` default, 0 for none. An empty value deletes. `seq` may be NULL.
+int canopy_chp_put(const canopy_store *store,
+                   const char *key,
+                   const uint8_t *value,
+                   size_t len,
+                   int64_t ttl_ms,
+                   uint64_t *seq);
+
+// Deletes the opaque CHP key `key` on a store from `canopy_chp_open`.
+// `seq` may be NULL.
+int canopy_chp_delete(const canopy_store *store,
+                      const char *key,
+                      uint64_t *seq);
+
 // Frees a replica: its watches end (`CANOPY_ERR_CLOSED`). When its node was
 // closed already and this is its last store, says BYE and waits for the
 // flush. NULL is ignored.

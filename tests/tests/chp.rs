@@ -705,3 +705,36 @@ fn clone_model_six_clients_share_opaque_keys() {
     broker.restart();
     assert_eq!(snapshot_of(broker.port), state, "after kill -9");
 }
+
+/// Opaque keys travel through a tree like canonical ones: a KVSET at a child
+/// broker reaches the root (relayed up) and its subscribers; a KVSET at the
+/// root reaches the child's; a snapshot from the child has both.
+#[test]
+fn opaque_keys_travel_through_a_child_broker() {
+    let root = BrokerProcess::start(&[]);
+    let child = BrokerProcess::start(&["--upstream", &root.endpoint()]);
+    let subtree = "/client/";
+    let mut at_child = ChpClient::connect(child.port, subtree);
+    at_child.wait_for_hugz();
+    at_child.snapshot();
+    // ready() round-trips a probe KVSET: through the link and back.
+    at_child.ready();
+    let mut at_root = ChpClient::connect(root.port, subtree);
+    at_root.wait_for_hugz();
+    at_root.snapshot();
+    at_root.ready();
+    let (_, up) = at_child.set_and_wait("/client/from-child", b"up", None);
+    let seen = at_root.await_update("the child's KVSET at the root", |u| {
+        u.key == "/client/from-child" && u.body == b"up"
+    });
+    assert_eq!(seen.seq, up.seq, "the child carries the master's sequence");
+    let (_, down) = at_root.set_and_wait("/client/from-root", b"down", Some(60));
+    let seen = at_child.await_update("the root's KVSET at the child", |u| {
+        u.key == "/client/from-root" && u.body == b"down"
+    });
+    assert_eq!(seen.seq, down.seq);
+    let (entries, _) = ChpClient::connect(child.port, subtree).snapshot();
+    assert_eq!(entries["/client/from-child"].1, b"up");
+    assert_eq!(entries["/client/from-root"].1, b"down");
+    assert!(entries["/client/from-root"].2.contains_key("ttl"));
+}

@@ -458,3 +458,54 @@ async fn sigint_and_sigterm_make_the_cli_say_bye() {
         );
     }
 }
+
+#[test]
+fn the_cli_reaches_the_opaque_chp_space() {
+    let broker = BrokerProcess::start(&[]);
+    let b = broker.endpoint();
+    let (code, seq, err) = cli_at(&b, &["put", "--chp", "/client/1", "hello world"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(seq.parse::<u64>().is_ok());
+    assert_eq!(cli_at(&b, &["get", "--chp", "/client/1"]).1, "hello world");
+    assert_eq!(
+        cli_at(&b, &["put", "--chp", "--hex", "/client/bin", "00ff"]).0,
+        Some(0)
+    );
+    assert_eq!(
+        cli_at(&b, &["get", "--chp", "--hex", "/client/bin"]).1,
+        "00ff"
+    );
+    let (code, _, err) = cli_at(&b, &["get", "--chp", "/client/bin"]);
+    assert_eq!(code, Some(2), "not text: {err}");
+    assert!(err.contains("--hex"), "{err}");
+    let (code, lines, _) = cli_at(&b, &["keys", "--chp", "--json", "/client/"]);
+    assert_eq!(code, Some(0));
+    let rows: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{lines}");
+    assert_eq!(rows[0]["key"], "/client/1");
+    assert_eq!(rows[0]["value"], "hello world");
+    assert_eq!(rows[1]["value"], serde_json::Value::Null);
+    assert_eq!(rows[1]["value_hex"], "00ff");
+    assert_eq!(
+        cli_at(&b, &["create", "--chp", "/client/1", "again"]).0,
+        Some(5)
+    );
+    assert_eq!(cli_at(&b, &["del", "--chp", "/client/1"]).0, Some(0));
+    assert_eq!(cli_at(&b, &["get", "--chp", "/client/1"]).0, Some(1));
+    // A canonical key is not a CHP key.
+    assert_eq!(cli_at(&b, &["put", "--chp", "/default/:k", "x"]).0, Some(2));
+    // `stores` counts the space.
+    let (_, stores, _) = cli_at(&b, &["stores", "--json"]);
+    let stores: serde_json::Value = serde_json::from_str(&stores).unwrap();
+    let chp = stores["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "$chp")
+        .cloned()
+        .expect("$chp listed");
+    assert_eq!(chp["keys"], 1);
+}

@@ -262,3 +262,72 @@ async fn errors_have_kinds_and_the_event_stream_ends_on_close() -> Result<(), Cl
     assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
     Ok(())
 }
+
+/// The opaque CHP space from the Rust client: a replica of one level with
+/// whole keys and raw bytes, writes applied at once, a raw CHP KVSET seen,
+/// canonical keys of a store named like the level kept out.
+#[tokio::test]
+async fn the_rust_client_reaches_the_opaque_chp_space() -> Result<(), ClientError> {
+    let broker = BrokerProcess::start(&[]);
+    let n = node(&broker, "chp1", "").await;
+    let replica = n.chp_store("/client/").await?;
+    assert!(replica.is_chp());
+    let ack = replica.chp_put("/client/7", b"seven", None).await?;
+    assert!(ack.seq > 0);
+    assert_eq!(replica.get_raw("/client/7").as_deref(), Some(&b"seven"[..]));
+    let mut changes = replica.watch("/client/");
+    // A plain CHP client's KVSET, ASCII value.
+    let ctx = zmq::Context::new();
+    let publisher = ctx.socket(zmq::PUB).unwrap();
+    publisher.connect(&broker.endpoint_at(2)).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    let change = loop {
+        publisher
+            .send_multipart(
+                [&b"/client/raw"[..], &[0u8; 8][..], b"", b"", b"from zmq"],
+                0,
+            )
+            .unwrap();
+        match tokio::time::timeout(Duration::from_millis(200), changes.next()).await {
+            Ok(Some(c)) if c.key == "/client/raw" => break c,
+            _ => assert!(Instant::now() < deadline, "the raw KVSET never arrived"),
+        }
+    };
+    assert_eq!(change.value.as_deref(), Some(&b"from zmq"[..]));
+    assert_eq!(
+        replica.keys("/client/"),
+        vec!["/client/7".to_owned(), "/client/raw".to_owned()]
+    );
+    // Without a replica, and deletion.
+    n.chp_put("/client/8", b"eight", Some(Duration::from_secs(60)))
+        .await?;
+    replica.chp_delete("/client/7").await?;
+    assert_eq!(replica.get_raw("/client/7"), None);
+    eventually("the other write arrives", || async {
+        replica.get_raw("/client/8").map(|_| ())
+    })
+    .await;
+    // A canonical store replica refuses chp writes; an invalid level is refused.
+    let store = n.store("default").await?;
+    assert_eq!(
+        store
+            .chp_put("/client/9", b"x", None)
+            .await
+            .err()
+            .map(|e| e.kind()),
+        Some(ErrorKind::InvalidArgument)
+    );
+    assert_eq!(
+        n.chp_store("/default/:").await.err().map(|e| e.kind()),
+        Some(ErrorKind::InvalidArgument)
+    );
+    // Opaque values have no type: incr is refused.
+    let incr = canopy_client::WriteSpec::new(
+        canopy_client::OpKind::Incr,
+        &canopy_client::Level::root(),
+        "/client/8",
+    );
+    let err = n.write("$chp", incr).await.expect_err("no typed ops");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    Ok(())
+}

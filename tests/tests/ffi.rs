@@ -698,3 +698,76 @@ fn version_checks_accept_this_series_and_refuse_others() {
     assert_eq!(name(CANOPY_ERR_CLOSED), "closed");
     assert_eq!(name(-999), "unknown status");
 }
+
+/// The opaque CHP space through the C ABI: open a level, put bytes, read
+/// them back by whole key, list, delete.
+#[test]
+fn the_c_abi_reaches_the_opaque_chp_space() {
+    use canopy_client::ffi::*;
+    let broker = BrokerProcess::start(&[]);
+    let node = ffi_connect(&broker, c"chp-c");
+    let mut store = std::ptr::null_mut();
+    assert_eq!(
+        canopy_chp_open(node, c"/client/".as_ptr(), &mut store),
+        CANOPY_OK
+    );
+    let mut seq = 0u64;
+    let value = b"plain ascii";
+    assert_eq!(
+        canopy_chp_put(
+            store,
+            c"/client/42".as_ptr(),
+            value.as_ptr(),
+            value.len(),
+            CANOPY_TTL_DEFAULT,
+            &mut seq
+        ),
+        CANOPY_OK
+    );
+    assert!(seq > 0);
+    let mut buf = [0u8; 64];
+    let mut len = 0usize;
+    assert_eq!(
+        canopy_get(
+            store,
+            c"/client/42".as_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut len
+        ),
+        CANOPY_OK
+    );
+    assert_eq!(&buf[..len], value);
+    let mut keys = std::ptr::null_mut();
+    assert_eq!(
+        canopy_keys_json(store, c"/client/".as_ptr(), &mut keys),
+        CANOPY_OK
+    );
+    // SAFETY: a string this library returned.
+    let text = unsafe { std::ffi::CStr::from_ptr(keys) }
+        .to_string_lossy()
+        .into_owned();
+    canopy_string_free(keys);
+    assert_eq!(text, r#"["/client/42"]"#);
+    assert_eq!(
+        canopy_chp_delete(store, c"/client/42".as_ptr(), &mut seq),
+        CANOPY_OK
+    );
+    assert_eq!(
+        canopy_get(
+            store,
+            c"/client/42".as_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut len
+        ),
+        CANOPY_ERR_NOT_FOUND
+    );
+    let mut bad = std::ptr::null_mut();
+    assert_eq!(
+        canopy_chp_open(node, c"/default/:".as_ptr(), &mut bad),
+        CANOPY_ERR_INVALID_ARGUMENT
+    );
+    canopy_store_close(store);
+    canopy_close(node);
+}
