@@ -209,8 +209,8 @@ allow_list = {allow:?}
 [acl.alice]
 publish = ["@eu/"]
 subscribe = ["@eu/"]
-read = ["/default/eu/", "/default/:"]
-write = ["/default/eu/"]
+read = ["/default/eu/", "/default/:", "/client/"]
+write = ["/default/eu/", "/client/alice/"]
 nodes = ["eu/"]
 admin = true
 [acl.bob]
@@ -351,6 +351,48 @@ async fn acls_confine_each_identity_to_its_prefixes() {
     assert_eq!(
         alice_store.get::<String>("plan").unwrap().as_deref(),
         Some("secret")
+    );
+
+    // Opaque CHP keys (issue 16): the same read and write prefixes apply.
+    let alice_chp = alice.chp_store("/client/").await.unwrap();
+    alice_chp
+        .chp_put("/client/alice/k", b"hers", None)
+        .await
+        .unwrap();
+    let err = alice_chp
+        .chp_put("/client/bob/k", b"not hers", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Refused {
+                code: canopy_schemas::ErrorCode::AclDenied,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let bob_chp = bob.chp_store("/client/").await.unwrap();
+    assert!(
+        bob_chp.keys("/client/").is_empty(),
+        "bob may not read /client/"
+    );
+    let pubsock = ctx.socket(zmq::PUB).unwrap();
+    apply_curve(&s.bob, &pubsock);
+    pubsock.connect(&s.broker.endpoint_at(2)).unwrap();
+    let denied_before = alice.stats().await.unwrap().counters["acl_write_denied"];
+    eventually("bob's KVSET is refused", || async {
+        pubsock
+            .send_multipart([&b"/client/alice/k"[..], &[0u8; 8], b"", b"", b"bob's"], 0)
+            .unwrap();
+        let now = alice.stats().await.ok()?.counters["acl_write_denied"];
+        (now > denied_before).then_some(())
+    })
+    .await;
+    assert_eq!(
+        alice_chp.get_raw("/client/alice/k").as_deref(),
+        Some(&b"hers"[..])
     );
 
     // Admin: bob may not read stats; alice may.
