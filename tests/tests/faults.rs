@@ -64,6 +64,21 @@ struct Ledger {
     failed: u64,
 }
 
+impl Ledger {
+    /// One write attempt of `key` in `store`, and its outcome.
+    fn record(&mut self, store: &str, key: String, attempt: Option<String>, ok: bool) {
+        self.writes
+            .entry((store.into(), key))
+            .or_default()
+            .push((attempt, ok));
+        if ok {
+            self.acknowledged += 1
+        } else {
+            self.failed += 1
+        }
+    }
+}
+
 struct Tree {
     brokers: Vec<BrokerProcess>,
     /// proxies[i] carries the link of brokers[i + 1] to its parent.
@@ -281,35 +296,23 @@ async fn writer(
                         .await
                         .map(|_| Some(value.clone()))
                 };
-                let mut l = ledger.lock().unwrap();
                 let ok = result.is_ok();
                 // A TTL key counts as a write whose value may be gone.
                 let recorded = match result {
                     Ok(Some(v)) => Some(v),
                     _ => Some(format!("?{value}")),
                 };
-                l.writes
-                    .entry((STORES[s].into(), full_key.clone()))
-                    .or_default()
-                    .push((recorded, ok));
-                if ok {
-                    l.acknowledged += 1
-                } else {
-                    l.failed += 1
-                }
+                ledger
+                    .lock()
+                    .unwrap()
+                    .record(STORES[s], full_key.clone(), recorded, ok);
             }
             6 | 7 => {
                 let ok = store.delete(level, &key).await.is_ok();
-                let mut l = ledger.lock().unwrap();
-                l.writes
-                    .entry((STORES[s].into(), full_key.clone()))
-                    .or_default()
-                    .push((None, ok));
-                if ok {
-                    l.acknowledged += 1
-                } else {
-                    l.failed += 1
-                }
+                ledger
+                    .lock()
+                    .unwrap()
+                    .record(STORES[s], full_key.clone(), None, ok);
             }
             _ => {
                 let counter = format!("c{who}");
@@ -349,16 +352,7 @@ async fn chp_write(chp: &Replica, who: usize, n: u64, rng: &mut StdRng, ledger: 
         };
         (Some(recorded), ok)
     };
-    let mut l = ledger.lock().unwrap();
-    l.writes
-        .entry(("$chp".into(), key))
-        .or_default()
-        .push((recorded, ok));
-    if ok {
-        l.acknowledged += 1
-    } else {
-        l.failed += 1
-    }
+    ledger.lock().unwrap().record("$chp", key, recorded, ok);
 }
 
 /// Everything a watch reported, by store.

@@ -333,6 +333,28 @@ print("ok", lib.canopy_last_error().decode())
     );
 }
 
+/// A thread blocked in `canopy_next_event(node, -1)`, known to be inside
+/// the call when this returns; joining it gives the call's status.
+fn blocked_waiter(
+    node: *mut canopy_client::ffi::canopy_node,
+) -> std::thread::JoinHandle<std::ffi::c_int> {
+    use canopy_client::ffi::*;
+    let shared = node as usize;
+    let waiter = std::thread::spawn(move || {
+        let mut event = std::ptr::null_mut();
+        canopy_next_event(shared as *const canopy_node, -1, &mut event)
+    });
+    let deadline = Instant::now() + DEADLINE;
+    while calls_in_progress(node) != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the waiter never entered canopy_next_event"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    waiter
+}
+
 /// A thread blocked in `canopy_next_event(node, -1)` is woken by
 /// `canopy_shutdown` from another thread with `CANOPY_ERR_CLOSED`, later
 /// calls get the same, and `canopy_close` then frees the node.
@@ -360,31 +382,8 @@ fn shutdown_wakes_a_thread_blocked_on_next_event() {
 fn shutdown_wakes_a_call_known_to_be_blocked() {
     use canopy_client::ffi::*;
     let broker = BrokerProcess::start(&[]);
-    let endpoint = std::ffi::CString::new(broker.endpoint()).unwrap();
-    let mut options = std::mem::MaybeUninit::<canopy_options>::uninit();
-    assert_eq!(
-        canopy_options_init(options.as_mut_ptr(), std::mem::size_of::<canopy_options>()),
-        CANOPY_OK
-    );
-    // SAFETY: initialised just above.
-    let mut options = unsafe { options.assume_init() };
-    options.broker = endpoint.as_ptr();
-    options.name = c"blocked".as_ptr();
-    let mut node = std::ptr::null_mut();
-    assert_eq!(canopy_connect(&options, &mut node), CANOPY_OK);
-    let shared = node as usize;
-    let waiter = std::thread::spawn(move || {
-        let mut event = std::ptr::null_mut();
-        canopy_next_event(shared as *const canopy_node, -1, &mut event)
-    });
-    let deadline = Instant::now() + DEADLINE;
-    while calls_in_progress(node) != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the waiter never entered canopy_next_event"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let node = ffi_connect(&broker, c"blocked");
+    let waiter = blocked_waiter(node);
     canopy_shutdown(node);
     assert_eq!(waiter.join().unwrap(), CANOPY_ERR_CLOSED);
     assert_eq!(calls_in_progress(node), 0);
@@ -555,19 +554,7 @@ fn close_from_another_thread_wakes_a_blocked_call_first() {
     use canopy_client::ffi::*;
     let broker = BrokerProcess::start(&[]);
     let node = ffi_connect(&broker, c"closer");
-    let shared = node as usize;
-    let waiter = std::thread::spawn(move || {
-        let mut event = std::ptr::null_mut();
-        canopy_next_event(shared as *const canopy_node, -1, &mut event)
-    });
-    let deadline = Instant::now() + DEADLINE;
-    while calls_in_progress(node) != 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the waiter never entered canopy_next_event"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let waiter = blocked_waiter(node);
     canopy_close(node);
     assert_eq!(waiter.join().unwrap(), CANOPY_ERR_CLOSED);
 }

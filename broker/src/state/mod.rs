@@ -408,15 +408,27 @@ impl StateEngine {
         };
         let store = self.store(&store_name)?;
         self.admit(store, &key, Some(&next), &bytes, now_ms)?;
-        let ttl_ms = w.ttl_ms.unwrap_or(store.config.default_ttl_ms);
+        Ok(self.store_value(w, key.into(), prefix_len, bytes, &store_name, now_ms))
+    }
+
+    /// Sets an admitted value with the write's TTL (else the store's
+    /// default) and answers the write.
+    fn store_value(
+        &mut self,
+        w: &Write,
+        key: Box<str>,
+        level_len: usize,
+        bytes: Box<[u8]>,
+        store_name: &str,
+        now_ms: u64,
+    ) -> (Written, Vec<Change>) {
+        let default_ttl = self
+            .stores
+            .get(store_name)
+            .map_or(0, |s| s.config.default_ttl_ms);
+        let ttl_ms = w.ttl_ms.unwrap_or(default_ttl);
         let expires_ms = wire::expiry_ms(Some(ttl_ms), now_ms);
-        let change = self.set(
-            key.into(),
-            prefix_len,
-            Some(bytes.clone()),
-            expires_ms,
-            &store_name,
-        );
+        let change = self.set(key, level_len, Some(bytes.clone()), expires_ms, store_name);
         let written = Written {
             id: w.id,
             seq: change.seq,
@@ -424,7 +436,7 @@ impl StateEngine {
             ttl_ms,
             deleted: 0,
         };
-        Ok((written, vec![change]))
+        (written, vec![change])
     }
 
     /// An acknowledged write of an opaque CHP key (`store` = `$chp`, `key`
@@ -459,24 +471,7 @@ impl StateEngine {
         }
         let store = self.store(OPAQUE_STORE)?;
         self.admit(store, key, None, value, now_ms)?;
-        let ttl_ms = w.ttl_ms.unwrap_or(store.config.default_ttl_ms);
-        let expires_ms = wire::expiry_ms(Some(ttl_ms), now_ms);
-        let bytes: Box<[u8]> = value.into();
-        let change = self.set(
-            key.into(),
-            level_len,
-            Some(bytes.clone()),
-            expires_ms,
-            OPAQUE_STORE,
-        );
-        let written = Written {
-            id: w.id,
-            seq: change.seq,
-            value: Some(bytes.into()),
-            ttl_ms,
-            deleted: 0,
-        };
-        Ok((written, vec![change]))
+        Ok(self.store_value(w, key.into(), level_len, value.into(), OPAQUE_STORE, now_ms))
     }
 
     /// Refuses a key longer than `max_key_length`.

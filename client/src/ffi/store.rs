@@ -175,16 +175,30 @@ pub extern "C" fn canopy_store_open(
     out: *mut *mut canopy_store,
 ) -> c_int {
     guard(|| {
-        let (n, _call) = super::node_call(node)?;
         let name = arg(name, "name")?;
-        let replica = super::unless_closed(n, async { Ok(n.node.store(name).await?) })?;
-        let store = Box::new(canopy_store {
-            runtime: Arc::clone(&n.runtime),
-            replica,
-            node: Arc::clone(&n.node),
-        });
-        put(out, Box::into_raw(store), "out")
+        open_replica(node, out, |n| async move { n.store(name).await })
     })
+}
+
+/// Opens a replica with `open` (a blocking node call that `canopy_close`
+/// wakes) and hands it out as a store that keeps its node alive.
+fn open_replica<'a, F, Fut>(
+    node: *const canopy_node,
+    out: *mut *mut canopy_store,
+    open: F,
+) -> Result<(), FfiError>
+where
+    F: FnOnce(&'a crate::Node) -> Fut,
+    Fut: std::future::Future<Output = Result<Replica, crate::ClientError>> + 'a,
+{
+    let (n, _call) = super::node_call(node)?;
+    let replica = super::unless_closed(n, async { Ok(open(&n.node).await?) })?;
+    let store = Box::new(canopy_store {
+        runtime: Arc::clone(&n.runtime),
+        replica,
+        node: Arc::clone(&n.node),
+    });
+    put(out, Box::into_raw(store), "out")
 }
 
 /// Opens a replica of one level of the opaque CHP space (`level` = `/NAME/`
@@ -199,15 +213,8 @@ pub extern "C" fn canopy_chp_open(
     out: *mut *mut canopy_store,
 ) -> c_int {
     guard(|| {
-        let (n, _call) = super::node_call(node)?;
         let level = arg(level, "level")?;
-        let replica = super::unless_closed(n, async { Ok(n.node.chp_store(level).await?) })?;
-        let store = Box::new(canopy_store {
-            runtime: Arc::clone(&n.runtime),
-            replica,
-            node: Arc::clone(&n.node),
-        });
-        put(out, Box::into_raw(store), "out")
+        open_replica(node, out, |n| async move { n.chp_store(level).await })
     })
 }
 
