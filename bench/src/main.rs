@@ -6,6 +6,8 @@
 
 mod forwarding;
 mod latency;
+mod lossless;
+mod smoke;
 mod state;
 mod target;
 mod tiers;
@@ -52,6 +54,26 @@ struct Args {
     /// subscriber count and payload).
     #[arg(long)]
     curve: bool,
+    /// Lossless capacity: for each workload, the highest paced rate with
+    /// zero loss for the bare proxy, canopy with its defaults and canopy at
+    /// the proxy's HWM, found by bisection (a rate counts when 2 of 3 trials
+    /// lose nothing), and their ratios.
+    #[arg(long)]
+    lossless: bool,
+    /// With --lossless: seconds of paced publishing per trial.
+    #[arg(long, default_value_t = 2.0)]
+    trial_seconds: f64,
+    /// With --lossless: only this workload (e.g. "64B 1->4").
+    #[arg(long)]
+    workload: Option<String>,
+    /// With --lossless: a short run of one workload (64B 1->1, 0.5 s trials,
+    /// fewer steps) compared with the ratios in --baseline; exits non-zero
+    /// only on a large regression. What CI runs.
+    #[arg(long, requires = "baseline")]
+    smoke: bool,
+    /// The committed baseline for --smoke (bench/baseline.json).
+    #[arg(long)]
+    baseline: Option<std::path::PathBuf>,
     /// Benchmark a tree of brokers: events and latency through 1, 2 and 3
     /// tiers, and a snapshot served by a child (with --keys, default here
     /// 100000 when --keys is not given).
@@ -118,6 +140,18 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.state {
         return state::run(args.keys, args.writes, args.json);
+    }
+    if args.lossless {
+        if args.smoke {
+            let baseline = args.baseline.as_deref().unwrap_or(std::path::Path::new(""));
+            return smoke::run(baseline, args.json);
+        }
+        let search = lossless::Search {
+            seconds: args.trial_seconds,
+            ..Default::default()
+        };
+        lossless::run(&search, args.json, args.workload.as_deref())?;
+        return Ok(());
     }
     if args.tiers {
         let keys = if args.keys == 1_000_000 {

@@ -15,8 +15,12 @@ pub const HWM: i32 = 100_000;
 pub enum Kind {
     /// `zmq::proxy(xsub, xpub)`.
     Proxy,
-    /// `canopy_broker::Broker`.
+    /// `canopy_broker::Broker` with send and receive HWM 100,000 (as the
+    /// proxy and every benchmark socket).
     Canopy,
+    /// `canopy_broker::Broker` with its default configuration, as a user
+    /// who changes nothing runs it.
+    CanopyDefaults,
     /// `canopy_broker::Broker` with CURVE on (every benchmark socket is a
     /// CURVE client with an allow-listed key).
     CanopyCurve,
@@ -91,7 +95,7 @@ impl Target {
     pub fn start(kind: Kind) -> anyhow::Result<Target> {
         let base = free_base()?;
         match kind {
-            Kind::Canopy | Kind::CanopyCurve => {
+            Kind::Canopy | Kind::CanopyCurve | Kind::CanopyDefaults => {
                 let dir = std::env::temp_dir()
                     .join(format!("canopy-bench-{}-{base}", std::process::id()));
                 let mut config = canopy_broker::Config {
@@ -101,6 +105,11 @@ impl Target {
                     receive_hwm: HWM,
                     ..Default::default()
                 };
+                if kind == Kind::CanopyDefaults {
+                    let defaults = canopy_broker::Config::default();
+                    config.send_hwm = defaults.send_hwm;
+                    config.receive_hwm = defaults.receive_hwm;
+                }
                 let keys = match kind {
                     Kind::CanopyCurve => Some(curve_setup(&dir, &mut config)?),
                     _ => None,

@@ -36,7 +36,11 @@ pub struct Config {
     pub max_nodes: usize,
     /// Largest control request (all frames) on the ROUTER, in bytes.
     pub max_control_size: usize,
-    /// Messages queued per subscriber connection before the broker drops for it.
+    /// Messages queued per subscriber connection before the broker drops for
+    /// it. The default (100,000, as a bare libzmq proxy is usually run) lets
+    /// bursts through without loss; a subscriber that stops reading can hold
+    /// up to about 55 MB of small events (about 185 MB of 1 KiB ones)
+    /// before the broker drops for it: lower it for many slow subscribers.
     pub send_hwm: i32,
     /// Messages queued per publisher connection; beyond it ZeroMQ publishers
     /// drop (they never block).
@@ -132,8 +136,8 @@ impl Default for Config {
             max_nodes: 10_000,
             max_subscriptions_total: 100_000,
             max_control_size: 64 * 1024,
-            send_hwm: 10_000,
-            receive_hwm: 10_000,
+            send_hwm: 100_000,
+            receive_hwm: 100_000,
             heartbeat_ms: 1000,
             node_timeout_ms: 5000,
             schemas_dir: PathBuf::from("schemas"),
