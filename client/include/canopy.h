@@ -172,6 +172,11 @@
 // Replica state: the node's connection is closed.
 #define CANOPY_STORE_CLOSED 5
 
+// Writes [`Replica::write_many`] and [`Node::write_many`](crate::Node::write_many)
+// keep in flight at once (well below the broker's default
+// `max_inflight_per_connection`, 10,000).
+#define PIPELINE 1024
+
 // One change of the merged view. Free with `canopy_change_free`.
 typedef struct canopy_change canopy_change;
 
@@ -497,6 +502,18 @@ int canopy_keys_json(const canopy_store *store,
 int canopy_write(const canopy_store *store,
                  const canopy_write_args *args,
                  canopy_write_result *result);
+
+// `n` writes at once: all in flight together (pipelined), each
+// acknowledged on its own after the commit and applied to this replica.
+// `results` (may be NULL) and `statuses` (may be NULL) get one element per
+// write, in order. Returns `CANOPY_OK` when every write succeeded, else the
+// first failure's status (its reason in `canopy_last_error`). Every element
+// of `args` (and of `results`) has the same `size` as the first.
+int canopy_write_many(const canopy_store *store,
+                      const canopy_write_args *args,
+                      size_t n,
+                      canopy_write_result *results,
+                      int *statuses);
 
 // Sets `key` at group level `group` ("" = root) to a MessagePack value;
 // `ttl_ms`: `CANOPY_TTL_DEFAULT` (or any negative) for the store's default,

@@ -717,6 +717,21 @@ impl Node {
         crate::replica::send_write(&self.port, name, &spec).await
     }
 
+    /// Sends every write to store `name` at once, pipelined (up to
+    /// [`PIPELINE`](crate::replica::PIPELINE) in flight), each acknowledged
+    /// on its own; the outcomes come in the order of `specs`.
+    pub async fn write_many(
+        &self,
+        name: &str,
+        specs: Vec<crate::replica::WriteSpec>,
+    ) -> Vec<Result<crate::replica::WriteAck, ClientError>> {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(specs.into_iter().map(|spec| self.write(name, spec)))
+            .buffered(crate::replica::PIPELINE)
+            .collect()
+            .await
+    }
+
     /// The stores the broker has, with sizes and the current sequence.
     pub async fn stores(&self) -> Result<canopy_schemas::state::StoresReply, ClientError> {
         match self

@@ -331,3 +331,55 @@ async fn the_rust_client_reaches_the_opaque_chp_space() -> Result<(), ClientErro
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     Ok(())
 }
+
+/// Many acknowledged writes at once: all in flight together, each
+/// acknowledged on its own, outcomes in order, applied to the replica.
+#[tokio::test]
+async fn write_many_pipelines_acknowledged_writes() -> Result<(), ClientError> {
+    let broker = BrokerProcess::start(&[]);
+    let n = node(&broker, "many", "").await;
+    let replica = n.store("default").await?;
+    let root = canopy_client::Level::root();
+    let mut specs = Vec::new();
+    for i in 0..3000 {
+        specs.push(
+            canopy_client::WriteSpec::new(canopy_client::OpKind::Put, &root, &format!("k{i}"))
+                .value(&i)?,
+        );
+    }
+    // One that must fail in the middle: put-if-absent of a key written above.
+    specs.insert(
+        1500,
+        canopy_client::WriteSpec::new(canopy_client::OpKind::PutIfAbsent, &root, "k0")
+            .value(&-1)?,
+    );
+    let outcomes = replica.write_many(specs).await;
+    assert_eq!(outcomes.len(), 3001);
+    let failed: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed, vec![1500]);
+    assert_eq!(
+        outcomes[1500].as_ref().err().map(|e| e.kind()),
+        Some(ErrorKind::Conflict)
+    );
+    let seqs: Vec<u64> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .map(|a| a.seq)
+        .collect();
+    assert!(seqs.iter().all(|&s| s > 0));
+    assert_eq!(replica.get::<i64>("k2999")?, Some(2999), "applied at once");
+    assert_eq!(replica.get::<i64>("k0")?, Some(0));
+    let plain = n
+        .write_many(
+            "default",
+            vec![canopy_client::WriteSpec::new(canopy_client::OpKind::Incr, &root, "count").by(5)],
+        )
+        .await;
+    assert!(plain[0].is_ok());
+    Ok(())
+}

@@ -758,3 +758,53 @@ fn the_c_abi_reaches_the_opaque_chp_space() {
     canopy_store_close(store);
     canopy_close(node);
 }
+
+/// `canopy_write_many`: several writes in flight at once, one status and
+/// result each, the first failure returned.
+#[test]
+fn write_many_through_the_c_abi() {
+    use canopy_client::ffi::*;
+    let broker = BrokerProcess::start(&[]);
+    let node = ffi_connect(&broker, c"many-c");
+    let mut store = std::ptr::null_mut();
+    assert_eq!(
+        canopy_store_open(node, c"default".as_ptr(), &mut store),
+        CANOPY_OK
+    );
+    // SAFETY: all-zero bytes are valid for these structs.
+    let zeroed = || unsafe { std::mem::zeroed::<canopy_write_args>() };
+    let mut args = [zeroed(), zeroed(), zeroed()];
+    args[0].op = CANOPY_OP_PUT;
+    args[0].key = c"a".as_ptr();
+    args[0].value_json = c"1".as_ptr();
+    args[1].op = CANOPY_OP_PUT_IF_ABSENT;
+    args[1].key = c"a".as_ptr();
+    args[1].value_json = c"2".as_ptr();
+    args[2].op = CANOPY_OP_INCR;
+    args[2].key = c"n".as_ptr();
+    // SAFETY: as above.
+    let mut results: [canopy_write_result; 3] = unsafe { std::mem::zeroed() };
+    let mut statuses = [99; 3];
+    let status = canopy_write_many(
+        store,
+        args.as_ptr(),
+        3,
+        results.as_mut_ptr(),
+        statuses.as_mut_ptr(),
+    );
+    // The put-if-absent may run before or after the put: all are in flight
+    // together. Whichever came second of the two conflicts.
+    assert_eq!(status, CANOPY_ERR_CONFLICT);
+    assert_eq!(statuses[2], CANOPY_OK);
+    assert_eq!(results[2].integer, 1);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|&&s| s == CANOPY_ERR_CONFLICT)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    canopy_store_close(store);
+    canopy_close(node);
+}

@@ -56,6 +56,11 @@ impl FfiError {
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(CANOPY_ERR_INVALID_ARGUMENT, message)
     }
+
+    /// The status code it becomes.
+    pub fn code(&self) -> c_int {
+        self.code
+    }
 }
 
 impl From<ClientError> for FfiError {

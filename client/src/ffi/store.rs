@@ -428,58 +428,138 @@ pub extern "C" fn canopy_write(
 ) -> c_int {
     guard(|| {
         let s = handle(store, "store")?;
-        if args.is_null() {
-            return Err(FfiError::invalid("args is NULL"));
-        }
-        // SAFETY: the caller passes a struct whose first field is its size.
-        let size = unsafe { args.cast::<usize>().read_unaligned() };
-        let a = &super::read_sized(args, size, WRITE_ARGS_MIN_SIZE, "args")?;
-        let op = op_kind(a.op)?;
-        let level = Level::parse(opt_arg(a.level, "level")?, a.level_is_node != 0)?;
-        let key = if op == OpKind::DeleteSubtree {
-            opt_arg(a.key, "key")?
-        } else {
-            arg(a.key, "key")?
-        };
-        let mut spec = WriteSpec::new(op, &level, key);
-        spec.value = if a.value_json.is_null() {
-            (!a.value.is_null())
-                .then(|| bytes(a.value, a.value_len, "value").map(<[u8]>::to_vec))
-                .transpose()?
-        } else {
-            Some(json_to_msgpack(arg(a.value_json, "value_json")?)?)
-        };
-        if a.flags & CANOPY_WRITE_BY != 0 {
-            spec.by = Some(a.by);
-        }
-        spec.expected_seq = Some(a.expected_seq);
-        if a.flags & CANOPY_WRITE_TTL != 0 {
-            spec.ttl = Some(Duration::from_millis(a.ttl_ms));
-        }
+        let spec = spec_at(args, 0)?;
+        let op = spec.op();
         let ack = s.runtime.block_on(s.replica.write(spec))?;
-        if !result.is_null() {
-            // SAFETY: the caller passes a struct whose first field is its size.
-            let size = unsafe { result.cast::<usize>().read_unaligned() };
-            let integer = match op {
-                OpKind::Incr | OpKind::Decr => ack
-                    .value
-                    .as_deref()
-                    .and_then(|v| rmp_serde::from_slice::<i64>(v).ok())
-                    .unwrap_or(0),
-                _ => 0,
-            };
-            super::write_sized(
-                result,
-                size,
-                &canopy_write_result {
-                    size,
-                    seq: ack.seq,
-                    deleted: ack.deleted,
-                    integer,
-                },
-            );
-        }
+        write_result_at(result, 0, op, &ack);
         Ok(())
+    })
+}
+
+/// The write spec of `args[index]`; the array's stride is the first
+/// element's `size` (0: this header's layout), as every element has one.
+fn spec_at(args: *const canopy_write_args, index: usize) -> Result<WriteSpec, FfiError> {
+    if args.is_null() {
+        return Err(FfiError::invalid("args is NULL"));
+    }
+    // SAFETY: the caller passes structs whose first field is their size.
+    let size = unsafe { args.cast::<usize>().read_unaligned() };
+    let stride = if size == 0 { WRITE_ARGS_MIN_SIZE } else { size };
+    let offset = index
+        .checked_mul(stride)
+        .ok_or_else(|| FfiError::invalid("args array too large"))?;
+    // SAFETY: the caller passes `index + 1` or more elements of `stride` bytes.
+    let element = unsafe { args.cast::<u8>().add(offset) }.cast::<canopy_write_args>();
+    let a = &super::read_sized(element, size, WRITE_ARGS_MIN_SIZE, "args")?;
+    let op = op_kind(a.op)?;
+    let level = Level::parse(opt_arg(a.level, "level")?, a.level_is_node != 0)?;
+    let key = if op == OpKind::DeleteSubtree {
+        opt_arg(a.key, "key")?
+    } else {
+        arg(a.key, "key")?
+    };
+    let mut spec = WriteSpec::new(op, &level, key);
+    spec.value = if a.value_json.is_null() {
+        (!a.value.is_null())
+            .then(|| bytes(a.value, a.value_len, "value").map(<[u8]>::to_vec))
+            .transpose()?
+    } else {
+        Some(json_to_msgpack(arg(a.value_json, "value_json")?)?)
+    };
+    if a.flags & CANOPY_WRITE_BY != 0 {
+        spec.by = Some(a.by);
+    }
+    spec.expected_seq = Some(a.expected_seq);
+    if a.flags & CANOPY_WRITE_TTL != 0 {
+        spec.ttl = Some(Duration::from_millis(a.ttl_ms));
+    }
+    Ok(spec)
+}
+
+/// Writes the outcome of a write into `results[index]` (NULL: nothing),
+/// the stride being the first element's `size`.
+fn write_result_at(
+    results: *mut canopy_write_result,
+    index: usize,
+    op: OpKind,
+    ack: &crate::WriteAck,
+) {
+    if results.is_null() {
+        return;
+    }
+    // SAFETY: the caller passes structs whose first field is their size.
+    let size = unsafe { results.cast::<usize>().read_unaligned() };
+    let stride = if size == 0 {
+        std::mem::size_of::<canopy_write_result>()
+    } else {
+        size
+    };
+    let Some(offset) = index.checked_mul(stride) else {
+        return;
+    };
+    let integer = match op {
+        OpKind::Incr | OpKind::Decr => ack
+            .value
+            .as_deref()
+            .and_then(|v| rmp_serde::from_slice::<i64>(v).ok())
+            .unwrap_or(0),
+        _ => 0,
+    };
+    // SAFETY: the caller passes `index + 1` or more elements of `stride` bytes.
+    let element = unsafe { results.cast::<u8>().add(offset) }.cast::<canopy_write_result>();
+    super::write_sized(
+        element,
+        size,
+        &canopy_write_result {
+            size,
+            seq: ack.seq,
+            deleted: ack.deleted,
+            integer,
+        },
+    );
+}
+
+/// `n` writes at once: all in flight together (pipelined), each
+/// acknowledged on its own after the commit and applied to this replica.
+/// `results` (may be NULL) and `statuses` (may be NULL) get one element per
+/// write, in order. Returns `CANOPY_OK` when every write succeeded, else the
+/// first failure's status (its reason in `canopy_last_error`). Every element
+/// of `args` (and of `results`) has the same `size` as the first.
+#[no_mangle]
+pub extern "C" fn canopy_write_many(
+    store: *const canopy_store,
+    args: *const canopy_write_args,
+    n: usize,
+    results: *mut canopy_write_result,
+    statuses: *mut c_int,
+) -> c_int {
+    guard(|| {
+        let s = handle(store, "store")?;
+        let specs = (0..n)
+            .map(|i| spec_at(args, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ops: Vec<OpKind> = specs.iter().map(WriteSpec::op).collect();
+        let outcomes = s.runtime.block_on(s.replica.write_many(specs));
+        let mut first_failure = None;
+        for (i, (outcome, op)) in outcomes.into_iter().zip(ops).enumerate() {
+            let status = match outcome {
+                Ok(ack) => {
+                    write_result_at(results, i, op, &ack);
+                    CANOPY_OK
+                }
+                Err(e) => {
+                    let e = FfiError::from(e);
+                    let code = e.code();
+                    first_failure.get_or_insert(e);
+                    code
+                }
+            };
+            if !statuses.is_null() {
+                // SAFETY: the caller passes `n` writable ints, or NULL.
+                unsafe { statuses.add(i).write(status) };
+            }
+        }
+        first_failure.map_or(Ok(()), Err)
     })
 }
 
