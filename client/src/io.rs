@@ -65,6 +65,9 @@ pub(crate) struct Io {
     pub dealer: zmq::Socket,
     /// Readable when the application queued commands.
     pub wake: UnixStream,
+    /// Set by the application when it wrote a wake; cleared here before
+    /// the queue is drained (see `Port::send`).
+    pub wake_pending: Arc<std::sync::atomic::AtomicBool>,
     pub commands: Receiver<Command>,
     pub events: mpsc::Sender<NodeEvent>,
     pub subs: Arc<Mutex<SubTable>>,
@@ -221,8 +224,15 @@ impl Io {
         pending: &mut HashMap<u64, oneshot::Sender<Result<Reply, ClientError>>>,
         streams: &mut HashMap<(String, Vec<u8>), u64>,
     ) -> bool {
+        // The wake bytes first, then the flag: a wake written after this
+        // drain stays in the pipe for the next poll, so the flag is never
+        // set with no byte on its way (which would lose a wakeup). A swap,
+        // not a store: it reads the application's set, so the commands
+        // queued before that set are visible to the drain below.
         let mut drain = [0u8; 64];
         while matches!((&self.wake).read(&mut drain), Ok(n) if n > 0) {}
+        self.wake_pending
+            .swap(false, std::sync::atomic::Ordering::AcqRel);
         loop {
             match self.commands.try_recv() {
                 Ok(Command::Subscription(prefix, on)) => {

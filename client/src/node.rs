@@ -299,10 +299,12 @@ impl Node {
         let counters = Arc::new(Mutex::new(LocalCounters::default()));
         let ids = Arc::new(AtomicU64::new(1));
         let replicas: Arc<Mutex<Vec<Arc<ReplicaShared>>>> = Arc::default();
+        let wake_pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let io = Io {
             sub,
             dealer,
             wake: wake_rx,
+            wake_pending: Arc::clone(&wake_pending),
             commands: cmd_rx,
             events: ev_tx,
             subs: Arc::clone(&table),
@@ -328,6 +330,7 @@ impl Node {
         let port = Port::new(
             cmd_tx,
             wake_tx,
+            wake_pending,
             ids,
             options.request_timeout,
             endpoints.router.clone(),

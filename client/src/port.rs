@@ -11,7 +11,7 @@ use crate::ClientError;
 use canopy_schemas::{Reply, Request};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
@@ -62,6 +62,9 @@ pub(crate) struct Port {
     commands: std::sync::mpsc::Sender<Command>,
     /// One byte written here wakes the I/O thread's poll.
     wake: Arc<UnixStream>,
+    /// True while a wake is on its way: later commands need none (one
+    /// syscall per burst of commands, not per command).
+    wake_pending: Arc<AtomicBool>,
     /// Request ids, shared with the I/O thread.
     pub ids: Arc<AtomicU64>,
     timeout: Duration,
@@ -72,6 +75,7 @@ impl Port {
     pub fn new(
         commands: std::sync::mpsc::Sender<Command>,
         wake: UnixStream,
+        wake_pending: Arc<AtomicBool>,
         ids: Arc<AtomicU64>,
         timeout: Duration,
         endpoint: String,
@@ -79,6 +83,7 @@ impl Port {
         Port {
             commands,
             wake: Arc::new(wake),
+            wake_pending,
             ids,
             timeout,
             endpoint,
@@ -94,8 +99,12 @@ impl Port {
     /// when the thread is gone.
     fn send(&self, command: Command) -> Result<(), Box<Command>> {
         self.commands.send(command).map_err(|e| Box::new(e.0))?;
-        // WouldBlock means a wake is already pending: enough.
-        let _ = (&*self.wake).write(&[1]);
+        // The I/O thread clears the flag before it drains the queue, so a
+        // command queued while it is set is seen by that drain.
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            // WouldBlock means the pipe is full of wakes: enough.
+            let _ = (&*self.wake).write(&[1]);
+        }
         Ok(())
     }
 
