@@ -50,10 +50,12 @@ async fn a_child_does_not_spin_on_an_expired_mirrored_key_while_its_parent_is_pa
     let written = Instant::now();
     let reader = node(&child, "reader", "g").await;
     let view = reader.store("default").await.unwrap();
-    eventually("the child mirrors the TTL key", || {
-        let v = view.get::<u8>("short").ok().flatten();
-        async move { v.map(|_| ()) }
-    })
+    eventually_reads(
+        "the child mirrors the TTL key",
+        &view,
+        "short",
+        |v: Option<u8>| v.is_some(),
+    )
     .await;
     // The root cannot send the key's deletion while it is stopped.
     root.signal("STOP");
@@ -223,12 +225,11 @@ async fn a_lost_last_update_on_the_link_is_found_and_repaired_below() {
     store.put(&level, "k", &1u32).await.unwrap();
     let reader = node(&child, "reader", "g").await;
     let view = reader.store("default").await.unwrap();
-    eventually(
+    eventually_reads(
         "the first value reaches the replica below the child",
-        || {
-            let v = view.get::<u32>("k").ok().flatten();
-            async move { (v == Some(1)).then_some(()) }
-        },
+        &view,
+        "k",
+        |v: Option<u32>| v == Some(1),
     )
     .await;
     // The update is held on the link's XPUB connection, then the link is
@@ -237,12 +238,11 @@ async fn a_lost_last_update_on_the_link_is_found_and_repaired_below() {
     store.put(&level, "k", &2u32).await.unwrap();
     proxy.cut();
     proxy.hold(1, false);
-    eventually(
+    eventually_reads(
         "the lost update reaches the replica below the child",
-        || {
-            let v = view.get::<u32>("k").ok().flatten();
-            async move { (v == Some(2)).then_some(()) }
-        },
+        &view,
+        "k",
+        |v: Option<u32>| v == Some(2),
     )
     .await;
     assert!(
@@ -280,19 +280,23 @@ async fn keys_a_restarted_root_lost_vanish_below_a_child() {
     let reader = node(&child, "reader", "g").await;
     let view = reader.store("volatile").await.unwrap();
     let mut watch = view.watch("gone");
-    eventually("the key reaches the replica below the child", || {
-        let v = view.get::<u8>("gone").ok().flatten();
-        async move { v.map(|_| ()) }
-    })
+    eventually_reads(
+        "the key reaches the replica below the child",
+        &view,
+        "gone",
+        |v: Option<u8>| v.is_some(),
+    )
     .await;
     let epoch_before = child.ready_line.clone();
     drop(writer);
     root.kill9();
     root.restart();
-    eventually("the lost key vanishes below the child", || {
-        let v = view.get::<u8>("gone").ok().flatten();
-        async move { v.is_none().then_some(()) }
-    })
+    eventually_reads(
+        "the lost key vanishes below the child",
+        &view,
+        "gone",
+        |v: Option<u8>| v.is_none(),
+    )
     .await;
     // Watchers are told.
     let change = tokio::time::timeout(DEADLINE, async {
@@ -438,10 +442,12 @@ async fn a_write_at_a_child_whose_parent_is_down_is_refused_at_once_and_never_ap
     .await;
     let reader = node(&root, "reader", "").await;
     let view = reader.store("default").await.unwrap();
-    eventually("the root has the write made after", || {
-        let v = view.get::<u8>("after").ok().flatten();
-        async move { v.map(|_| ()) }
-    })
+    eventually_reads(
+        "the root has the write made after",
+        &view,
+        "after",
+        |v: Option<u8>| v.is_some(),
+    )
     .await;
     assert_eq!(
         view.get::<u8>("during").unwrap(),
@@ -539,12 +545,11 @@ async fn a_lost_last_update_of_one_level_is_found_while_other_levels_carry_on() 
     .await;
     let reader = node(&child, "reader", "g").await;
     let view = reader.store("default").await.unwrap();
-    eventually(
+    eventually_reads(
         "the lost update of the quiet level reaches a replica below the child",
-        || {
-            let v = view.get::<u32>("k").ok().flatten();
-            async move { (v == Some(2)).then_some(()) }
-        },
+        &view,
+        "k",
+        |v: Option<u32>| v == Some(2),
     )
     .await;
 }

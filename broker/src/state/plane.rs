@@ -352,13 +352,7 @@ impl StatePlane {
                 }
                 return Ok(None);
             }
-            Request::Seqs(q) => {
-                c.seqs_requests += 1;
-                Reply::Seqs(SeqsReply {
-                    id: q.id,
-                    lseqs: q.levels.iter().map(|l| self.engine.lseq(l)).collect(),
-                })
-            }
+            Request::Seqs(q) => self.seqs_reply(&q, c),
             Request::Backup(e) => {
                 let Some((tx, _)) = &self.persist else {
                     return Ok(None);
@@ -499,6 +493,15 @@ impl StatePlane {
         self.held.get_or_insert_with(Vec::new);
     }
 
+    /// The answer to SEQS: each level's update number now.
+    fn seqs_reply(&self, q: &SeqsQuery, c: &mut Counters) -> Reply {
+        c.seqs_requests += 1;
+        Reply::Seqs(SeqsReply {
+            id: q.id,
+            lseqs: q.levels.iter().map(|l| self.engine.lseq(l)).collect(),
+        })
+    }
+
     /// Serves the snapshot requests held while the mirror synced.
     pub fn release_snapshots(
         &mut self,
@@ -508,11 +511,7 @@ impl StatePlane {
     ) -> Result<(), zmq::Error> {
         let held = self.held.take().unwrap_or_default();
         for (identity, q) in std::mem::take(&mut self.held_seqs) {
-            c.seqs_requests += 1;
-            let reply = Reply::Seqs(SeqsReply {
-                id: q.id,
-                lseqs: q.levels.iter().map(|l| self.engine.lseq(l)).collect(),
-            });
+            let reply = self.seqs_reply(&q, c);
             outbox.send(router, &identity, &reply, c)?;
         }
         for request in held {

@@ -201,20 +201,8 @@ impl BrokerProcess {
 
     /// Starts again on the same port and data directory (after kill9/terminate).
     pub fn restart(&mut self) {
-        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(mut b) = Self::spawn(self.port, &self.data_dir, &extra) {
-                self.child = b.child.take();
-                self.ready_line = std::mem::take(&mut b.ready_line);
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "broker did not restart on port {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        if let Err(said) = self.try_restart() {
+            panic!("broker did not restart on port {}: {said}", self.port);
         }
     }
 
@@ -295,6 +283,20 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until `replica`'s value of `key` satisfies `ok` (`None`: absent).
+pub async fn eventually_reads<T: serde::de::DeserializeOwned>(
+    what: &str,
+    replica: &canopy_client::Replica,
+    key: &str,
+    ok: impl Fn(Option<T>) -> bool,
+) {
+    eventually(what, || {
+        let done = ok(replica.get::<T>(key).ok().flatten());
+        async move { done.then_some(()) }
+    })
+    .await
 }
 
 /// One counter from the broker's STATS.
