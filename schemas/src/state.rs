@@ -216,12 +216,18 @@ impl KeySpace<'_> {
     }
 }
 
-/// Which key space `key` is in; `None` when it is no state key at all (it
-/// does not start with `/`).
+/// Which key space `key` is in; `None` when it is no valid state key: it
+/// does not start with `/`, or it starts with a valid canonical level prefix
+/// but its user key is invalid (empty, control characters). Such a key is
+/// refused rather than made opaque, since every replica of that canonical
+/// level holds its prefix: no opaque key ever starts with a canonical level
+/// prefix.
 pub fn classify_key(key: &str) -> Option<KeySpace<'_>> {
     let rest = key.strip_prefix(STATE_MARK as char)?;
-    if let Ok(k) = parse_key(key) {
-        return Some(KeySpace::Canonical(k));
+    match parse_key(key) {
+        Ok(k) => return Some(KeySpace::Canonical(k)),
+        Err(KeyError::UserKey(_)) => return None,
+        Err(_) => {}
     }
     let level_len = rest.find('/').map_or(1, |i| i + 2);
     Some(KeySpace::Opaque { level_len })

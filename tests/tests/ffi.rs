@@ -808,3 +808,47 @@ fn write_many_through_the_c_abi() {
     canopy_store_close(store);
     canopy_close(node);
 }
+
+/// NULL out-pointers are refused before anything is created (nothing
+/// leaks), and NULL with a length is not read.
+#[test]
+fn null_out_pointers_and_null_values_are_refused_first() {
+    use canopy_client::ffi::*;
+    let broker = BrokerProcess::start(&[]);
+    let endpoint = std::ffi::CString::new(broker.endpoint()).unwrap();
+    let mut options = std::mem::MaybeUninit::<canopy_options>::uninit();
+    canopy_options_init(options.as_mut_ptr(), std::mem::size_of::<canopy_options>());
+    // SAFETY: initialised just above.
+    let mut options = unsafe { options.assume_init() };
+    options.broker = endpoint.as_ptr();
+    options.name = c"nullout".as_ptr();
+    assert_eq!(
+        canopy_connect(&options, std::ptr::null_mut()),
+        CANOPY_ERR_INVALID_ARGUMENT
+    );
+    let node = ffi_connect(&broker, c"nullout2");
+    assert_eq!(
+        canopy_store_open(node, c"default".as_ptr(), std::ptr::null_mut()),
+        CANOPY_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(calls_in_progress(node), 0);
+    let mut store = std::ptr::null_mut();
+    assert_eq!(
+        canopy_store_open(node, c"default".as_ptr(), &mut store),
+        CANOPY_OK
+    );
+    assert_eq!(
+        canopy_put(
+            store,
+            c"".as_ptr(),
+            c"k".as_ptr(),
+            std::ptr::null(),
+            64,
+            CANOPY_TTL_DEFAULT,
+            std::ptr::null_mut()
+        ),
+        CANOPY_ERR_INVALID_ARGUMENT
+    );
+    canopy_store_close(store);
+    canopy_close(node);
+}

@@ -77,6 +77,7 @@ pub extern "C" fn canopy_next_event(
     out: *mut *mut canopy_event,
 ) -> c_int {
     guard(|| {
+        super::check_out(out)?;
         let (n, _call) = super::node_call(node)?;
         let next = super::unless_closed(n, async {
             // Another thread may be waiting already: wait for it, or for close.
@@ -160,6 +161,7 @@ pub extern "C" fn canopy_event_payload_json(
     out: *mut *mut c_char,
 ) -> c_int {
     guard(|| {
+        super::check_out(out)?;
         let e = handle(event, "event")?;
         let json = if e.msgpack {
             super::store::msgpack_to_json(&e.payload)?

@@ -215,6 +215,15 @@ pub(crate) fn put<T>(out: *mut T, value: T, what: &str) -> Result<(), FfiError> 
     Ok(())
 }
 
+/// Refuses a NULL out-pointer before any work is done (which would
+/// otherwise create something no one can free).
+pub(crate) fn check_out<T>(out: *mut T) -> Result<(), FfiError> {
+    if out.is_null() {
+        return Err(FfiError::invalid("out is NULL"));
+    }
+    Ok(())
+}
+
 /// Reads a byte buffer argument (NULL allowed when `len` is 0).
 pub(crate) fn bytes<'a>(data: *const u8, len: usize, what: &str) -> Result<&'a [u8], FfiError> {
     if len == 0 {
@@ -287,6 +296,7 @@ pub extern "C" fn canopy_connect(
         if options.is_null() {
             return Err(FfiError::invalid("options is NULL"));
         }
+        check_out(out)?;
         // SAFETY: the caller passes a struct whose first field is its size.
         let size = unsafe { options.cast::<usize>().read_unaligned() };
         let o = read_sized(options, size, OPTIONS_MIN_SIZE, "options")?;
@@ -520,6 +530,7 @@ pub extern "C" fn canopy_subscribe_subtree(
 #[no_mangle]
 pub extern "C" fn canopy_stats_json(node: *const canopy_node, out: *mut *mut c_char) -> c_int {
     guard(|| {
+        check_out(out)?;
         let (n, _call) = node_call(node)?;
         let report = unless_closed(n, async { Ok(n.node.stats().await?) })?;
         let text = serde_json::to_string(&report)

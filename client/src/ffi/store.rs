@@ -191,6 +191,7 @@ where
     F: FnOnce(&'a crate::Node) -> Fut,
     Fut: std::future::Future<Output = Result<Replica, crate::ClientError>> + 'a,
 {
+    super::check_out(out)?;
     let (n, _call) = super::node_call(node)?;
     let replica = super::unless_closed(n, async { Ok(open(&n.node).await?) })?;
     let store = Box::new(canopy_store {
@@ -376,6 +377,7 @@ pub extern "C" fn canopy_get_json(
     out: *mut *mut c_char,
 ) -> c_int {
     guard(|| {
+        super::check_out(out)?;
         let s = handle(store, "store")?;
         let key = arg(key, "key")?;
         let value = s.replica.get_raw(key).ok_or_else(|| not_found(key))?;
@@ -392,6 +394,7 @@ pub extern "C" fn canopy_keys_json(
     out: *mut *mut c_char,
 ) -> c_int {
     guard(|| {
+        super::check_out(out)?;
         let s = handle(store, "store")?;
         let keys = s.replica.keys(opt_arg(prefix, "prefix")?);
         let text = serde_json::to_string(&keys)
@@ -458,6 +461,9 @@ fn spec_at(args: *const canopy_write_args, index: usize) -> Result<WriteSpec, Ff
     } else {
         arg(a.key, "key")?
     };
+    if a.value.is_null() && a.value_len > 0 {
+        return Err(FfiError::invalid("value is NULL with a non-zero length"));
+    }
     let mut spec = WriteSpec::new(op, &level, key);
     spec.value = if a.value_json.is_null() {
         (!a.value.is_null())
@@ -577,7 +583,9 @@ pub extern "C" fn canopy_put(
     seq: *mut u64,
 ) -> c_int {
     let args = canopy_write_args {
-        value: if value.is_null() {
+        // An empty value may come as NULL; NULL with a length stays NULL
+        // and is refused.
+        value: if value.is_null() && len == 0 {
             c"".as_ptr().cast()
         } else {
             value
@@ -681,6 +689,7 @@ pub extern "C" fn canopy_watch_open(
     out: *mut *mut canopy_watch,
 ) -> c_int {
     guard(|| {
+        super::check_out(out)?;
         let s = handle(store, "store")?;
         let watch = s.replica.watch(opt_arg(prefix, "prefix")?);
         put(

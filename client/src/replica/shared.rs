@@ -526,8 +526,10 @@ impl ReplicaShared {
         changes.sort_by_key(|c| c.seq);
         self.notify(changes);
         if all_live {
+            // Not from Stale: the link is down (a snapshot in flight when
+            // it went can still finish); the rejoin's resync moves it on.
             self.state.send_if_modified(|s| {
-                let moved = !matches!(s, ReplicaState::Synced | ReplicaState::Closed);
+                let moved = matches!(s, ReplicaState::Syncing | ReplicaState::Resyncing { .. });
                 if moved {
                     *s = ReplicaState::Synced;
                 }
