@@ -38,6 +38,8 @@ pub struct Outcome {
     pub mb_per_s: f64,
     /// Messages published but not delivered, summed over subscribers.
     pub lost: u64,
+    /// `/metrics` scrapes answered during the run (scraped targets only).
+    pub scrapes: u64,
 }
 
 /// A valid canopy event header, so both forwarders carry identical frames.
@@ -192,6 +194,7 @@ pub fn run(kind: Kind, spec: &Spec) -> anyhow::Result<Outcome> {
     for t in threads {
         let _ = t.join();
     }
+    let scrapes = target.scrapes.load(Ordering::Relaxed);
     drop(target);
     let results = results.lock().unwrap_or_else(|e| e.into_inner());
     let delivered: u64 = results.iter().map(|r| r.0).sum();
@@ -202,5 +205,6 @@ pub fn run(kind: Kind, spec: &Spec) -> anyhow::Result<Outcome> {
         msgs_per_s: delivered as f64 / secs,
         mb_per_s: delivered as f64 * spec.payload as f64 / secs / 1e6,
         lost: expected.saturating_sub(delivered),
+        scrapes,
     })
 }

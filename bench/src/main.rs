@@ -4,9 +4,11 @@
 //! messages/s, MB/s, losses and canopy's rate as a ratio of the proxy's, then
 //! latency at a paced rate.
 
+mod chart;
 mod forwarding;
 mod latency;
 mod lossless;
+mod scrape;
 mod smoke;
 mod state;
 mod target;
@@ -79,6 +81,15 @@ struct Args {
     /// 100000 when --keys is not given).
     #[arg(long)]
     tiers: bool,
+    /// What monitoring costs: forwarding with the broker's /metrics scraped
+    /// every 100 ms against HTTP off, --repeat pairs run back to back per
+    /// workload, the median ratio.
+    #[arg(long)]
+    scrape_overhead: bool,
+    /// Also draw the table as a bar chart into this SVG file (forwarding,
+    /// --lossless and --scrape-overhead).
+    #[arg(long, value_name = "FILE.svg")]
+    chart: Option<std::path::PathBuf>,
 }
 
 /// One row of the forwarding table.
@@ -150,7 +161,48 @@ fn main() -> anyhow::Result<()> {
             seconds: args.trial_seconds,
             ..Default::default()
         };
-        lossless::run(&search, args.json, args.workload.as_deref())?;
+        let rows = lossless::run(&search, args.json, args.workload.as_deref())?;
+        if let Some(path) = &args.chart {
+            let groups: Vec<String> = rows.iter().map(|r| r.workload.clone()).collect();
+            let series = |name: &str, f: fn(&lossless::Row) -> f64| chart::Series {
+                name: name.into(),
+                values: rows.iter().map(f).collect(),
+            };
+            chart::grouped_bars(
+                path,
+                "Lossless capacity (highest paced rate with zero loss)",
+                "published msg/s",
+                &groups,
+                &[
+                    series("bare libzmq proxy", |r| r.proxy),
+                    series("canopy, defaults", |r| r.canopy_default),
+                    series("canopy, HWM 100k", |r| r.canopy_equal_hwm),
+                ],
+            )?;
+        }
+        return Ok(());
+    }
+    if args.scrape_overhead {
+        let rows = scrape::run(&args.specs(), args.repeat, args.json)?;
+        if let Some(path) = &args.chart {
+            let groups: Vec<String> = rows.iter().map(scrape::ScrapeRow::label).collect();
+            chart::grouped_bars(
+                path,
+                "Forwarding with /metrics scraped every 100 ms (medians of paired runs)",
+                "delivered msg/s",
+                &groups,
+                &[
+                    chart::Series {
+                        name: "HTTP off".into(),
+                        values: rows.iter().map(|r| r.off_median_msgs_per_s).collect(),
+                    },
+                    chart::Series {
+                        name: "scraped".into(),
+                        values: rows.iter().map(|r| r.scraped_median_msgs_per_s).collect(),
+                    },
+                ],
+            )?;
+        }
         return Ok(());
     }
     if args.tiers {
@@ -218,6 +270,28 @@ fn main() -> anyhow::Result<()> {
             );
         }
         rows.push(row);
+    }
+    if let Some(path) = &args.chart {
+        let groups: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{}B 1->{}", r.payload_bytes, r.subscribers))
+            .collect();
+        chart::grouped_bars(
+            path,
+            "Forwarding (best of runs)",
+            "delivered msg/s",
+            &groups,
+            &[
+                chart::Series {
+                    name: "bare libzmq proxy".into(),
+                    values: rows.iter().map(|r| r.proxy_msgs_per_s).collect(),
+                },
+                chart::Series {
+                    name: "canopy".into(),
+                    values: rows.iter().map(|r| r.canopy_msgs_per_s).collect(),
+                },
+            ],
+        )?;
     }
     if args.curve {
         curve_rows(&args)?;

@@ -41,7 +41,7 @@ impl BrokerChild {
         let started = Instant::now();
         let mut child = Command::new(std::env::current_exe()?)
             .env(CHILD_ENV, "1")
-            .args(["--port", &port.to_string(), "--data-dir"])
+            .args(["--port", &port.to_string(), "--http", "off", "--data-dir"])
             .arg(dir.join("data"))
             .arg("--config")
             .arg(&config)

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -21,6 +21,9 @@ pub enum Kind {
     /// `canopy_broker::Broker` with its default configuration, as a user
     /// who changes nothing runs it.
     CanopyDefaults,
+    /// `canopy_broker::Broker` as [`Kind::Canopy`], with its monitoring
+    /// HTTP server on and `/metrics` scraped every 100 ms meanwhile.
+    CanopyScraped,
     /// `canopy_broker::Broker` with CURVE on (every benchmark socket is a
     /// CURVE client with an allow-listed key).
     CanopyCurve,
@@ -39,6 +42,42 @@ pub struct Target {
     pub keys: Option<canopy_client::CurveKeys>,
     stop: Box<dyn FnOnce() + Send>,
     threads: Vec<JoinHandle<()>>,
+    /// `/metrics` scrapes answered so far ([`Kind::CanopyScraped`]).
+    pub scrapes: Arc<AtomicU64>,
+}
+
+/// How often [`Kind::CanopyScraped`] scrapes `/metrics`.
+pub const SCRAPE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// One `GET /metrics`; true when it was answered 200.
+fn scrape(address: &std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let request = "GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+    let mut response = Vec::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_end(&mut response).is_ok()
+        && response.starts_with(b"HTTP/1.1 200")
+}
+
+/// Scrapes `address` every [`SCRAPE_EVERY`] until `stop`.
+fn scraper(address: String, stop: Arc<AtomicBool>, scrapes: Arc<AtomicU64>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let address = address.trim_start_matches("http://");
+        let Ok(address) = address.parse::<std::net::SocketAddr>() else {
+            eprintln!("canopy bench: bad monitoring address {address}");
+            return;
+        };
+        while !stop.load(Ordering::Relaxed) {
+            if scrape(&address) {
+                scrapes.fetch_add(1, Ordering::Relaxed);
+            }
+            std::thread::sleep(SCRAPE_EVERY);
+        }
+    })
 }
 
 impl Target {
@@ -95,7 +134,7 @@ impl Target {
     pub fn start(kind: Kind) -> anyhow::Result<Target> {
         let base = free_base()?;
         match kind {
-            Kind::Canopy | Kind::CanopyCurve | Kind::CanopyDefaults => {
+            Kind::Canopy | Kind::CanopyCurve | Kind::CanopyDefaults | Kind::CanopyScraped => {
                 let dir = std::env::temp_dir()
                     .join(format!("canopy-bench-{}-{base}", std::process::id()));
                 let mut config = canopy_broker::Config {
@@ -103,6 +142,14 @@ impl Target {
                     data_dir: dir.clone(),
                     send_hwm: HWM,
                     receive_hwm: HWM,
+                    http: Some(
+                        if kind == Kind::CanopyScraped {
+                            "127.0.0.1:0"
+                        } else {
+                            "off"
+                        }
+                        .into(),
+                    ),
                     ..Default::default()
                 };
                 if kind == Kind::CanopyDefaults {
@@ -118,6 +165,7 @@ impl Target {
                     canopy_broker::Broker::bind(config).context("binding canopy broker")?;
                 let xpub = broker.endpoints().xpub.clone();
                 let xsub = broker.endpoints().xsub.clone();
+                let http = broker.endpoints().http.clone();
                 let stop = Arc::new(AtomicBool::new(false));
                 let flag = Arc::clone(&stop);
                 let thread = std::thread::spawn(move || {
@@ -126,12 +174,18 @@ impl Target {
                     }
                     let _ = std::fs::remove_dir_all(dir);
                 });
+                let scrapes = Arc::new(AtomicU64::new(0));
+                let mut threads = vec![thread];
+                if let Some(address) = http {
+                    threads.push(scraper(address, Arc::clone(&stop), Arc::clone(&scrapes)));
+                }
                 Ok(Target {
                     xpub,
                     xsub,
                     keys,
                     stop: Box::new(move || stop.store(true, Ordering::Relaxed)),
-                    threads: vec![thread],
+                    threads,
+                    scrapes,
                 })
             }
             Kind::Tiers(n) => {
@@ -148,6 +202,7 @@ impl Target {
                         send_hwm: HWM,
                         receive_hwm: HWM,
                         upstream: upstream.take(),
+                        http: Some("off".into()),
                         ..Default::default()
                     };
                     let broker = canopy_broker::Broker::bind(config)
@@ -169,6 +224,7 @@ impl Target {
                     keys: None,
                     stop: Box::new(move || stop.store(true, Ordering::Relaxed)),
                     threads,
+                    scrapes: Arc::default(),
                 })
             }
             Kind::Proxy => {
@@ -196,6 +252,7 @@ impl Target {
                         let _ = ctx.destroy();
                     }),
                     threads: vec![thread],
+                    scrapes: Arc::default(),
                 })
             }
         }

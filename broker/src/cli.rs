@@ -115,6 +115,17 @@ pub struct Args {
     /// Allowed clients, `IDENTITY Z85-PUBLIC-KEY` per line; re-read on SIGHUP.
     #[arg(long)]
     allow_list: Option<PathBuf>,
+    /// Monitoring HTTP server (/metrics, /stats, /healthz, ...): ADDRESS:PORT,
+    /// or off; port 0 picks a free one (see the ready line) [default:
+    /// 127.0.0.1 at the base port + 3].
+    #[arg(long, value_name = "ADDRESS:PORT|off")]
+    http: Option<String>,
+    /// How often $sys/<broker id>/stats is published, in ms; 0 = never [default: 5000].
+    #[arg(long)]
+    sys_interval_ms: Option<u64>,
+    /// Log format on stderr: text or json (one object per line) [default: text].
+    #[arg(long)]
+    log_format: Option<crate::config::LogFormat>,
     /// Parent broker, tcp://HOST:PORT (its base port): run as a child in a
     /// tree of brokers [default: none, this broker is a root].
     #[arg(long)]
@@ -158,8 +169,13 @@ impl Args {
             handshake_timeout_ms,
             protocol_max,
             max_inflight_per_connection,
-            max_subscriptions_per_connection
+            max_subscriptions_per_connection,
+            sys_interval_ms,
+            log_format
         );
+        if self.http.is_some() {
+            c.http = self.http;
+        }
         // Options: set only when given, so the file's value survives.
         if self.curve_key_file.is_some() {
             c.curve_key_file = self.curve_key_file;
@@ -199,14 +215,21 @@ pub fn main() -> anyhow::Result<()> {
         .with_context(|| format!("invalid log_level {:?}", config.log_level))?;
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
+        .with_writer(std::io::stderr);
     // Under systemd the journal stamps each line itself (JOURNAL_STREAM is
-    // set when stderr goes to it): no second timestamp.
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
-        logs.without_time().init();
-    } else {
-        logs.init();
+    // set when stderr goes to it): no second timestamp in text lines.
+    match config.log_format {
+        crate::config::LogFormat::Json => logs.json().init(),
+        crate::config::LogFormat::Text => {
+            let logs = logs.with_ansi(
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            );
+            if std::env::var_os("JOURNAL_STREAM").is_some() {
+                logs.without_time().init();
+            } else {
+                logs.init();
+            }
+        }
     }
     if let Some(file) = &restore_from {
         crate::server::restore(&config, file).context("restore refused")?;
@@ -223,10 +246,11 @@ pub fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "canopy-broker ready router={} xpub={} xsub={} broker_id={} epoch={} curve={} libzmq={}",
+        "canopy-broker ready router={} xpub={} xsub={} http={} broker_id={} epoch={} curve={} libzmq={}",
         e.router,
         e.xpub,
         e.xsub,
+        e.http.as_deref().unwrap_or("off"),
         broker.broker_id(),
         broker.epoch(),
         if broker.secured() { "on" } else { "off" },

@@ -101,11 +101,46 @@ pub struct Config {
     /// Stores beyond the built-in `default` (which a `[stores.default]` table
     /// may redefine).
     pub stores: std::collections::BTreeMap<String, crate::state::StoreConfig>,
+    /// The monitoring HTTP server (`/metrics`, `/stats`, `/healthz`, ...):
+    /// `ADDRESS:PORT`, or `off`. Default: 127.0.0.1 at the base port + 3,
+    /// whatever `bind` says (metrics are not for the network unless asked).
+    /// Port 0 picks a free port (the ready line names it).
+    pub http: Option<String>,
+    /// How often the broker publishes its stats on `$sys/<broker id>/stats`
+    /// (when someone subscribes), in ms; 0 = never.
+    pub sys_interval_ms: u64,
+    /// Log format on stderr: `text` for people, `json` (one object per
+    /// line) for machines.
+    pub log_format: LogFormat,
     /// The opaque CHP key space (`[chp]`): keys starting with `/` that are
     /// not canonical canopy keys, values kept as bytes (PROTOCOL.md 10.3).
     /// Its budget (`max_keys`, `max_bytes`), `default_ttl_ms` and `persist`;
     /// no `schema`.
     pub chp: crate::state::StoreConfig,
+}
+
+/// How log lines are written.
+#[derive(
+    Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("log format {other:?}: text or json")),
+        }
+    }
 }
 
 /// A level, or tracing directives (`target=level`, comma-separated) whose
@@ -154,6 +189,9 @@ impl Default for Config {
             max_inflight_per_connection: 10_000,
             stores: Default::default(),
             chp: crate::state::StoreConfig::opaque_default(),
+            http: None,
+            sys_interval_ms: 5000,
+            log_format: LogFormat::Text,
             curve_key_file: None,
             allow_list: None,
             acl: Default::default(),
@@ -206,6 +244,19 @@ impl Config {
                 "port must be a base port P from 1 to 65533 (the broker binds P, P+1 and P+2; \
                  port 0 would pick a random ROUTER port and bind ports 1 and 2)",
             );
+        }
+        match self.http.as_deref() {
+            None if self.port > u16::MAX - 3 => {
+                return bad("the default http port (base port + 3) is above 65535: set http")
+            }
+            None | Some("off") => {}
+            Some(address) => {
+                if address.parse::<std::net::SocketAddr>().is_err() {
+                    return Err(ConfigError::Invalid(format!(
+                        "http {address:?}: expected ADDRESS:PORT (e.g. 127.0.0.1:5559) or off"
+                    )));
+                }
+            }
         }
         if self.max_message_size == 0 || self.max_topic_length == 0 {
             return bad("max_message_size and max_topic_length must be positive");
@@ -274,6 +325,18 @@ impl Config {
     /// `tcp://BIND:PORT+offset`.
     pub fn endpoint(&self, offset: u16) -> String {
         format!("tcp://{}:{}", self.bind, self.port + offset)
+    }
+
+    /// Where the monitoring HTTP server listens; None when it is off.
+    pub fn http_address(&self) -> Option<String> {
+        match self.http.as_deref() {
+            Some("off") => None,
+            Some(address) => Some(address.to_owned()),
+            None => Some(format!(
+                "127.0.0.1:{}",
+                self.port.saturating_add(canopy_schemas::HTTP_PORT_OFFSET)
+            )),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! One thread runs [`Broker::run`], a ZeroMQ poll loop over the ROUTER, XPUB
 //! and XSUB. It owns every piece of broker state, so nothing on the hot path
 //! takes a lock. Dependencies run one way (README, "Where things live"):
-//! `server` → the planes (`federation` → `state`, `events`, `control`) →
+//! `server` → `monitor` → the planes (`federation` → `state`, `events`, `control`) →
 //! `security` → the shared pieces at this level → `canopy-schemas`.
 
 pub mod cli;
@@ -14,6 +14,7 @@ mod control;
 mod events;
 mod federation;
 mod metrics;
+mod monitor;
 mod outbox;
 mod peer;
 mod security;
@@ -21,5 +22,5 @@ mod server;
 mod sockopt;
 mod state;
 
-pub use config::{reference as config_reference, Config, ConfigError};
+pub use config::{reference as config_reference, Config, ConfigError, LogFormat};
 pub use server::{restore, Broker, BrokerError, Endpoints};

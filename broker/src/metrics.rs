@@ -1,5 +1,6 @@
-//! Counters for everything that flows through, is dropped or is rejected.
-//! Owned by the broker loop (no sharing on the hot path); read by STATS.
+//! Counters for everything that flows through, is dropped or is rejected,
+//! and histograms of what takes time. Owned by the broker loop (no sharing
+//! on the hot path); read by STATS and copied out for monitoring.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,8 @@ macro_rules! counters {
         #[derive(Debug, Default, Clone)]
         pub struct Counters {
             $($(#[doc = $doc])* pub $name: u64,)*
+            /// Distributions (acknowledgement latency, snapshots, commits).
+            pub histograms: Histograms,
         }
 
         impl Counters {
@@ -19,7 +22,116 @@ macro_rules! counters {
                 out
             }
         }
+
+        /// Every counter's name with its description (the doc comment), for
+        /// the metrics' help text.
+        pub const COUNTER_HELP: &[(&str, &str)] = &[
+            $((stringify!($name), concat!($($doc),*)),)*
+        ];
     };
+}
+
+/// Counters that are levels, not totals (exported as gauges).
+pub const GAUGES: &[&str] = &[
+    "subscriptions_active",
+    "connections_open",
+    "connections_handshaking",
+    "link_up",
+    "link_state_lag",
+];
+
+/// A histogram with fixed bucket bounds, owned by one thread (plain
+/// integers: observing costs a binary search and two additions).
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// Observations per bucket (not cumulative); the last is above every
+    /// bound (+Inf).
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    /// An empty histogram over `bounds` (ascending upper bounds).
+    pub fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: vec![0; bounds.len() + 1],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Records one observation.
+    pub fn observe(&mut self, value: f64) {
+        let bucket = self.bounds.partition_point(|b| *b < value);
+        if let Some(n) = self.counts.get_mut(bucket) {
+            *n = n.saturating_add(1);
+        }
+        self.sum += value;
+        self.count = self.count.saturating_add(1);
+    }
+
+    /// `(upper bound, observations in that bucket)`; the last bound is
+    /// `f64::MAX`, which the OpenMetrics encoder writes as `+Inf`.
+    pub fn buckets(&self) -> Vec<(f64, u64)> {
+        self.bounds
+            .iter()
+            .copied()
+            .chain(std::iter::once(f64::MAX))
+            .zip(self.counts.iter().copied())
+            .collect()
+    }
+
+    /// Sum of all observations.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// Seconds, from 50 µs to 10 s.
+const LATENCY_BOUNDS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0,
+];
+/// Seconds, from 1 ms to 5 min.
+const DURATION_BOUNDS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
+/// Changes per commit, 1 to the writer's batch cap.
+const BATCH_BOUNDS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0,
+];
+
+/// The broker's histograms.
+#[derive(Debug, Clone)]
+pub struct Histograms {
+    /// Seconds from a durable WRITE's arrival to its acknowledgement (after
+    /// the commit).
+    pub write_ack_seconds: Histogram,
+    /// Seconds from a snapshot request to its KTHXBAI.
+    pub snapshot_seconds: Histogram,
+    /// Changes per commit to disk (group commit).
+    pub commit_changes: Histogram,
+    /// Seconds one commit to disk took (fsync included).
+    pub commit_seconds: Histogram,
+}
+
+impl Default for Histograms {
+    fn default() -> Self {
+        Histograms {
+            write_ack_seconds: Histogram::new(LATENCY_BOUNDS),
+            snapshot_seconds: Histogram::new(DURATION_BOUNDS),
+            commit_changes: Histogram::new(BATCH_BOUNDS),
+            commit_seconds: Histogram::new(LATENCY_BOUNDS),
+        }
+    }
 }
 
 counters! {
@@ -128,6 +240,11 @@ counters! {
     seqs_requests,
     /// Backups taken (BACKUP answered with the data).
     backups,
+    /// `$sys/` messages published (only while someone subscribes).
+    sys_messages,
+    /// `$sys/` messages not sent: a burst of presence changes overflowed the
+    /// queue between two loop turns.
+    sys_messages_dropped,
     /// GOODBYE messages sent to nodes at a clean stop.
     goodbyes_sent,
     /// TCP connections accepted on the three sockets.
@@ -205,4 +322,34 @@ counters! {
     acl_admin_denied,
     /// HELLOs refused: node path not allowed for the identity.
     acl_join_denied,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gauge_and_help_names_a_counter() {
+        let names = Counters::default().snapshot();
+        for gauge in GAUGES {
+            assert!(names.contains_key(*gauge), "{gauge}");
+        }
+        assert_eq!(COUNTER_HELP.len(), names.len());
+        assert!(COUNTER_HELP.iter().all(|(_, help)| !help.trim().is_empty()));
+    }
+
+    #[test]
+    fn a_histogram_puts_each_value_in_the_first_bucket_that_holds_it() {
+        let mut h = Histogram::new(&[1.0, 10.0]);
+        for v in [0.5, 1.0, 5.0, 100.0] {
+            h.observe(v);
+        }
+        assert_eq!(
+            h.buckets(),
+            vec![(1.0, 2), (10.0, 1), (f64::MAX, 1)],
+            "upper bounds are inclusive"
+        );
+        assert_eq!(h.count(), 4);
+        assert_eq!(h.sum(), 106.5);
+    }
 }

@@ -9,6 +9,7 @@ mod publish;
 mod state;
 mod status;
 mod subscribe;
+mod top;
 
 use canopy_client::{ClientError, ErrorKind, Node};
 use clap::{Parser, Subcommand};
@@ -185,6 +186,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Copy every persistent store, consistently, while the broker runs.
     Backup(backup::BackupArgs),
+    /// A live view: rates in, out, dropped, writes, slowest subscribers, links (q quits).
+    Top(top::TopArgs),
 }
 
 impl Cli {
@@ -262,6 +265,7 @@ pub fn main() -> i32 {
             Command::Stores(a) => state::stores(&cli, a).await,
             Command::Keygen(a) => keygen::run(a),
             Command::Backup(a) => backup::run(&cli, a).await,
+            Command::Top(a) => top::run(&cli, a).await,
         }
     };
     runtime.block_on(async {

@@ -89,6 +89,10 @@ pub const PUB_PORT_OFFSET: u16 = 1;
 /// Offset of the XSUB (inbound) socket from the base port.
 pub const SUB_PORT_OFFSET: u16 = 2;
 
+/// Offset of the monitoring HTTP server from the base port (its default;
+/// on 127.0.0.1).
+pub const HTTP_PORT_OFFSET: u16 = 3;
+
 /// Topic frame of the CHP heartbeat sent on the XPUB every `heartbeat_ms`
 /// (default one second).
 pub const HUGZ: &[u8] = b"HUGZ";

@@ -157,7 +157,12 @@ async fn sigterm_drains_acknowledges_and_tells_the_nodes() {
         }
     })
     .await;
-    assert_eq!(told, Ok(true), "the node was not told the broker stopped");
+    assert_eq!(
+        told,
+        Ok(true),
+        "the node was not told the broker stopped: {}",
+        broker.stderr()
+    );
     assert!(broker
         .stderr()
         .contains("nodes told the broker is stopping"));

@@ -1,5 +1,5 @@
-//! What a new user runs, as the README shows it: the CURVE recipe executed
-//! as written (with `canopy`, `canopy-broker` and the broker's address
+//! What a new user runs, as the README shows it: the monitoring recipe and
+//! the CURVE recipe executed as written (with `canopy`, `canopy-broker` and the broker's address
 //! pointed at this test's binaries and ports), a base port of 0 refused,
 //! and the CLI quiet when its reader goes away.
 
@@ -123,4 +123,25 @@ fn the_cli_stops_quietly_when_its_reader_goes_away() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     // Killed by SIGPIPE (128 + 13) like any Unix filter, not a panic (101).
     assert_eq!(stdout.trim(), "status 141", "{stdout} {stderr}");
+}
+
+#[test]
+fn the_monitoring_recipe_runs_as_written() {
+    let broker = BrokerProcess::start(&[]);
+    let address = broker.http().unwrap();
+    // curl, as the README uses it (installed when the machine has none).
+    system_tool("curl", "curl");
+    // The README's address is the default (P+3 of 5556); this test's broker
+    // listens elsewhere.
+    let block = shell_block_after("### Monitoring").replace("127.0.0.1:5559", &address);
+    let out = Command::new("sh").args(["-ec", &block]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{block}\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("canopy_events_in_total "), "{stdout}");
+    assert!(stdout.contains("\"ready\": true"), "{stdout}");
+    assert!(stdout.contains("\"distinct\""), "{stdout}");
 }

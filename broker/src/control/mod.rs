@@ -4,6 +4,7 @@
 //! ICANHAZ?, SNAPSHOT, WRITE, SEQS and STORES go to the state plane.
 
 mod bye;
+pub mod changes;
 mod hello;
 mod incoming;
 mod nodes;

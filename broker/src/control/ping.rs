@@ -1,6 +1,7 @@
 //! PING: a node's heartbeat with its drop and subscription counts; PONG
 //! carries the epoch and the state sequence.
 
+use super::changes::Change;
 use super::Control;
 use crate::config::Config;
 use crate::metrics::Counters;
@@ -27,10 +28,17 @@ impl Control {
         // limit and does not apply to it (max_subscriptions_per_connection
         // still caps what its link holds).
         let is_link = p.link.is_some();
+        let child_up = (entry.link.is_none() && is_link).then(|| entry.path.to_string());
         entry.link = p.link;
-        if !is_link && p.subscriptions > config.max_subscriptions {
+        let over_limit =
+            (!is_link && p.subscriptions > config.max_subscriptions).then(|| entry.path.clone());
+        if let Some(path) = child_up {
+            tracing::info!(child = %path, "child broker link up");
+            self.presence.sys.push(Change::ChildUp { path });
+        }
+        if let Some(path) = over_limit {
             c.subscription_limit_hits += 1;
-            tracing::warn!(node = %entry.path, subscriptions = p.subscriptions, "node exceeds max_subscriptions");
+            tracing::warn!(node = %path, subscriptions = p.subscriptions, "node exceeds max_subscriptions");
             return Reply::error(
                 p.id,
                 ErrorCode::TooManySubscriptions,

@@ -1,6 +1,7 @@
 //! Which nodes are present: joined with HELLO, kept alive by PING, gone after a
 //! configurable silence or a BYE.
 
+use super::changes::{Change, Changes};
 use canopy_schemas::control::NodeInfo;
 use canopy_schemas::{GroupPath, NodePath};
 use std::collections::HashMap;
@@ -52,6 +53,8 @@ pub struct Presence {
     /// their next PING is told (name_taken) instead of invited to rejoin.
     taken: HashMap<Vec<u8>, NodePath>,
     taken_order: std::collections::VecDeque<Vec<u8>>,
+    /// Joins, leaves and child links coming up or down, for `$sys/`.
+    pub sys: Changes,
 }
 
 impl Presence {
@@ -103,6 +106,18 @@ impl Presence {
                 self.remember_taken(old_identity, path.clone());
             }
             outcome = Joined::Replaced;
+        }
+        let reason = match outcome {
+            Joined::New => Some("hello"),
+            Joined::Replaced => Some("replaced"),
+            Joined::Again => None,
+        };
+        if let Some(reason) = reason {
+            self.sys.push(Change::Joined {
+                path: path.to_string(),
+                client_version: client_version.clone(),
+                reason,
+            });
         }
         // A connection that joins again on its own is no longer "taken".
         self.taken.remove(identity);
@@ -158,10 +173,18 @@ impl Presence {
         Some(entry)
     }
 
-    /// Removes the node on this connection.
-    pub fn leave(&mut self, identity: &[u8]) -> Option<NodeEntry> {
+    /// Removes the node on this connection (`reason`: `bye` or `expired`).
+    pub fn leave(&mut self, identity: &[u8], reason: &'static str) -> Option<NodeEntry> {
         let entry = self.by_identity.remove(identity)?;
         self.by_path.remove(&entry.path);
+        let path = entry.path.to_string();
+        if entry.link.is_some() {
+            self.sys.push(Change::ChildDown {
+                path: path.clone(),
+                reason,
+            });
+        }
+        self.sys.push(Change::Left { path, reason });
         Some(entry)
     }
 
@@ -174,7 +197,31 @@ impl Presence {
             .filter(|(_, e)| now.duration_since(e.last_seen) >= timeout)
             .map(|(id, _)| id.clone())
             .collect();
-        stale.iter().filter_map(|id| self.leave(id)).collect()
+        stale
+            .iter()
+            .filter_map(|id| self.leave(id, "expired"))
+            .collect()
+    }
+
+    /// The child brokers (nodes whose PINGs carry a link report): path,
+    /// report, and milliseconds since last heard; sorted by path.
+    pub fn children(&self) -> Vec<(String, canopy_schemas::control::LinkReport, u64)> {
+        let now = Instant::now();
+        let mut out: Vec<_> = self
+            .by_identity
+            .values()
+            .filter_map(|e| {
+                let link = e.link.clone()?;
+                let ago = now.duration_since(e.last_seen).as_millis();
+                Some((
+                    e.path.to_string(),
+                    link,
+                    u64::try_from(ago).unwrap_or(u64::MAX),
+                ))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     /// Nodes within `group` (all when `None`), sorted by path.
@@ -214,7 +261,7 @@ mod tests {
         p.join(b"ghost", path.clone(), String::new(), 2);
         assert_eq!(p.taken_from(b"live"), Some(path.clone()));
         // The ghost expires (or leaves): the live node may join again.
-        p.leave(b"ghost");
+        p.leave(b"ghost", "bye");
         assert_eq!(p.taken_from(b"live"), None);
         assert_eq!(p.taken_from(b"live"), None, "forgotten");
     }

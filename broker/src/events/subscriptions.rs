@@ -86,6 +86,29 @@ impl Subscriptions {
         }
     }
 
+    /// True when some connection holds a prefix of `topic` (a message on
+    /// it would reach someone): one lookup per prefix length.
+    pub fn wanted(&self, topic: &[u8]) -> bool {
+        !self.accepted.is_empty()
+            && (0..=topic.len()).any(|n| self.accepted.contains_key(&topic[..n]))
+    }
+
+    /// The `limit` prefixes held by the most connections, most first (ties
+    /// by prefix), and the number of distinct prefixes.
+    pub fn top(&self, limit: usize) -> (usize, Vec<(Vec<u8>, u32)>) {
+        let mut all: Vec<(&Vec<u8>, u32)> = self.accepted.iter().map(|(p, n)| (p, *n)).collect();
+        let by_count = |a: &(&Vec<u8>, u32), b: &(&Vec<u8>, u32)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+        if all.len() > limit {
+            all.select_nth_unstable_by(limit, by_count);
+            all.truncate(limit);
+        }
+        all.sort_by(by_count);
+        (
+            self.accepted.len(),
+            all.into_iter().map(|(p, n)| (p.clone(), n)).collect(),
+        )
+    }
+
     fn verdict(&self, identity: Option<&str>, op: u8, prefix: &[u8]) -> Result<(), Refusal> {
         if prefix.len() > self.limits.max_length {
             return Err(Refusal::TooLong);

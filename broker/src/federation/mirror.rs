@@ -120,6 +120,11 @@ impl Uplink {
         Ok(())
     }
 
+    /// True while the mirror is whole and following the parent's stream.
+    pub(super) fn mirror_live(&self) -> bool {
+        self.mirror.sync.is_live()
+    }
+
     /// True once after the parent's epoch changed: this broker takes a new
     /// epoch so that everything below resyncs.
     pub fn take_new_epoch(&mut self) -> bool {

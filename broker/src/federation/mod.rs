@@ -53,6 +53,19 @@ enum Side {
     Control,
 }
 
+/// A child broker's link to its parent, as the child sees it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// The parent's base endpoint.
+    pub parent: String,
+    /// Joined (WELCOME received, PONGs coming).
+    pub joined: bool,
+    /// The mirror of the parent's state is whole and following the stream.
+    pub synced: bool,
+    /// The parent's sequence at its last PONG.
+    pub parent_seq: u64,
+}
+
 /// The link to the parent.
 pub struct Uplink {
     /// XSUB on the parent's XPUB: events and state from above.
@@ -294,6 +307,17 @@ impl Uplink {
     /// at this broker itself (the broker refuses to run so).
     pub fn points_at_itself(&self) -> bool {
         self.points_at_itself
+    }
+
+    /// What monitoring shows of the link: joined, mirror live, parent's
+    /// sequence.
+    pub fn status(&self) -> LinkStatus {
+        LinkStatus {
+            parent: self.endpoint.clone(),
+            joined: self.joined,
+            synced: self.mirror_live(),
+            parent_seq: self.parent_seq,
+        }
     }
 
     /// Once per heartbeat: join or ping, notice a silent parent, retry a

@@ -253,6 +253,7 @@ impl Broker {
             router: config.endpoint(0),
             xpub: config.endpoint(PUB_PORT_OFFSET),
             xsub: config.endpoint(SUB_PORT_OFFSET),
+            http: None,
         };
         let acls = Acls::new(&config.acl).map(Arc::new);
         let sockets = bind_sockets(&context, &config, &endpoints)?;
@@ -264,7 +265,22 @@ impl Broker {
         };
         let mut counters = Counters::default();
         let uplink = link_upstream(&context, &config, &broker_id, &mut state, &mut counters)?;
+        let secured = sockets.zap.secured();
+        let (monitor, http) = match config.http_address() {
+            None => (None, None),
+            Some(address) => {
+                let shared = Arc::new(crate::monitor::Shared::default());
+                let server =
+                    crate::monitor::HttpServer::start(&address, Arc::clone(&shared), secured)?;
+                (Some(shared), Some(server))
+            }
+        };
+        let mut endpoints = endpoints;
+        endpoints.http = http.as_ref().map(|h| format!("http://{}", h.address()));
         Ok(Broker {
+            monitor,
+            sys: crate::monitor::sys::SysTopics::new(&broker_id, config.sys_interval_ms),
+            _http: http,
             uplink,
             zap: sockets.zap,
             reload: Arc::new(AtomicBool::new(false)),

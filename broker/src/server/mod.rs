@@ -5,6 +5,7 @@
 mod bind;
 mod check;
 pub(crate) mod libzmq;
+mod monitoring;
 mod poll;
 mod run;
 pub(crate) mod service;
@@ -74,6 +75,9 @@ pub enum BrokerError {
         /// What went wrong.
         message: String,
     },
+    /// The monitoring HTTP server could not start.
+    #[error(transparent)]
+    Http(#[from] crate::monitor::HttpError),
     /// The linked libzmq is not canopy's own.
     #[error(transparent)]
     Libzmq(#[from] libzmq::LibzmqError),
@@ -108,6 +112,8 @@ pub struct Endpoints {
     pub xpub: String,
     /// XSUB (P+2): everything inbound.
     pub xsub: String,
+    /// The monitoring HTTP server (`http://ADDRESS:PORT`), unless it is off.
+    pub http: Option<String>,
 }
 
 /// A bound broker, ready to [`run`](Broker::run).
@@ -125,6 +131,12 @@ pub struct Broker {
     uplink: Option<Uplink>,
     acls: Option<Arc<Acls>>,
     reload: Arc<AtomicBool>,
+    /// Figures handed to the HTTP thread, when it runs.
+    monitor: Option<Arc<crate::monitor::Shared>>,
+    /// The `$sys/` publisher.
+    sys: crate::monitor::sys::SysTopics,
+    // Stopped (and joined) when the broker is dropped.
+    _http: Option<crate::monitor::HttpServer>,
     // Keeps the sockets' context alive as long as the broker.
     _context: zmq::Context,
 }

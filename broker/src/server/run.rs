@@ -37,6 +37,7 @@ impl Broker {
             let now = Instant::now();
             if now >= next_beat {
                 self.housekeeping(node_timeout)?;
+                self.monitoring_beat(&subscriptions)?;
                 next_beat = now + heartbeat;
             }
             if self.uplink.is_none() {
@@ -55,6 +56,7 @@ impl Broker {
                 Err(e) => return Err(e).ctx(|| "poll".into()),
             };
             snapshots_blocked = self.dispatch(ready, &mut forwarder, &mut subscriptions)?;
+            self.monitoring_turn(&subscriptions)?;
             if let Some(why) = self.state.storage_failed() {
                 let why = why.to_owned();
                 self.state

@@ -262,6 +262,27 @@ pub fn reserve_sequences(db: &Database, start: u64) -> Result<(), PersistError> 
     Ok(())
 }
 
+/// What one commit cost: for the commit histograms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommitCost {
+    /// Changes in the batch.
+    pub changes: u32,
+    /// Microseconds the commit took (saturating).
+    pub micros: u32,
+}
+
+impl CommitCost {
+    /// The cost appended to a 17-byte report, if there is one.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let changes = bytes.get(9..13)?.try_into().ok()?;
+        let micros = bytes.get(13..17)?.try_into().ok()?;
+        Some(CommitCost {
+            changes: u32::from_be_bytes(changes),
+            micros: u32::from_be_bytes(micros),
+        })
+    }
+}
+
 /// What the writer thread tells the broker loop after each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durable {
@@ -284,15 +305,22 @@ impl Durable {
         out
     }
 
-    /// Parses the wire form.
+    /// The wire form with what the commit cost appended (17 bytes).
+    pub fn encode_with(self, cost: CommitCost) -> [u8; 17] {
+        let mut out = [0u8; 17];
+        out[..9].copy_from_slice(&self.encode());
+        out[9..13].copy_from_slice(&cost.changes.to_be_bytes());
+        out[13..].copy_from_slice(&cost.micros.to_be_bytes());
+        out
+    }
+
+    /// Parses the wire form (with or without the cost).
     pub fn decode(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() != 9 {
+        if bytes.len() != 9 && bytes.len() != 17 {
             return None;
         }
-        let mut s = [0u8; 8];
-        s.copy_from_slice(&bytes[1..]);
-        let seq = u64::from_be_bytes(s);
-        match bytes[0] {
+        let seq = u64::from_be_bytes(bytes.get(1..9)?.try_into().ok()?);
+        match bytes.first()? {
             0 => Some(Durable::Through(seq)),
             1 => Some(Durable::Failed(seq)),
             _ => None,
@@ -493,6 +521,7 @@ pub fn spawn(
                     continue;
                 }
                 let last = batch.iter().map(|c| c.seq).max().unwrap_or(0);
+                let started = std::time::Instant::now();
                 let status = match commit(&db, &batch) {
                     Ok(()) => Durable::Through(last),
                     Err(e) => {
@@ -500,7 +529,11 @@ pub fn spawn(
                         Durable::Failed(last)
                     }
                 };
-                if let Err(e) = notify.send(&status.encode()[..], 0) {
+                let cost = CommitCost {
+                    changes: u32::try_from(batch.len()).unwrap_or(u32::MAX),
+                    micros: u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX),
+                };
+                if let Err(e) = notify.send(&status.encode_with(cost)[..], 0) {
                     tracing::error!(error = %e, "cannot notify the broker loop");
                 }
                 if matches!(status, Durable::Failed(_)) {
@@ -566,6 +599,14 @@ mod tests {
             Durable::decode(&Durable::Failed(9).encode()),
             Some(Durable::Failed(9))
         );
+        let cost = CommitCost {
+            changes: 3,
+            micros: 1500,
+        };
+        let report = Durable::Through(7).encode_with(cost);
+        assert_eq!(Durable::decode(&report), Some(Durable::Through(7)));
+        assert_eq!(CommitCost::decode(&report), Some(cost));
+        assert_eq!(CommitCost::decode(&Durable::Through(7).encode()), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -606,6 +647,11 @@ mod tests {
             Durable::decode(&report),
             Some(Durable::Through(last)),
             "one commit for the whole write"
+        );
+        assert_eq!(
+            CommitCost::decode(&report).map(|c| c.changes),
+            Some(last as u32),
+            "the report says how many changes the commit held"
         );
         drop(tx);
         thread.join().unwrap();

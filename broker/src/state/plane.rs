@@ -63,6 +63,15 @@ pub enum ForMaster {
     },
 }
 
+/// A WRITTEN held until its change is on disk.
+struct PendingAck {
+    seq: u64,
+    identity: Vec<u8>,
+    reply: Reply,
+    /// When the WRITE was applied: for the acknowledgement histogram.
+    since: std::time::Instant,
+}
+
 /// State held by the loop for the state plane.
 pub struct StatePlane {
     /// The master.
@@ -70,7 +79,7 @@ pub struct StatePlane {
     persist: Option<(Sender<ToWriter>, JoinHandle<()>)>,
     /// Where the writer thread reports durability (PAIR, bound).
     pub durable: zmq::Socket,
-    pending_acks: VecDeque<(u64, Vec<u8>, Reply)>,
+    pending_acks: VecDeque<PendingAck>,
     jobs: VecDeque<SnapshotJob>,
     broker_tag: u64,
     /// Per-identity rules, when configured.
@@ -324,8 +333,12 @@ impl StatePlane {
                     self.publish(changes, xpub, c)?;
                     if durable {
                         self.inflight.begin(&identity);
-                        self.pending_acks
-                            .push_back((seq, identity, Reply::Written(written)));
+                        self.pending_acks.push_back(PendingAck {
+                            seq,
+                            identity,
+                            reply: Reply::Written(written),
+                            since: std::time::Instant::now(),
+                        });
                         return Ok(None);
                     }
                     Reply::Written(written)
@@ -569,7 +582,12 @@ impl StatePlane {
             }
             match progress {
                 Progress::More | Progress::Blocked => self.jobs.push_back(job),
-                Progress::Done => self.inflight.end(job.identity()),
+                Progress::Done => {
+                    self.inflight.end(job.identity());
+                    c.histograms
+                        .snapshot_seconds
+                        .observe(job.started.elapsed().as_secs_f64());
+                }
                 Progress::Gone => {
                     self.inflight.end(job.identity());
                     c.snapshots_abandoned += 1;
@@ -605,6 +623,11 @@ impl StatePlane {
             let Some(status) = Durable::decode(&msg) else {
                 continue;
             };
+            if let Some(cost) = persist::CommitCost::decode(&msg) {
+                let h = &mut c.histograms;
+                h.commit_changes.observe(f64::from(cost.changes));
+                h.commit_seconds.observe(f64::from(cost.micros) / 1e6);
+            }
             let (through, ok) = match status {
                 Durable::Through(s) => (s, true),
                 Durable::Failed(s) => (s, false),
@@ -618,11 +641,22 @@ impl StatePlane {
             while self
                 .pending_acks
                 .front()
-                .is_some_and(|(s, _, _)| *s <= through)
+                .is_some_and(|ack| ack.seq <= through)
             {
-                let Some((_, identity, reply)) = self.pending_acks.pop_front() else {
+                let Some(PendingAck {
+                    identity,
+                    reply,
+                    since,
+                    ..
+                }) = self.pending_acks.pop_front()
+                else {
                     break;
                 };
+                if ok {
+                    c.histograms
+                        .write_ack_seconds
+                        .observe(since.elapsed().as_secs_f64());
+                }
                 self.inflight.end(&identity);
                 let reply = if ok {
                     reply
@@ -648,7 +682,10 @@ impl StatePlane {
         outbox: &mut Outbox,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        while let Some((_, identity, reply)) = self.pending_acks.pop_front() {
+        while let Some(PendingAck {
+            identity, reply, ..
+        }) = self.pending_acks.pop_front()
+        {
             self.inflight.end(&identity);
             let reply = Reply::error(
                 reply.id(),

@@ -29,6 +29,8 @@ pub struct SnapshotJob {
     empty: bool,
     /// KVSYNCs sent so far.
     pub sent: u64,
+    /// When the request was taken: for the snapshot histogram.
+    pub started: std::time::Instant,
 }
 
 /// Where a job stands after a pump.
@@ -106,6 +108,7 @@ impl SnapshotJob {
             canopy_id,
             empty: false,
             sent: 0,
+            started: std::time::Instant::now(),
         }
     }
 

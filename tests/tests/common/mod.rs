@@ -99,11 +99,19 @@ impl BrokerProcess {
         let stderr_path = data_dir.with_extension(format!("{port}.stderr"));
         std::fs::create_dir_all(data_dir.parent().expect("parent")).ok();
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        // Monitoring on a port of the OS's choosing (read back from the
+        // ready line), so parallel tests never collide on P+3.
+        let http: &[&str] = if extra.contains(&"--http") {
+            &[]
+        } else {
+            &["--http", "127.0.0.1:0"]
+        };
         let mut child = Command::new(broker_bin())
             .arg("--port")
             .arg(port.to_string())
             .arg("--data-dir")
             .arg(data_dir)
+            .args(http)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -139,6 +147,16 @@ impl BrokerProcess {
     /// `tcp://127.0.0.1:P`.
     pub fn endpoint(&self) -> String {
         format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// The monitoring server's `HOST:PORT`, from the ready line (None
+    /// when it is off).
+    pub fn http(&self) -> Option<String> {
+        let value = self
+            .ready_line
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix("http="))?;
+        value.strip_prefix("http://").map(str::to_owned)
     }
 
     /// `tcp://127.0.0.1:P+offset`.
@@ -334,13 +352,29 @@ pub fn keygen(path: &Path) -> String {
 /// PyPI into the target directory on first use: interop tests need a ZeroMQ
 /// binding other than canopy's, and a fresh machine has only python3.
 pub fn pyzmq_path() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyzmq");
+    python_package(
+        "pyzmq",
+        "import zmq, sys; sys.exit(0 if zmq.has('curve') else 1)",
+    )
+}
+
+/// A directory holding the Python `prometheus_client` (its OpenMetrics
+/// parser checks `/metrics` independently of the encoder canopy uses).
+pub fn prometheus_client_path() -> PathBuf {
+    python_package(
+        "prometheus_client",
+        "import prometheus_client.openmetrics.parser",
+    )
+}
+
+/// A directory holding the PyPI package `package` for `python3`
+/// (`PYTHONPATH`), installed into the target directory on first use and
+/// checked with the `probe` script.
+fn python_package(package: &str, probe_script: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(package);
     let probe = |path: &Path| {
         Command::new("python3")
-            .args([
-                "-c",
-                "import zmq, sys; sys.exit(0 if zmq.has('curve') else 1)",
-            ])
+            .args(["-c", probe_script])
             .env("PYTHONPATH", path)
             .status()
             .is_ok_and(|s| s.success())
@@ -361,14 +395,35 @@ pub fn pyzmq_path() -> PathBuf {
         ])
         .arg("--target")
         .arg(&staging)
-        .arg("pyzmq")
+        .arg(package)
         .status()
         .expect("run python3 -m pip");
-    assert!(status.success(), "pip could not install pyzmq");
+    assert!(status.success(), "pip could not install {package}");
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&staging, &dir).expect("move pyzmq into place");
-    assert!(probe(&dir), "pyzmq installed but without CURVE");
+    std::fs::rename(&staging, &dir).expect("move the package into place");
+    assert!(probe(&dir), "{package} installed but its probe fails");
     dir
+}
+
+/// A command from PATH, installed from Debian's packages (`package`) when
+/// the machine has none: a fresh machine has only the Rust toolchain, gcc
+/// and python3.
+pub fn system_tool(command: &str, package: &str) -> PathBuf {
+    let find = || {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join(command))
+            .find(|p| p.is_file())
+    };
+    if let Some(found) = find() {
+        return found;
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-qq", package])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .unwrap_or_else(|e| panic!("no {command}, and apt-get cannot run to install it: {e}"));
+    assert!(status.success(), "apt-get could not install {package}");
+    find().unwrap_or_else(|| panic!("{package} installed but {command} is not on PATH"))
 }
 
 /// The `tests/python` folder of helper scripts.
