@@ -448,24 +448,45 @@ async fn slow_oversized_and_too_many_http_clients_stall_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_child_is_ready_only_while_joined_and_synced_with_its_parent() {
-    let mut parent = BrokerProcess::start(&["--heartbeat-ms", "100", "--node-timeout-ms", "600"]);
-    let upstream = parent.endpoint();
-    let child = BrokerProcess::start(&[
-        "--upstream",
-        &upstream,
+    let fast = [
         "--heartbeat-ms",
         "100",
         "--node-timeout-ms",
         "600",
-    ]);
+        "--sys-interval-ms",
+        "100",
+    ];
+    let mut parent = BrokerProcess::start(&fast);
+    let upstream = parent.endpoint();
+    let parent_id = get_json(&parent.http().unwrap(), "/stats")["broker_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An observer of the parent's $sys/, in force (it hears the stats)
+    // before the child exists.
+    let ctx = zmq::Context::new();
+    let observe = |broker: &BrokerProcess, id: &str| {
+        let sub = ctx.socket(zmq::SUB).unwrap();
+        sub.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+        sub.connect(&broker.endpoint_at(1)).unwrap();
+        sub.set_subscribe(b"$sys/").unwrap();
+        wait_sys(&sub, &format!("$sys/{id}/stats"), |_| true);
+        sub
+    };
+    let parent_sys = observe(&parent, &parent_id);
+    let mut child_args = vec!["--upstream", upstream.as_str()];
+    child_args.extend(fast);
+    let child = BrokerProcess::start(&child_args);
     let (child_http, parent_http) = (child.http().unwrap(), parent.http().unwrap());
     wait_status(&child_http, "/readyz", 200, "the child is ready").await;
     let links = get_json(&child_http, "/links");
     assert_eq!(links["upstream"]["parent"], upstream.as_str());
     assert_eq!(links["upstream"]["joined"], true);
     assert_eq!(links["upstream"]["synced"], true);
-    // The parent sees the child's link, on /links and /metrics.
+    // The parent sees the child's link, on /links, /metrics and $sys/.
     let child_path = first_child(&parent_http).await;
+    let up = wait_sys(&parent_sys, &format!("$sys/{parent_id}/child/up"), |_| true);
+    assert_eq!(up["path"], child_path.as_str());
     let families = scrape(&parent_http);
     sample(
         &families,
@@ -483,7 +504,13 @@ async fn a_child_is_ready_only_while_joined_and_synced_with_its_parent() {
         ),
         1.0
     );
-    // The parent goes: the child stays alive but is no longer ready.
+    let child_id = get_json(&child_http, "/stats")["broker_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child_sys = observe(&child, &child_id);
+    // The parent goes: the child stays alive but is no longer ready, and
+    // says so on $sys/.
     parent.kill9();
     let reason = wait_status(
         &child_http,
@@ -494,9 +521,14 @@ async fn a_child_is_ready_only_while_joined_and_synced_with_its_parent() {
     .await;
     assert!(reason.contains("parent"), "{reason}");
     assert_eq!(get_json(&child_http, "/healthz")["alive"], true);
+    let down = wait_sys(&child_sys, &format!("$sys/{child_id}/link/down"), |_| true);
+    assert_eq!(down["parent"], upstream.as_str());
     // Back again: ready again.
     parent.restart();
     wait_status(&child_http, "/readyz", 200, "the child is ready again").await;
+    wait_sys(&child_sys, &format!("$sys/{child_id}/link/up"), |p| {
+        p["parent"] == upstream.as_str()
+    });
 }
 
 #[test]

@@ -208,7 +208,7 @@ fn acl_setup() -> AclSetup {
 allow_list = {allow:?}
 [acl.alice]
 publish = ["@eu/"]
-subscribe = ["@eu/"]
+subscribe = ["@eu/", "$sys/"]
 read = ["/default/eu/", "/default/:", "/client/"]
 write = ["/default/eu/", "/client/alice/"]
 nodes = ["eu/"]
@@ -543,4 +543,62 @@ fn apply_curve(keys: &canopy_client::CurveKeys, socket: &zmq::Socket) {
     socket.set_curve_serverkey(&keys.server_public).unwrap();
     socket.set_curve_publickey(&keys.public).unwrap();
     socket.set_curve_secretkey(&keys.secret).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sys_topics_reach_only_identities_whose_acl_allows_them() {
+    let s = acl_setup();
+    let ctx = zmq::Context::new();
+    let spy = |keys: &CurveKeys, prefixes: &[&[u8]]| {
+        let socket = ctx.socket(zmq::SUB).unwrap();
+        apply_curve(keys, &socket);
+        for p in prefixes {
+            socket.set_subscribe(p).unwrap();
+        }
+        socket.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+        socket.connect(&s.broker.endpoint_at(1)).unwrap();
+        socket
+    };
+    let allowed = spy(&s.alice, &[b"$sys/"]);
+    let denied = spy(&s.bob, &[b"$sys/", b"HUGZ"]);
+    // Nodes join until alice's observer hears of one.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let mut joined = Vec::new();
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no $sys/ message for alice"
+        );
+        let n = Node::connect(acl_node(&s, &s.alice, &format!("n{}", joined.len()), "eu"))
+            .await
+            .unwrap();
+        joined.push(n);
+        allowed.set_rcvtimeo(200).unwrap();
+        if let Ok(frames) = allowed.recv_multipart(0) {
+            assert!(frames[0].starts_with(b"$sys/"));
+            break;
+        }
+    }
+    // Bob's connection gets HUGZ in order with anything else sent to it: two
+    // heartbeats after alice's message, a $sys/ message for bob would have
+    // arrived before them.
+    let mut beats = 0;
+    while beats < 2 {
+        let frames = denied.recv_multipart(0).expect("HUGZ for bob");
+        assert!(
+            !frames[0].starts_with(b"$sys/"),
+            "bob's ACL does not allow $sys/, yet he received {:?}",
+            String::from_utf8_lossy(&frames[0])
+        );
+        beats += 1;
+    }
+    let admin = Node::connect(acl_node(&s, &s.alice, "admin", "eu"))
+        .await
+        .unwrap();
+    let stats = admin.stats().await.unwrap();
+    assert!(stats.counters["acl_subscribe_denied"] >= 1);
+    for n in joined {
+        n.close().await;
+    }
+    admin.close().await;
 }
