@@ -551,6 +551,11 @@ impl Io {
                     self.mark_stale();
                     self.emit(NodeEvent::Disconnected);
                 }
+                // HELLO at once: it tells the stopping broker the GOODBYE
+                // arrived (it waits for that before closing, since a closed
+                // connection drops what its peer had not read yet), and
+                // rejoins whichever broker answers first.
+                self.say_hello();
             }
             other => tracing::debug!(reply = ?other, "unsolicited reply"),
         }

@@ -523,12 +523,14 @@ impl Uplink {
                 }
                 Reply::Lseqs(l) => self.lseqs(l, state, router, outbox, c)?,
                 Reply::Goodbye(_) => {
-                    // The parent is stopping: rejoin (HELLO each heartbeat)
-                    // instead of waiting out its silence.
+                    // The parent is stopping: rejoin (HELLO now, which also
+                    // tells the parent the GOODBYE arrived, then each
+                    // heartbeat) instead of waiting out its silence.
                     tracing::info!(parent = %self.endpoint, "parent broker stopping");
                     self.joined = false;
                     c.link_up = 0;
                     self.give_up_relayed(Duration::ZERO, state, (router, &mut *outbox), c)?;
+                    self.hello()?;
                 }
                 Reply::Error(e) if e.code == canopy_schemas::ErrorCode::UnknownNode => {
                     self.name_taken = false;

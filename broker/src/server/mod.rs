@@ -30,6 +30,8 @@ const BATCH: usize = 256;
 const HELD_REPLY_RETRY_MS: u64 = 10;
 /// How long replies and goodbyes queued at a stop may take to leave.
 const STOP_LINGER_MS: i32 = 1000;
+/// Longest a stop waits for the nodes told GOODBYE to show they read it.
+const GOODBYE_GRACE_MS: u64 = 1000;
 /// Longest the loop sleeps in poll, so a stop request is seen promptly.
 const MAX_POLL_MS: u64 = 100;
 

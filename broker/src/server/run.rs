@@ -3,7 +3,8 @@
 
 use super::poll::{self, Ready};
 use super::{
-    Broker, BrokerError, ZmqContext, BATCH, HELD_REPLY_RETRY_MS, MAX_POLL_MS, STOP_LINGER_MS,
+    Broker, BrokerError, ZmqContext, BATCH, GOODBYE_GRACE_MS, HELD_REPLY_RETRY_MS, MAX_POLL_MS,
+    STOP_LINGER_MS,
 };
 use crate::control::{Deferred, Handled};
 use crate::events::{EventLimits, Forwarder, Inbound, SubscriptionLimits, Subscriptions, Upstream};
@@ -93,11 +94,47 @@ impl Broker {
             .flush(&self.router, &mut self.counters)
             .ctx(|| "replies".into())?;
         self.counters.goodbyes_sent += nodes.len() as u64;
-        tracing::info!(nodes = nodes.len(), "nodes told the broker is stopping");
+        let unconfirmed = self.await_goodbye_receipts(nodes.iter().cloned().collect())?;
+        tracing::info!(
+            nodes = nodes.len(),
+            unconfirmed,
+            "nodes told the broker is stopping"
+        );
         // Queued replies and goodbyes get a moment to leave at close.
         self.router
             .set_linger(STOP_LINGER_MS)
             .ctx(|| "router linger".into())
+    }
+
+    /// Waits up to [`GOODBYE_GRACE_MS`] until every node told GOODBYE has
+    /// sent something after it (the canopy client answers with HELLO): a
+    /// connection closed at once would drop a GOODBYE its node had not read
+    /// yet (libzmq discards what an IMMEDIATE DEALER had not read when its
+    /// connection goes). What they send is not served. Returns how many
+    /// never answered (older clients, gone or slow nodes).
+    fn await_goodbye_receipts(
+        &mut self,
+        mut told: std::collections::HashSet<Vec<u8>>,
+    ) -> Result<usize, BrokerError> {
+        let deadline = Instant::now() + Duration::from_millis(GOODBYE_GRACE_MS);
+        while !told.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let ms = i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1);
+            match self.router.poll(zmq::POLLIN, ms) {
+                Ok(0) | Err(zmq::Error::EINTR) => continue,
+                Ok(_) => {}
+                Err(e) => return Err(e).ctx(|| "waiting for GOODBYE receipts".into()),
+            }
+            while let Ok(frames) = self.router.recv_multipart(zmq::DONTWAIT) {
+                if let Some(identity) = frames.first() {
+                    told.remove(identity);
+                }
+            }
+        }
+        Ok(told.len())
     }
 
     /// How long the next poll may wait: not at all while replies or
