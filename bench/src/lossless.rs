@@ -61,7 +61,7 @@ pub const WORKLOADS: [Workload; 4] = [
 ];
 
 /// How hard to look.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Search {
     /// Seconds of paced publishing per trial.
     pub seconds: f64,
@@ -75,6 +75,8 @@ pub struct Search {
     pub max: f64,
     /// Bisection steps between the last lossless and the first lossy rate.
     pub steps: usize,
+    /// A nats-server binary: also measure NATS as a reference.
+    pub nats: Option<std::path::PathBuf>,
 }
 
 impl Default for Search {
@@ -86,6 +88,7 @@ impl Default for Search {
             start: 62_500.0,
             max: 4_000_000.0,
             steps: 4,
+            nats: None,
         }
     }
 }
@@ -107,6 +110,12 @@ pub struct Row {
     pub ratio_default: f64,
     /// canopy_equal_hwm / proxy.
     pub ratio_equal_hwm: f64,
+    /// NATS (nats-server with async-nats clients), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nats: Option<f64>,
+    /// canopy_default / NATS, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio_default_to_nats: Option<f64>,
 }
 
 /// The topic a subscriber holds and the one measured messages carry.
@@ -221,11 +230,15 @@ pub fn trial(kind: Kind, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resul
     Ok(expected.saturating_sub(delivered.load(Ordering::Relaxed)))
 }
 
-/// True when at least `need` of `repeats` trials lose nothing.
-fn lossless(kind: Kind, w: &Workload, rate: f64, s: &Search) -> anyhow::Result<bool> {
+/// True when at least `need` of `repeats` trials at `rate` lose nothing.
+fn lossless(
+    trial_at: &dyn Fn(f64) -> anyhow::Result<u64>,
+    rate: f64,
+    s: &Search,
+) -> anyhow::Result<bool> {
     let (mut clean, mut tried) = (0, 0);
     while tried < s.repeats {
-        if trial(kind, w, rate, s.seconds)? == 0 {
+        if trial_at(rate)? == 0 {
             clean += 1;
         }
         tried += 1;
@@ -239,13 +252,13 @@ fn lossless(kind: Kind, w: &Workload, rate: f64, s: &Search) -> anyhow::Result<b
     Ok(clean >= s.need)
 }
 
-/// The highest lossless rate found: doubling from `start` until a rate
-/// loses, then bisecting.
-pub fn capacity(kind: Kind, w: &Workload, s: &Search) -> anyhow::Result<f64> {
+/// The highest lossless rate of `trial_at` found: doubling from `start`
+/// until a rate loses, then bisecting.
+fn capacity_of(trial_at: &dyn Fn(f64) -> anyhow::Result<u64>, s: &Search) -> anyhow::Result<f64> {
     let (mut ok, mut bad) = (0.0f64, None);
     let mut rate = s.start;
     while rate <= s.max {
-        if lossless(kind, w, rate, s)? {
+        if lossless(trial_at, rate, s)? {
             ok = rate;
             rate *= 2.0;
         } else {
@@ -258,7 +271,7 @@ pub fn capacity(kind: Kind, w: &Workload, s: &Search) -> anyhow::Result<f64> {
     };
     for _ in 0..s.steps {
         let mid = (ok + bad) / 2.0;
-        if lossless(kind, w, mid, s)? {
+        if lossless(trial_at, mid, s)? {
             ok = mid;
         } else {
             bad = mid;
@@ -267,11 +280,23 @@ pub fn capacity(kind: Kind, w: &Workload, s: &Search) -> anyhow::Result<f64> {
     Ok(ok)
 }
 
+/// The highest lossless rate through `kind`.
+pub fn capacity(kind: Kind, w: &Workload, s: &Search) -> anyhow::Result<f64> {
+    capacity_of(&|rate| trial(kind, w, rate, s.seconds), s)
+}
+
 /// Measures one workload on the three targets.
 pub fn row(w: &Workload, s: &Search) -> anyhow::Result<Row> {
     let proxy = capacity(Kind::Proxy, w, s)?;
     let canopy_default = capacity(Kind::CanopyDefaults, w, s)?;
     let canopy_equal_hwm = capacity(Kind::Canopy, w, s)?;
+    let nats = match &s.nats {
+        Some(binary) => Some(capacity_of(
+            &|rate| crate::nats::trial(binary, w, rate, s.seconds),
+            s,
+        )?),
+        None => None,
+    };
     let ratio = |v: f64| if proxy > 0.0 { v / proxy } else { 0.0 };
     Ok(Row {
         kind: "lossless".into(),
@@ -281,6 +306,8 @@ pub fn row(w: &Workload, s: &Search) -> anyhow::Result<Row> {
         canopy_equal_hwm,
         ratio_default: ratio(canopy_default),
         ratio_equal_hwm: ratio(canopy_equal_hwm),
+        ratio_default_to_nats: nats.map(|n| if n > 0.0 { canopy_default / n } else { 0.0 }),
+        nats,
     })
 }
 
@@ -292,8 +319,18 @@ pub fn run(s: &Search, json: bool, only: Option<&str>) -> anyhow::Result<Vec<Row
             s.need, s.repeats, s.seconds
         );
         println!(
-            "{:<22} | {:>11} | {:>14} {:>6} | {:>14} {:>6}",
-            "workload", "proxy", "canopy default", "ratio", "canopy hwm 100k", "ratio"
+            "{:<22} | {:>11} | {:>14} {:>6} | {:>14} {:>6}{}",
+            "workload",
+            "proxy",
+            "canopy default",
+            "ratio",
+            "canopy hwm 100k",
+            "ratio",
+            if s.nats.is_some() {
+                " |        NATS  canopy/NATS"
+            } else {
+                ""
+            }
         );
     }
     let mut rows = Vec::new();
@@ -305,8 +342,12 @@ pub fn run(s: &Search, json: bool, only: Option<&str>) -> anyhow::Result<Vec<Row
         if json {
             println!("{}", serde_json::to_string(&r)?);
         } else {
+            let nats = match (r.nats, r.ratio_default_to_nats) {
+                (Some(n), Some(x)) => format!(" | {n:>11.0} {x:>11.2}x"),
+                _ => String::new(),
+            };
             println!(
-                "{:<22} | {:>11.0} | {:>14.0} {:>5.2}x | {:>14.0} {:>5.2}x",
+                "{:<22} | {:>11.0} | {:>14.0} {:>5.2}x | {:>14.0} {:>5.2}x{nats}",
                 r.workload,
                 r.proxy,
                 r.canopy_default,

@@ -8,6 +8,7 @@ mod chart;
 mod forwarding;
 mod latency;
 mod lossless;
+mod nats;
 mod scrape;
 mod smoke;
 mod state;
@@ -65,6 +66,10 @@ struct Args {
     /// With --lossless: seconds of paced publishing per trial.
     #[arg(long, default_value_t = 2.0)]
     trial_seconds: f64,
+    /// With --lossless: also measure NATS (a nats-server binary, or "auto"
+    /// for the one on PATH) with async-nats clients, in the same run.
+    #[arg(long, value_name = "PATH|auto")]
+    nats: Option<String>,
     /// With --lossless: only this workload (e.g. "64B 1->4").
     #[arg(long)]
     workload: Option<String>,
@@ -159,6 +164,7 @@ fn main() -> anyhow::Result<()> {
         }
         let search = lossless::Search {
             seconds: args.trial_seconds,
+            nats: args.nats.as_deref().map(nats::server_binary).transpose()?,
             ..Default::default()
         };
         let rows = lossless::run(&search, args.json, args.workload.as_deref())?;
@@ -168,16 +174,20 @@ fn main() -> anyhow::Result<()> {
                 name: name.into(),
                 values: rows.iter().map(f).collect(),
             };
+            let mut all = vec![
+                series("bare libzmq proxy", |r| r.proxy),
+                series("canopy, defaults", |r| r.canopy_default),
+                series("canopy, HWM 100k", |r| r.canopy_equal_hwm),
+            ];
+            if rows.iter().all(|r| r.nats.is_some()) {
+                all.push(series("NATS", |r| r.nats.unwrap_or(0.0)));
+            }
             chart::grouped_bars(
                 path,
                 "Lossless capacity (highest paced rate with zero loss)",
                 "published msg/s",
                 &groups,
-                &[
-                    series("bare libzmq proxy", |r| r.proxy),
-                    series("canopy, defaults", |r| r.canopy_default),
-                    series("canopy, HWM 100k", |r| r.canopy_equal_hwm),
-                ],
+                &all,
             )?;
         }
         return Ok(());

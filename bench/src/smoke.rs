@@ -38,6 +38,7 @@ pub fn search() -> Search {
         start: 15_625.0,
         max: 2_000_000.0,
         steps: 2,
+        nats: None,
     }
 }
 

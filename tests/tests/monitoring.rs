@@ -262,6 +262,16 @@ async fn metrics_parse_with_the_reference_parser_and_move_with_traffic() {
     );
     grew("canopy_commit_changes", "canopy_commit_changes_count", 1.0);
     assert_eq!(sample(&after, "canopy_nodes", "canopy_nodes", &[]), 1.0);
+    // The node's three connections, one per socket.
+    for socket in ["router", "xpub", "xsub"] {
+        let open = sample(
+            &after,
+            "canopy_socket_connections",
+            "canopy_socket_connections",
+            &[("socket", socket), ("state", "established")],
+        );
+        assert!(open >= 1.0, "{socket}: {open}");
+    }
     assert!(
         sample(
             &after,

@@ -29,6 +29,8 @@ pub struct Figures {
     pub children: Vec<ChildLink>,
     /// Whether the broker is ready to serve.
     pub ready: Readiness,
+    /// Each bound socket's connections.
+    pub sockets: Vec<crate::security::connections::SocketConnections>,
     /// Every node, when asked ([`super::want::NODES`]).
     pub nodes: Vec<NodeInfo>,
     /// The subscription prefixes, when asked

@@ -242,6 +242,12 @@ impl Scrape {
             vec![],
             u64::from(f.ready.ready),
         );
+        for s in &f.sockets {
+            let labels =
+                |state: &str| vec![("socket", label(&s.socket)), ("state", state.to_owned())];
+            out.gauge("canopy_socket_connections", "Connections open on each bound socket, past their handshake (established) or in it (handshaking).", labels("established"), s.established);
+            out.gauge("canopy_socket_connections", "Connections open on each bound socket, past their handshake (established) or in it (handshaking).", labels("handshaking"), s.handshaking);
+        }
         for s in &f.stores {
             let store = || vec![("store", label(&s.name))];
             out.gauge(

@@ -158,11 +158,25 @@ impl SysTopics {
         Ok(())
     }
 
-    /// Each heartbeat: the stats when due, limits hit since the last beat,
-    /// and the link to the parent going up or down.
+    /// True when the stats are due now and someone would receive them
+    /// (the caller builds them only then); starts the next interval.
+    pub fn stats_due(&mut self, subscriptions: &Subscriptions) -> bool {
+        let Some(every) = self.interval else {
+            return false;
+        };
+        let now = Instant::now();
+        if now < self.next_stats {
+            return false;
+        }
+        self.next_stats = now + every;
+        subscriptions.wanted(format!("{}stats", self.base).as_bytes())
+    }
+
+    /// Each heartbeat: the stats when [`Self::stats_due`] said so, limits
+    /// hit since the last beat, and the link to the parent going up or down.
     pub fn on_beat(
         &mut self,
-        stats: impl FnOnce() -> StatsReport,
+        stats: Option<StatsReport>,
         parent: Option<&str>,
         xpub: &zmq::Socket,
         subscriptions: &Subscriptions,
@@ -193,15 +207,8 @@ impl SysTopics {
                 self.send("limit", &payload, xpub, subscriptions, c)?;
             }
         }
-        if let Some(every) = self.interval {
-            let now = Instant::now();
-            if now >= self.next_stats {
-                self.next_stats = now + every;
-                let topic = format!("{}stats", self.base);
-                if subscriptions.wanted(topic.as_bytes()) {
-                    self.send("stats", &stats(), xpub, subscriptions, c)?;
-                }
-            }
+        if let Some(stats) = stats {
+            self.send("stats", &stats, xpub, subscriptions, c)?;
         }
         Ok(())
     }

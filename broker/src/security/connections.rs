@@ -28,6 +28,8 @@ const DISCONNECTED: u16 = zmq::SocketEvent::DISCONNECTED as u16;
 /// socket: a descriptor closed on one socket can be reused by another before
 /// both monitors are drained, but events of one socket arrive in order.
 struct Watched {
+    /// The socket's name (`router`, `xpub`, `xsub`).
+    name: String,
     monitor: zmq::Socket,
     handshaking: HashSet<u32>,
     established: HashSet<u32>,
@@ -44,6 +46,17 @@ pub struct ConnectionCount {
     /// Connections that completed their handshake.
     pub established: u64,
     /// Connections still in their handshake.
+    pub handshaking: u64,
+}
+
+/// One socket's connections, for monitoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketConnections {
+    /// The socket (`router`, `xpub`, `xsub`).
+    pub socket: String,
+    /// Its connections past their handshake.
+    pub established: u64,
+    /// Its connections still in their handshake.
     pub handshaking: u64,
 }
 
@@ -72,12 +85,25 @@ impl Connections {
                     | zmq::SocketEvent::DISCONNECTED as i32,
             )?;
             watched.push(Watched {
+                name: (*name).to_owned(),
                 monitor,
                 handshaking: HashSet::new(),
                 established: HashSet::new(),
             });
         }
         Ok(Connections { watched })
+    }
+
+    /// Each socket's connections as of the last refresh.
+    pub fn per_socket(&self) -> Vec<SocketConnections> {
+        self.watched
+            .iter()
+            .map(|w| SocketConnections {
+                socket: w.name.clone(),
+                established: w.established.len() as u64,
+                handshaking: w.handshaking.len() as u64,
+            })
+            .collect()
     }
 
     /// Applies every queued event and returns the counts now.

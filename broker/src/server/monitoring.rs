@@ -19,6 +19,7 @@ impl Broker {
         if let Some(shared) = &self.monitor {
             let sections = shared.take_wanted();
             if sections != 0 {
+                let shared = std::sync::Arc::clone(shared);
                 shared.publish(self.figures(sections, subscriptions));
             }
         }
@@ -40,13 +41,14 @@ impl Broker {
         &mut self,
         subscriptions: &Subscriptions,
     ) -> Result<(), BrokerError> {
-        let control = &self.control;
-        let counters = self.counters.clone();
-        let parent = self.config.upstream.clone();
+        let stats = self
+            .sys
+            .stats_due(subscriptions)
+            .then(|| self.control.report(&self.counters));
         self.sys
             .on_beat(
-                || control.report(&counters),
-                parent.as_deref(),
+                stats,
+                self.config.upstream.as_deref(),
                 &self.xpub,
                 subscriptions,
                 &mut self.counters,
@@ -55,7 +57,10 @@ impl Broker {
     }
 
     /// The figures of this turn, with the sections asked for.
-    fn figures(&self, sections: u32, subscriptions: &Subscriptions) -> Figures {
+    fn figures(&mut self, sections: u32, subscriptions: &Subscriptions) -> Figures {
+        // Connection counts as of now (monitor events queue between
+        // refreshes); also refreshes the connection gauges.
+        self.zap.connections.refresh(&mut self.counters);
         let upstream = self.uplink.as_ref().map(|l| l.status());
         let children = self
             .control
@@ -92,6 +97,7 @@ impl Broker {
             ready: Readiness::of(upstream.as_ref()),
             upstream,
             children,
+            sockets: self.zap.connections.per_socket(),
             nodes,
             subscriptions,
         }

@@ -367,10 +367,17 @@ pub fn prometheus_client_path() -> PathBuf {
     )
 }
 
+/// Held while a test installs a tool (pip into the target directory, or
+/// apt-get, which takes a system-wide lock).
+static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A directory holding the PyPI package `package` for `python3`
 /// (`PYTHONPATH`), installed into the target directory on first use and
 /// checked with the `probe` script.
 fn python_package(package: &str, probe_script: &str) -> PathBuf {
+    // Tests of one binary run as threads of one process: one installs, the
+    // others wait and find it done.
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(package);
     let probe = |path: &Path| {
         Command::new("python3")
@@ -414,6 +421,10 @@ pub fn system_tool(command: &str, package: &str) -> PathBuf {
             .map(|d| d.join(command))
             .find(|p| p.is_file())
     };
+    if let Some(found) = find() {
+        return found;
+    }
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(found) = find() {
         return found;
     }
