@@ -177,11 +177,15 @@ async fn paced(url: &str, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resu
         }
     }
     publisher.flush().await?;
+    // The client waits (rather than drops) when the connection is full: a
+    // rate it could not keep to was not offered.
+    let behind = crate::lossless::fell_behind(start.elapsed(), seconds);
     done.store(true, Ordering::Release);
     let mut delivered = 0u64;
     for c in counting {
         delivered += c.await.unwrap_or(0);
     }
     let expected: u64 = (0..w.subscribers).map(per_subscriber).sum();
-    Ok(expected.saturating_sub(delivered))
+    let lost = expected.saturating_sub(delivered);
+    Ok(if behind { lost.max(1) } else { lost })
 }
