@@ -9,6 +9,7 @@
 
 use crate::forwarding::bench_header;
 use crate::target::{Kind, Target, HWM};
+use crate::workload::{Schedule, Workload, WORKLOADS};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,49 +17,6 @@ use std::time::{Duration, Instant};
 
 /// Silence after which a subscriber stops waiting for stragglers.
 const IDLE: Duration = Duration::from_millis(500);
-
-/// One workload of the issue's table.
-#[derive(Debug, Clone, Copy)]
-pub struct Workload {
-    /// Its name in tables and JSON.
-    pub name: &'static str,
-    /// Payload bytes.
-    pub payload: usize,
-    /// Subscribers.
-    pub subscribers: usize,
-    /// Each subscriber holds its own prefix and the publisher cycles
-    /// through them (each message reaches one subscriber); otherwise every
-    /// subscriber receives every message.
-    pub by_prefix: bool,
-}
-
-/// The workloads, as the issue measured them.
-pub const WORKLOADS: [Workload; 4] = [
-    Workload {
-        name: "64B 1->1",
-        payload: 64,
-        subscribers: 1,
-        by_prefix: false,
-    },
-    Workload {
-        name: "64B 1->4",
-        payload: 64,
-        subscribers: 4,
-        by_prefix: false,
-    },
-    Workload {
-        name: "1KiB 1->4",
-        payload: 1024,
-        subscribers: 4,
-        by_prefix: false,
-    },
-    Workload {
-        name: "64B 1->16 by prefix",
-        payload: 64,
-        subscribers: 16,
-        by_prefix: true,
-    },
-];
 
 /// How hard to look.
 #[derive(Debug, Clone)]
@@ -135,16 +93,8 @@ fn topics(w: &Workload, subscriber: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
 pub fn trial(kind: Kind, w: &Workload, rate: f64, seconds: f64) -> anyhow::Result<u64> {
     let target = Target::start(kind)?;
     let ctx = zmq::Context::new();
-    let total = (rate * seconds).max(1.0) as u64;
-    let groups = if w.by_prefix { w.subscribers } else { 1 };
-    let per_subscriber = |i: usize| -> u64 {
-        if !w.by_prefix {
-            return total;
-        }
-        let i = i as u64;
-        let n = w.subscribers as u64;
-        total / n + u64::from(i < total % n)
-    };
+    let total = Schedule::total(rate, seconds);
+    let groups = w.groups();
     let warm = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let delivered = Arc::new(AtomicU64::new(0));
@@ -156,7 +106,7 @@ pub fn trial(kind: Kind, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resul
         sub.set_subscribe(&prefix)?;
         sub.set_rcvtimeo(IDLE.as_millis() as i32)?;
         sub.connect(&target.xpub)?;
-        let expected = per_subscriber(i);
+        let expected = w.expected(i, total);
         let (warm, done, delivered) = (warm.clone(), done.clone(), delivered.clone());
         threads.push(std::thread::spawn(move || {
             let (mut topic, mut rest) = (zmq::Message::new(), zmq::Message::new());
@@ -205,11 +155,11 @@ pub fn trial(kind: Kind, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resul
     std::thread::sleep(Duration::from_millis(50));
     let measure: Vec<Vec<u8>> = (0..groups).map(|g| topics(w, g).1).collect();
     let payload = vec![0x5au8; w.payload];
-    let start = Instant::now();
+    let schedule = Schedule::start(rate, seconds);
     let mut sent = 0u64;
     while sent < total {
         // Paced: as many as the schedule allows by now, then a short nap.
-        let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(total);
+        let due = schedule.due();
         while sent < due {
             let topic = &measure[(sent % groups as u64) as usize];
             publisher.send(&topic[..], zmq::SNDMORE)?;
@@ -221,22 +171,16 @@ pub fn trial(kind: Kind, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resul
             std::thread::sleep(Duration::from_micros(100));
         }
     }
-    let behind = fell_behind(start.elapsed(), seconds);
+    let behind = schedule.fell_behind();
     done.store(true, Ordering::Release);
     for t in threads {
         let _ = t.join();
     }
     drop(target);
-    let expected: u64 = (0..w.subscribers).map(per_subscriber).sum();
-    let lost = expected.saturating_sub(delivered.load(Ordering::Relaxed));
+    let lost = w
+        .expected_total(total)
+        .saturating_sub(delivered.load(Ordering::Relaxed));
     Ok(if behind { lost.max(1) } else { lost })
-}
-
-/// True when publishing took clearly longer than the schedule: the rate
-/// was not offered (a client that blocks instead of dropping slows down to
-/// what the system takes), so the trial does not count as lossless at it.
-pub fn fell_behind(took: Duration, seconds: f64) -> bool {
-    took.as_secs_f64() > seconds * 1.05 + 0.05
 }
 
 /// True when at least `need` of `repeats` trials at `rate` lose nothing.

@@ -14,6 +14,7 @@ mod smoke;
 mod state;
 mod target;
 mod tiers;
+mod workload;
 
 use clap::Parser;
 use serde::Serialize;

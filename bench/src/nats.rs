@@ -5,7 +5,7 @@
 //! the topics: `bench.m` (or `bench.pNN.m` by prefix), warm-up on `.w`,
 //! subscribers on `bench.>` (or `bench.pNN.>`).
 
-use crate::lossless::Workload;
+use crate::workload::{Schedule, Workload};
 use anyhow::Context;
 use futures_util::StreamExt;
 use std::net::{TcpListener, TcpStream};
@@ -97,15 +97,8 @@ pub fn trial(binary: &Path, w: &Workload, rate: f64, seconds: f64) -> anyhow::Re
 }
 
 async fn paced(url: &str, w: &Workload, rate: f64, seconds: f64) -> anyhow::Result<u64> {
-    let total = (rate * seconds).max(1.0) as u64;
-    let groups = if w.by_prefix { w.subscribers } else { 1 };
-    let per_subscriber = |i: usize| -> u64 {
-        if !w.by_prefix {
-            return total;
-        }
-        let (i, n) = (i as u64, w.subscribers as u64);
-        total / n + u64::from(i < total % n)
-    };
+    let total = Schedule::total(rate, seconds);
+    let groups = w.groups();
     let warm = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let mut counting = Vec::new();
@@ -118,7 +111,7 @@ async fn paced(url: &str, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resu
         let (filter, measure, _) = subjects(w, i);
         let mut sub = client.subscribe(filter).await?;
         client.flush().await?;
-        let expected = per_subscriber(i);
+        let expected = w.expected(i, total);
         let (warm, done) = (Arc::clone(&warm), Arc::clone(&done));
         counting.push(tokio::spawn(async move {
             let _client = client;
@@ -163,10 +156,10 @@ async fn paced(url: &str, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resu
     let measure: Vec<String> = (0..groups).map(|g| subjects(w, g).1).collect();
     // The same bytes as the ZeroMQ trials carry in their header and payload.
     let payload = bytes::Bytes::from(vec![0x5au8; w.payload + 20]);
-    let start = Instant::now();
+    let schedule = Schedule::start(rate, seconds);
     let mut sent = 0u64;
     while sent < total {
-        let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(total);
+        let due = schedule.due();
         while sent < due {
             let subject = &measure[(sent % groups as u64) as usize];
             publisher.publish(subject.clone(), payload.clone()).await?;
@@ -179,13 +172,12 @@ async fn paced(url: &str, w: &Workload, rate: f64, seconds: f64) -> anyhow::Resu
     publisher.flush().await?;
     // The client waits (rather than drops) when the connection is full: a
     // rate it could not keep to was not offered.
-    let behind = crate::lossless::fell_behind(start.elapsed(), seconds);
+    let behind = schedule.fell_behind();
     done.store(true, Ordering::Release);
     let mut delivered = 0u64;
     for c in counting {
         delivered += c.await.unwrap_or(0);
     }
-    let expected: u64 = (0..w.subscribers).map(per_subscriber).sum();
-    let lost = expected.saturating_sub(delivered);
+    let lost = w.expected_total(total).saturating_sub(delivered);
     Ok(if behind { lost.max(1) } else { lost })
 }

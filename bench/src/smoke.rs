@@ -4,7 +4,8 @@
 //! measured in one run are compared, never absolute rates, and only a large
 //! regression fails: a ratio below `min_fraction` of the baseline's.
 
-use crate::lossless::{self, Search, WORKLOADS};
+use crate::lossless::{self, Search};
+use crate::workload::WORKLOADS;
 use anyhow::Context;
 use serde::Deserialize;
 use std::path::Path;

@@ -5,6 +5,7 @@
 //! a connection's life), and past [`MAX_CONNECTIONS`] new connections are
 //! closed at once: nothing here can stall the broker loop.
 
+use super::prometheus::HttpFigures;
 use super::{want, Shared};
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -45,9 +46,6 @@ pub enum HttpError {
     },
 }
 
-/// Requests answered on one endpoint with one status code.
-pub type Answered = ((String, u16), u64);
-
 /// What the HTTP side counts (exported on `/metrics`).
 #[derive(Debug, Default)]
 pub struct HttpStats {
@@ -64,7 +62,7 @@ impl HttpStats {
     }
 
     /// Requests by (endpoint, code), and rejections by reason.
-    pub fn snapshot(&self) -> (Vec<Answered>, Vec<(&'static str, u64)>) {
+    pub fn snapshot(&self) -> HttpFigures {
         let requests = self
             .requests
             .lock()
@@ -74,7 +72,7 @@ impl HttpStats {
             ("busy", self.busy.load(Ordering::Relaxed)),
             ("timeout", self.timeouts.load(Ordering::Relaxed)),
         ];
-        (requests, rejected)
+        HttpFigures { requests, rejected }
     }
 }
 
@@ -303,7 +301,7 @@ async fn route(
         );
     };
     match endpoint {
-        "/metrics" => match super::prometheus::encode(figures, stats, curve) {
+        "/metrics" => match super::prometheus::encode(figures, stats.snapshot(), curve) {
             Ok(text) => reply(StatusCode::OK, super::prometheus::CONTENT_TYPE, text),
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         },

@@ -7,7 +7,6 @@
 //! CPU and descriptors under Prometheus' usual `process_` names.
 
 use super::figures::Figures;
-use super::http::{Answered, HttpStats};
 use super::process::ProcessFigures;
 use crate::metrics::{Histogram, COUNTER_HELP, GAUGES};
 use prometheus_client::collector::Collector;
@@ -489,14 +488,25 @@ impl Collector for Scrape {
     }
 }
 
+/// Requests answered on one endpoint with one status code.
+pub type Answered = ((String, u16), u64);
+
+/// What the HTTP server counted, for one scrape.
+#[derive(Debug, Default)]
+pub struct HttpFigures {
+    /// Requests by (endpoint, code).
+    pub requests: Vec<Answered>,
+    /// Connections closed unanswered, by reason.
+    pub rejected: Vec<(&'static str, u64)>,
+}
+
 /// The OpenMetrics text of one scrape.
-pub fn encode(figures: Arc<Figures>, http: &HttpStats, curve: bool) -> Result<String, Error> {
-    let (requests, rejected) = http.snapshot();
+pub fn encode(figures: Arc<Figures>, http: HttpFigures, curve: bool) -> Result<String, Error> {
     let scrape = Scrape {
         figures,
         process: super::process::read(),
-        http: requests,
-        http_rejected: rejected,
+        http: http.requests,
+        http_rejected: http.rejected,
         version: env!("CARGO_PKG_VERSION"),
         libzmq: crate::server::libzmq::version(),
         curve,
