@@ -9,6 +9,7 @@ mod forwarding;
 mod latency;
 mod lossless;
 mod nats;
+mod scale;
 mod scrape;
 mod smoke;
 mod state;
@@ -92,6 +93,22 @@ struct Args {
     /// workload, the median ratio.
     #[arg(long)]
     scrape_overhead: bool,
+    /// Scale: simulated nodes (raw sockets from a few processes, heartbeats,
+    /// 12 subscriptions and a replica of their group's level each) against
+    /// one broker holding --keys keys over --groups groups: join and sync
+    /// time, CPU and memory at rest, memory per node, subscription and key,
+    /// and a reconnect storm after a broker restart, per --nodes count.
+    #[arg(long)]
+    scale: bool,
+    /// With --scale: node counts to sweep.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1000, 2000, 4000, 6000])]
+    nodes: Vec<usize>,
+    /// With --scale: groups the nodes and keys are spread over.
+    #[arg(long, default_value_t = 100)]
+    groups: usize,
+    /// With --scale: seconds over which the broker's CPU at rest is measured.
+    #[arg(long, default_value_t = 10.0)]
+    steady_seconds: f64,
     /// Also draw the table as a bar chart into this SVG file (forwarding,
     /// --lossless and --scrape-overhead).
     #[arg(long, value_name = "FILE.svg")]
@@ -154,7 +171,19 @@ fn main() -> anyhow::Result<()> {
     if std::env::var_os(state::CHILD_ENV).is_some() {
         return canopy_broker::cli::main();
     }
+    if let Some(spec) = std::env::var_os(scale::SIM_ENV) {
+        return scale::sim_main(&spec.to_string_lossy());
+    }
     let args = Args::parse();
+    if args.scale {
+        let spec = scale::Spec {
+            nodes: args.nodes,
+            keys: args.keys,
+            groups: args.groups,
+            steady_seconds: args.steady_seconds,
+        };
+        return scale::run(spec, args.json);
+    }
     if args.state {
         return state::run(args.keys, args.writes, args.json);
     }

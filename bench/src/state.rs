@@ -15,9 +15,12 @@ pub const CHILD_ENV: &str = "CANOPY_BENCH_BROKER_CHILD";
 /// Writes in flight per writer.
 const WINDOW: usize = 2000;
 
-struct BrokerChild {
+/// A `canopy-broker` running as a child process of this binary.
+pub(crate) struct BrokerChild {
     child: Child,
     port: u16,
+    /// Its ready line (endpoints, epoch).
+    ready: String,
 }
 
 impl BrokerChild {
@@ -27,7 +30,7 @@ impl BrokerChild {
     }
 
     /// Starts a broker with `extra` flags.
-    fn start_with(
+    pub(crate) fn start_with(
         dir: &Path,
         port: u16,
         extra: &[&str],
@@ -56,24 +59,61 @@ impl BrokerChild {
             line.starts_with("canopy-broker ready"),
             "broker did not start: {line:?}"
         );
-        Ok((BrokerChild { child, port }, started.elapsed()))
+        let ready = line.trim_end().to_owned();
+        Ok((BrokerChild { child, port, ready }, started.elapsed()))
     }
 
-    fn endpoint(&self) -> String {
+    /// The control endpoint.
+    pub(crate) fn endpoint(&self) -> String {
         format!("tcp://127.0.0.1:{}", self.port)
     }
 
-    fn rss_bytes(&self) -> u64 {
+    /// A `name=value` field of the ready line (`xpub`, `xsub`, `epoch`…).
+    pub(crate) fn ready_field(&self, name: &str) -> Option<&str> {
+        self.ready
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+    }
+
+    /// Resident memory now.
+    pub(crate) fn rss_bytes(&self) -> u64 {
+        self.status_kib("VmRSS:") * 1024
+    }
+
+    /// The most resident memory the process has had.
+    pub(crate) fn peak_rss_bytes(&self) -> u64 {
+        self.status_kib("VmHWM:") * 1024
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
+            .unwrap_or(0)
     }
 
-    fn stop(mut self) {
+    /// CPU time (user + system, every thread) the process has used.
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) end at ')';
+        // utime and stime are the 12th and 13th after it, in USER_HZ ticks,
+        // which Linux fixes at 100 for /proc.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: u64 = after
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum();
+        ticks as f64 / 100.0
+    }
+
+    /// Stops the broker with SIGTERM (its clean drain) and waits for it.
+    pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
@@ -165,7 +205,8 @@ struct Row {
     target: String,
 }
 
-fn free_base() -> anyhow::Result<u16> {
+/// A base port whose next two ports are free too.
+pub(crate) fn free_base() -> anyhow::Result<u16> {
     for _ in 0..100 {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -353,7 +394,7 @@ async fn default_keys(node: &Node) -> anyhow::Result<u64> {
 
 /// Runs `work` on a two-thread runtime with a fresh scratch directory,
 /// removed afterwards.
-fn with_scratch<T, F, Fut>(name: &str, work: F) -> anyhow::Result<T>
+pub(crate) fn with_scratch<T, F, Fut>(name: &str, work: F) -> anyhow::Result<T>
 where
     F: FnOnce(PathBuf) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,

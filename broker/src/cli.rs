@@ -99,6 +99,9 @@ pub struct Args {
     /// Longest a peer may take to finish its handshake, in ms [default: 10000].
     #[arg(long)]
     handshake_timeout_ms: Option<u64>,
+    /// Connections each port lets the kernel complete before they are accepted [default: 4096].
+    #[arg(long)]
+    listen_backlog: Option<u32>,
     /// Newest protocol version spoken, to hold a tree at an older version during an upgrade [default: the newest].
     #[arg(long)]
     protocol_max: Option<u32>,
@@ -167,6 +170,7 @@ impl Args {
             max_snapshots_per_s,
             max_connections,
             handshake_timeout_ms,
+            listen_backlog,
             protocol_max,
             max_inflight_per_connection,
             max_subscriptions_per_connection,

@@ -86,6 +86,12 @@ pub struct Config {
     /// included) before the connection is closed, on every socket the
     /// broker binds or connects.
     pub handshake_timeout_ms: u64,
+    /// Connections each listening port lets the kernel complete before the
+    /// broker accepts them (`ZMQ_BACKLOG`; Linux caps it at
+    /// `net.core.somaxconn`). After a restart every node reconnects at
+    /// once; with libzmq's default of 100 the kernel dropped the rest, and
+    /// TCP retried them only after 1, 3, 7, 15… s.
+    pub listen_backlog: u32,
     /// Requests one ROUTER connection may have unanswered (waiting to be
     /// durable, snapshots queued, replies it has not read); more are refused.
     pub max_inflight_per_connection: usize,
@@ -180,6 +186,7 @@ impl Default for Config {
             max_snapshots_per_s: 100.0,
             max_connections: 30_000,
             handshake_timeout_ms: 10_000,
+            listen_backlog: 4096,
             protocol_max: canopy_schemas::PROTOCOL_VERSION,
             max_subscriptions_per_connection: 65_536,
             upstream: None,
@@ -286,6 +293,9 @@ impl Config {
                 self.protocol_max,
                 canopy_schemas::ProtocolRange::CURRENT
             )));
+        }
+        if self.listen_backlog == 0 || self.listen_backlog > i32::MAX as u32 {
+            return bad("listen_backlog must be between 1 and 2147483647");
         }
         if self.handshake_timeout_ms == 0 || self.handshake_timeout_ms > i32::MAX as u64 {
             return bad("handshake_timeout_ms must be between 1 and 2147483647");

@@ -413,6 +413,12 @@ async fn refused_subscriptions_are_not_remembered() {
             before = before.max(rss_kb(pid));
         }
     }
+    // What a closed connection held is freed once libzmq has torn it down.
+    eventually("every subscriber's connection is closed", || {
+        let b = &broker;
+        async move { (counter(b, "connections_closed").await >= 40).then_some(()) }
+    })
+    .await;
     let grew = rss_kb(pid).saturating_sub(before);
     eprintln!(
         "broker RSS {before} kB before, grew by {grew} kB after 3276 more refused 16 kB prefixes"
@@ -519,4 +525,157 @@ fn an_immediate_dealer_survives_its_peer_vanishing_mid_message() {
         Err(e) => assert_eq!(e, zmq::Error::EFSM),
         Ok(part) => panic!("read {:?} of a message whose pipe is gone", part.as_str()),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_storm_is_not_held_back_by_the_listen_queue() {
+    // After a restart every node reconnects at once. libzmq's default
+    // listen backlog of 100 let the kernel complete only ~100 connections
+    // a port while the broker was busy; it dropped the rest, and TCP
+    // retried them after 1, 3, 7, 15 s (a 2,000-node storm took 57 s).
+    // With the broker stopped nothing is accepted, so what completes is
+    // exactly what the listen queue holds.
+    const STORM: usize = 400;
+    let broker = BrokerProcess::start(&[]);
+    broker.signal("STOP");
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], broker.port));
+    let mut held = Vec::new();
+    let mut stuck = None;
+    for i in 0..STORM {
+        match TcpStream::connect_timeout(&address, Duration::from_secs(2)) {
+            Ok(s) => held.push(s),
+            Err(e) => {
+                stuck = Some((i, e));
+                break;
+            }
+        }
+    }
+    broker.signal("CONT");
+    assert!(
+        stuck.is_none(),
+        "connection {:?} of {STORM} did not complete while the broker was busy",
+        stuck
+    );
+    drop(held);
+    serves_a_good_node(&broker, "after-storm").await;
+}
+
+#[test]
+fn the_listen_backlog_is_checked_against_the_kernel() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("canopy.toml");
+    let check = |toml: &str| {
+        std::fs::write(&config, toml).unwrap();
+        Command::new(broker_bin())
+            .arg("--check-config")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let out = check("listen_backlog = 2000000000\n");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if std::path::Path::new("/proc/sys/net/core/somaxconn").exists() {
+        assert!(
+            stderr.contains("listen_backlog = 2000000000 is capped by the kernel"),
+            "{stderr}"
+        );
+    }
+    let out = check("listen_backlog = 0\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen_backlog must be between"));
+}
+
+#[test]
+fn libzmq_is_built_with_the_linux_features_its_own_build_detects() {
+    // The cc build of libzmq defined none of them: its epoll descriptors
+    // stayed open across exec, its threads had no names, and it timed with
+    // gettimeofday (a clock step froze or fired every timer).
+    let broker = BrokerProcess::start(&[]);
+    let pid = broker.pid();
+    let names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "ZMQbg/IO/0"), "{names:?}");
+    let mut inheritable = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+    {
+        let n: u32 = fd.file_name().to_string_lossy().parse().unwrap();
+        let target = std::fs::read_link(fd.path()).unwrap_or_default();
+        let target = target.to_string_lossy();
+        // What libzmq opens (epoll, eventfd, sockets); stdio and what the
+        // test harness itself passed down (cargo's jobserver) are not ours.
+        if n < 3 || !(target.starts_with("anon_inode:") || target.starts_with("socket:")) {
+            continue;
+        }
+        let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{n}")).unwrap_or_default();
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
+        // O_CLOEXEC is 0o2000000 on Linux.
+        if flags.is_some_and(|f| f & 0o2000000 == 0) {
+            inheritable.push(target.into_owned());
+        }
+    }
+    assert!(inheritable.is_empty(), "open across exec: {inheritable:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_subscribers_release_exactly_what_each_held() {
+    // canopy's libzmq removes a closing pipe's own prefixes instead of
+    // walking every subscription once per pipe (a 2,000-node broker took
+    // 27 s to close). A prefix several pipes share stays until the last.
+    const SUBSCRIBERS: usize = 30;
+    const OWN: usize = 20;
+    let broker = BrokerProcess::start(&[]);
+    let n = node(&broker, "publisher", "").await;
+    let baseline = counter(&broker, "subscriptions_active").await;
+    let ctx = zmq::Context::new();
+    let subscribers: Vec<zmq::Socket> = (0..SUBSCRIBERS)
+        .map(|s| {
+            let sub = ctx.socket(zmq::SUB).unwrap();
+            sub.set_linger(0).unwrap();
+            sub.set_subscribe(b"shared").unwrap();
+            for p in 0..OWN {
+                sub.set_subscribe(format!("own-{s}-{p}").as_bytes())
+                    .unwrap();
+            }
+            sub.connect(&broker.endpoint_at(1)).unwrap();
+            sub
+        })
+        .collect();
+    let active = |want: u64| {
+        let b = &broker;
+        move || async move { (counter(b, "subscriptions_active").await == want).then_some(()) }
+    };
+    let all = baseline + 1 + (SUBSCRIBERS * OWN) as u64;
+    eventually("every prefix is held", active(all)).await;
+    let mut subscribers = subscribers;
+    let last = subscribers.pop().unwrap();
+    drop(subscribers);
+    eventually(
+        "the closed pipes' own prefixes are gone, the shared one stays",
+        active(baseline + 1 + OWN as u64),
+    )
+    .await;
+    last.set_rcvtimeo(100).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    for topic in ["shared", &format!("own-{}-{}", SUBSCRIBERS - 1, OWN - 1)] {
+        loop {
+            n.publish_topic(topic, &1u8).unwrap();
+            if let Ok(frames) = last.recv_multipart(0) {
+                assert_eq!(frames[0], topic.as_bytes());
+                break;
+            }
+            assert!(Instant::now() < deadline, "{topic} no longer delivered");
+        }
+    }
+    drop(last);
+    eventually("nothing is left of the subscribers", active(baseline)).await;
 }

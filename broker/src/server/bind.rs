@@ -161,6 +161,7 @@ fn bind_sockets(
     // transport (the peer is disconnected) instead of being buffered
     // whole; a peer that stalls its handshake is closed at the deadline.
     let limits = config.transport_limits();
+    let backlog = i32::try_from(config.listen_backlog).unwrap_or(i32::MAX);
     for (socket, inbound, name) in [
         (&router, Inbound::Control, "router"),
         (&xpub, Inbound::Subscriptions, "xpub"),
@@ -169,6 +170,9 @@ fn bind_sockets(
         limits
             .apply(socket, inbound)
             .ctx(|| format!("{name} transport limits"))?;
+        socket
+            .set_backlog(backlog)
+            .ctx(|| format!("{name} listen backlog"))?;
     }
     router
         .bind(&endpoints.router)
@@ -246,6 +250,9 @@ impl Broker {
         libzmq::check_version()?;
         libzmq::require_curve(&config, libzmq::has_curve())?;
         raise_descriptor_limit();
+        for warning in super::check::host_limit_warnings(&config) {
+            tracing::warn!("{warning}");
+        }
         let broker_id = load_broker_id(&config.data_dir)?;
         let epoch = canopy_schemas::clock::unix_ms().max(1);
         let context = zmq::Context::new();

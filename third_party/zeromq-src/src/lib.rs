@@ -483,6 +483,34 @@ impl Build {
             build.define("ZMQ_HAVE_UIO", "1");
             build.define("ZMQ_HAVE_STRUCT_SOCKADDR_UN", "1");
 
+            // canopy patch: what libzmq's CMake build detects on every Linux
+            // libc and this cc build left out. Without them libzmq timed
+            // with gettimeofday (a clock step froze or fired its timers),
+            // signalled each mailbox over a socketpair (two descriptors and
+            // a send() per wakeup instead of one eventfd), left its epoll
+            // descriptors open across exec, needed fcntl after each accept,
+            // ignored the TCP keepalive options and left its threads
+            // unnamed.
+            for define in [
+                "HAVE_CLOCK_GETTIME",
+                "HAVE_FORK",
+                "HAVE_ACCEPT4",
+                "ZMQ_HAVE_EVENTFD",
+                "ZMQ_HAVE_EVENTFD_CLOEXEC",
+                "ZMQ_IOTHREAD_POLLER_USE_EPOLL_CLOEXEC",
+                "ZMQ_HAVE_SOCK_CLOEXEC",
+                "ZMQ_HAVE_O_CLOEXEC",
+                "ZMQ_HAVE_SO_KEEPALIVE",
+                "ZMQ_HAVE_TCP_KEEPCNT",
+                "ZMQ_HAVE_TCP_KEEPIDLE",
+                "ZMQ_HAVE_TCP_KEEPINTVL",
+                "ZMQ_HAVE_SO_PEERCRED",
+                "ZMQ_HAVE_IFADDRS",
+                "ZMQ_HAVE_PTHREAD_SETNAME_2",
+            ] {
+                build.define(define, "1");
+            }
+
             if target.contains("android") {
                 has_strlcpy = true;
             }
