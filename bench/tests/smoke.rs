@@ -20,3 +20,32 @@ fn lossless_ratios_hold_against_the_baseline() {
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("canopy default:"), "{stdout}");
 }
+
+/// `--scale` end to end at a size CI can afford: simulated nodes join,
+/// take their group's snapshot whole, rest, subscribe more and ride out a
+/// broker restart (the run fails if any replica comes back short).
+#[test]
+fn a_small_scale_sweep_runs_to_the_end() {
+    let out = Command::new(env!("CARGO_BIN_EXE_canopy-bench"))
+        .args([
+            "--scale", "--nodes", "20,60", "--keys", "600", "--groups", "4",
+        ])
+        .args(["--steady-seconds", "0.5", "--json"])
+        .output()
+        .expect("run canopy-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let scale: Vec<&serde_json::Value> = rows.iter().filter(|r| r["kind"] == "scale").collect();
+    assert_eq!(scale.len(), 2, "{stdout}");
+    for (row, nodes) in scale.iter().zip([20, 60]) {
+        assert_eq!(row["nodes"], nodes);
+        assert_eq!(row["connections_open"], nodes * 3 + 1, "{row}");
+        assert!(row["storm_s"].as_f64().is_some_and(|s| s > 0.0), "{row}");
+    }
+    assert!(rows.iter().any(|r| r["kind"] == "scale-fit"), "{stdout}");
+}

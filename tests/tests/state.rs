@@ -434,3 +434,57 @@ async fn snapshot_requests_are_rate_limited_per_connection() {
         .unwrap();
     assert_eq!(other.recv_multipart(0).unwrap()[0], b"KTHXBAI");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_served_while_many_snapshots_stream() {
+    // The loop gave every pending snapshot a 2,048-key chunk per turn
+    // before it read a request again: with 2,000 nodes resyncing after a
+    // restart a turn took seconds, longer than a node's timeout. Now a turn
+    // sends at most 4,096 KVSYNCs over all of them together.
+    const KEYS: u64 = 10_000;
+    const READERS: usize = 100;
+    let broker = BrokerProcess::start(&[]);
+    let n = node(&broker, "loader", "").await;
+    let specs = (0..KEYS)
+        .map(|i| {
+            canopy_client::WriteSpec::new(
+                canopy_client::OpKind::Put,
+                &Level::root(),
+                &format!("k{i:06}"),
+            )
+            .value_msgpack(vec![0x01])
+        })
+        .collect();
+    for outcome in n.write_many("default", specs).await {
+        outcome.unwrap();
+    }
+    let ctx = zmq::Context::new();
+    let readers: Vec<zmq::Socket> = (0..READERS)
+        .map(|_| {
+            let dealer = ctx.socket(zmq::DEALER).unwrap();
+            dealer.set_linger(0).unwrap();
+            // Readers take little, so this process does not compete with
+            // the broker for the CPU while it streams.
+            dealer.set_rcvhwm(16).unwrap();
+            dealer.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+            dealer.connect(&broker.endpoint()).unwrap();
+            dealer
+                .send_multipart([&b"ICANHAZ?"[..], b"/default/:"], 0)
+                .unwrap();
+            dealer
+        })
+        .collect();
+    // Every stream has begun.
+    for reader in &readers {
+        let first = reader.recv_multipart(0).expect("a KVSYNC");
+        assert_ne!(first[0], b"KTHXBAI");
+    }
+    let stats = n.stats().await.unwrap();
+    let sent = stats.counters["snapshot_keys_sent"];
+    let total = KEYS * READERS as u64;
+    eprintln!("STATS answered after {sent} of {total} KVSYNCs");
+    assert!(
+        sent < total / 10,
+        "STATS waited until {sent} of {total} KVSYNCs were sent"
+    );
+}

@@ -12,8 +12,16 @@
 use super::{range_after, StateEngine, StateMap};
 use canopy_schemas::state::{ttl_properties, KTHXBAI, PROP_ID, PROP_LSEQ};
 
-/// KVSYNCs sent per job before the loop attends to other sockets.
+/// Most KVSYNCs one job sends in one loop turn.
 pub const CHUNK: usize = 2048;
+/// Most KVSYNCs one loop turn sends over every pending snapshot together:
+/// requests, heartbeats and events are served between turns however many
+/// snapshots stream (a turn that gave every one of 2,000 snapshots a chunk
+/// held the loop for seconds, longer than a node's timeout).
+pub const TURN_BUDGET: usize = 4096;
+/// Fewest KVSYNCs a job sends when it gets a turn, however many share the
+/// budget (below this the per-job work outweighs the sends).
+pub const MIN_SHARE: usize = 16;
 
 /// One snapshot being streamed to one peer.
 #[derive(Debug)]
@@ -129,8 +137,15 @@ impl SnapshotJob {
         self.canopy_id
     }
 
-    /// Sends up to [`CHUNK`] KVSYNCs, then KTHXBAI when the subtree is done.
-    pub fn pump(&mut self, router: &zmq::Socket, now_ms: u64) -> Result<Progress, zmq::Error> {
+    /// Sends up to `limit` KVSYNCs (at least one), then KTHXBAI when the
+    /// subtree is done.
+    pub fn pump(
+        &mut self,
+        router: &zmq::Socket,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Progress, zmq::Error> {
+        let limit = limit.max(1);
         let mut last: Option<&Box<str>> = None;
         let mut outcome = None;
         let id_prop = self
@@ -140,7 +155,7 @@ impl SnapshotJob {
         let range = range_after(&self.view, &self.subtree, self.cursor.as_deref())
             .take(if self.empty { 0 } else { usize::MAX });
         for (taken, (key, entry)) in range.enumerate() {
-            if taken == CHUNK {
+            if taken == limit {
                 outcome = Some(Progress::More);
                 break;
             }
