@@ -561,10 +561,9 @@ impl StatePlane {
         }
     }
 
-    /// Streams the pending snapshots in turn, each an equal share of this
-    /// turn's budget of KVSYNCs (within [`snapshot::MIN_SHARE`] and
-    /// [`snapshot::CHUNK`]), until the budget is spent; the next turn goes
-    /// on with the next job, so every stream moves and none holds the loop. Returns true when every job is waiting for its peer to
+    /// Streams the pending snapshots in turn, a chunk each, until this
+    /// turn's budget of KVSYNCs is spent; the next turn goes on with the
+    /// next job, so every stream moves and none holds the loop. Returns true when every job is waiting for its peer to
     /// drain (the loop may then sleep briefly).
     pub fn pump_snapshots(
         &mut self,
@@ -574,7 +573,6 @@ impl StatePlane {
         let now = now_ms();
         let mut all_blocked = true;
         let mut budget = snapshot::TURN_BUDGET;
-        let share = (budget / self.jobs.len().max(1)).clamp(snapshot::MIN_SHARE, snapshot::CHUNK);
         for _ in 0..self.jobs.len() {
             if budget == 0 {
                 all_blocked = false;
@@ -584,7 +582,7 @@ impl StatePlane {
                 break;
             };
             let before = job.sent;
-            let progress = job.pump(router, now, budget.min(share))?;
+            let progress = job.pump(router, now, budget.min(snapshot::CHUNK))?;
             let sent = job.sent.saturating_sub(before);
             budget = budget.saturating_sub(usize::try_from(sent).unwrap_or(usize::MAX));
             c.snapshot_keys_sent += sent;
