@@ -459,7 +459,8 @@ async fn requests_are_served_while_many_snapshots_stream() {
         outcome.unwrap();
     }
     let ctx = zmq::Context::new();
-    let readers: Vec<zmq::Socket> = (0..READERS)
+    // Held open while the streams are measured.
+    let _readers: Vec<zmq::Socket> = (0..READERS)
         .map(|_| {
             let dealer = ctx.socket(zmq::DEALER).unwrap();
             dealer.set_linger(0).unwrap();
