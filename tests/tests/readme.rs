@@ -1,5 +1,5 @@
-//! What a new user runs, as the README shows it: the monitoring recipe and
-//! the CURVE recipe executed as written (with `canopy`, `canopy-broker` and the broker's address
+//! What a new user runs, as the README shows it: the five-minute tour, the
+//! monitoring recipe and the CURVE recipe executed as written (with `canopy`, `canopy-broker` and the broker's address
 //! pointed at this test's binaries and ports), a base port of 0 refused,
 //! and the CLI quiet when its reader goes away.
 
@@ -144,4 +144,101 @@ fn the_monitoring_recipe_runs_as_written() {
     assert!(stdout.contains("canopy_events_in_total "), "{stdout}");
     assert!(stdout.contains("\"ready\": true"), "{stdout}");
     assert!(stdout.contains("\"distinct\""), "{stdout}");
+}
+
+#[test]
+fn the_five_minute_tour_runs_as_written() {
+    let broker = BrokerProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // The tour calls ./target/release/canopy from the checkout: here that
+    // path runs this test's CLI, and CANOPY_BROKER points it at this test's
+    // broker (the tour's broker is the default one on 5556).
+    let release = dir.path().join("target/release");
+    std::fs::create_dir_all(&release).unwrap();
+    let canopy = release.join("canopy");
+    std::fs::write(&canopy, format!("#!/bin/sh\nexec {} \"$@\"\n", cli_bin())).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&canopy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // Terminals 2 and the subtree observer become background processes;
+    // each is waited for (with a deadline) until it says its subscriptions
+    // are in force. `canopy top` needs a terminal: top.rs drives it in tmux.
+    let tour = shell_block_after("## Five-minute tour");
+    let mut script = String::from("set -e\n");
+    let mut subscribers = 0;
+    for line in tour.lines() {
+        let command = line.trim();
+        if command.is_empty() || command.starts_with('#') || command.contains("canopy top") {
+            continue;
+        }
+        if command.contains("canopy sub ") {
+            let k = subscribers;
+            subscribers += 1;
+            script.push_str(&format!(
+                "{command} > sub{k}.out 2> sub{k}.err &\necho $! >> pids\n\
+                 for i in $(seq 400); do grep -q 'subscribed as' sub{k}.err && break; sleep 0.05; done\n\
+                 grep -q 'subscribed as' sub{k}.err\n"
+            ));
+        } else {
+            script.push_str(command);
+            script.push('\n');
+        }
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .env("CANOPY_BROKER", broker.endpoint())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let stop_subscribers = || {
+        let pids = std::fs::read_to_string(dir.path().join("pids")).unwrap_or_default();
+        for pid in pids.split_whitespace() {
+            let _ = Command::new("kill").arg(pid).status();
+        }
+    };
+    if !out.status.success() {
+        stop_subscribers();
+        panic!("the tour failed:\n{script}\n{stdout}\n{stderr}");
+    }
+    assert_eq!(subscribers, 2, "{tour}");
+    assert!(
+        stdout.contains("eu/fra/dc1/s1"),
+        "canopy nodes lists s1: {stdout}"
+    );
+    assert!(stdout.contains("events_in"), "canopy stats: {stdout}");
+    // Terminal 2 gets every event the tour publishes to s1 or its groups.
+    let wanted = [
+        ("temp", "eu/fra", serde_json::json!({"celsius": 21.5})),
+        ("temp.cmd", "", serde_json::json!("recalibrate")),
+        ("temperature", "", serde_json::json!(18)),
+        ("temp", "eu", serde_json::json!({"n": 1})),
+        ("temp", "eu", serde_json::json!({"n": 2})),
+    ];
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let events: Vec<serde_json::Value> = loop {
+        let text = std::fs::read_to_string(dir.path().join("sub0.out")).unwrap_or_default();
+        let events: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if events.len() >= wanted.len() || std::time::Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    stop_subscribers();
+    for (topic, group, payload) in &wanted {
+        assert!(
+            events.iter().any(|e| e["topic"] == *topic
+                && (group.is_empty() || e["group"] == *group)
+                && e["payload"] == *payload),
+            "terminal 2 never printed {topic} {payload} from {group:?}: {events:?}"
+        );
+    }
 }
