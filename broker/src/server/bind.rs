@@ -250,7 +250,7 @@ impl Broker {
         libzmq::check_version()?;
         libzmq::require_curve(&config, libzmq::has_curve())?;
         raise_descriptor_limit();
-        for warning in super::check::host_limit_warnings(&config) {
+        for warning in super::host::limit_warnings(&config) {
             tracing::warn!("{warning}");
         }
         let broker_id = load_broker_id(&config.data_dir)?;

@@ -8,10 +8,6 @@ use crate::config::Config;
 use crate::security::keys;
 use crate::state::StateEngine;
 
-/// Descriptors the broker holds besides its connections (database, inproc
-/// sockets, libzmq's own), kept free when comparing with `max_connections`.
-const OWN_DESCRIPTORS: u64 = 64;
-
 /// Checks `config` as start-up would (limits, libzmq, CURVE keys and
 /// allow-list, store schemas, the parent's endpoint and keys). Returns the
 /// warnings an operator should see, or the first error.
@@ -37,37 +33,6 @@ pub fn check_config(config: &Config) -> Result<Vec<String>, BrokerError> {
             .map_err(crate::federation::LinkError::from)?;
         upstream_keys(config)?;
     }
-    warnings.extend(host_limit_warnings(config));
+    warnings.extend(super::host::limit_warnings(config));
     Ok(warnings)
-}
-
-/// What the machine would not give this configuration: descriptors for
-/// `max_connections`, a listen queue of `listen_backlog`. Start-up logs
-/// these too.
-pub fn host_limit_warnings(config: &Config) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if let Ok((_, hard)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
-        let wanted = config.max_connections.saturating_add(OWN_DESCRIPTORS);
-        if hard != rlimit::INFINITY && wanted > hard {
-            warnings.push(format!(
-                "max_connections = {} needs about {wanted} open descriptors, but this process may \
-                 open at most {hard} (raise the hard limit, e.g. LimitNOFILE= in the systemd unit, \
-                 or lower max_connections)",
-                config.max_connections
-            ));
-        }
-    }
-    // Linux only; elsewhere the file is absent and nothing is said.
-    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok());
-    if let Some(somaxconn) = somaxconn.filter(|&cap| cap < config.listen_backlog) {
-        warnings.push(format!(
-            "listen_backlog = {} is capped by the kernel at net.core.somaxconn = {somaxconn}: \
-             in a reconnect storm, connections beyond it wait for TCP to retry (raise it with \
-             sysctl)",
-            config.listen_backlog
-        ));
-    }
-    warnings
 }

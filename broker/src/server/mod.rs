@@ -4,6 +4,7 @@
 
 mod bind;
 mod check;
+mod host;
 pub(crate) mod libzmq;
 mod monitoring;
 mod poll;
