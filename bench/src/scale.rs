@@ -13,7 +13,9 @@ use crate::state::{free_base, with_scratch, BrokerChild};
 use anyhow::Context as _;
 use canopy_client::{Level, Node, NodeOptions, OpKind, WriteSpec};
 use canopy_schemas::control::{Empty, Hello, Ping, Reply, Request, StatsReport};
-use canopy_schemas::state::{SnapshotQuery, KTHXBAI};
+use canopy_schemas::state::{
+    SnapshotBasis, SnapshotQuery, KTHXBAI, PROP_HISTORY, PROP_ID, PROP_LSEQ, PROP_UNCHANGED,
+};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write as _};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -607,6 +609,9 @@ struct SimNode {
     snapshot: Option<(u64, u64)>,
     snapshot_keys: u64,
     keys: u64,
+    /// What the last complete snapshot said of the level: its history and
+    /// lseq (asked to be kept on a resync, as a canopy replica does).
+    basis: Option<SnapshotBasis>,
     next_id: u64,
     next_beat: Instant,
 }
@@ -648,6 +653,7 @@ impl SimNode {
             snapshot: None,
             snapshot_keys: 0,
             keys: 0,
+            basis: None,
             next_id: 1,
             next_beat: beat,
         };
@@ -712,11 +718,13 @@ impl SimNode {
                     if wanted {
                         let subtree =
                             Level::parse(&group_name(self.group), false)?.prefix("default");
+                        let have = self.basis;
                         let id = self.send(|id| {
                             Request::Snapshot(SnapshotQuery {
                                 id,
                                 subtree,
                                 lseqs: false,
+                                have,
                             })
                         })?;
                         self.snapshot = Some((id, w.epoch));
@@ -745,15 +753,30 @@ impl SimNode {
         let Some((id, epoch)) = self.snapshot else {
             return;
         };
-        let mark = format!("id={id}\n");
-        let ours = frames[3]
+        let props: std::collections::HashMap<&[u8], &[u8]> = frames[3]
             .split(|&b| b == b'\n')
-            .any(|line| line == &mark.as_bytes()[..mark.len() - 1]);
-        if !ours {
+            .filter_map(|line| {
+                let at = line.iter().position(|&b| b == b'=')?;
+                Some((&line[..at], &line[at + 1..]))
+            })
+            .collect();
+        let number = |name: &str| -> Option<u64> {
+            std::str::from_utf8(props.get(name.as_bytes())?)
+                .ok()?
+                .parse()
+                .ok()
+        };
+        if number(PROP_ID) != Some(id) {
             return;
         }
         if frames[0] == KTHXBAI {
-            self.keys = self.snapshot_keys;
+            if number(PROP_UNCHANGED) != Some(1) {
+                self.keys = self.snapshot_keys;
+            }
+            self.basis = number(PROP_HISTORY).map(|history| SnapshotBasis {
+                history,
+                lseq: number(PROP_LSEQ).unwrap_or(0),
+            });
             self.synced_epoch = epoch;
             self.snapshot = None;
         } else {

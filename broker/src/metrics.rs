@@ -232,6 +232,9 @@ counters! {
     /// Snapshot streams stopped because the same peer asked again for the
     /// same subtree.
     snapshots_superseded,
+    /// One-level SNAPSHOTs answered `unchanged` without a KVSYNC: the
+    /// replica already held the level (same history and lseq).
+    snapshots_unchanged,
     /// Batches committed to disk.
     persist_commits,
     /// Batches that failed to commit.

@@ -4,11 +4,13 @@
 
 use crate::event::{Event, NodeEvent};
 use crate::locking::lock;
-use crate::replica::shared::{ReplicaShared, ResyncRequest};
+use crate::replica::shared::{ReplicaShared, ResyncRequest, SnapshotEnd};
 use crate::subs::SubTable;
 use crate::ClientError;
 use canopy_schemas::control::{Hello, Ping, Welcome};
-use canopy_schemas::state::{KvMsg, SeqsQuery, SnapshotQuery, KTHXBAI, PROP_ID, PROP_LSEQ};
+use canopy_schemas::state::{
+    KvMsg, SeqsQuery, SnapshotQuery, KTHXBAI, PROP_HISTORY, PROP_ID, PROP_LSEQ, PROP_UNCHANGED,
+};
 use canopy_schemas::{topic, ErrorCode, EventHeader, Reply, Request};
 use std::collections::HashMap;
 use std::io::Read;
@@ -293,11 +295,12 @@ impl Io {
 
     /// Asks for snapshots of levels being resynced.
     fn request_snapshots(&self, requests: Vec<ResyncRequest>) {
-        for (subtree, id) in requests {
+        for r in requests {
             self.send_request(&Request::Snapshot(SnapshotQuery {
-                id,
-                subtree,
+                id: r.id,
+                subtree: r.subtree,
                 lseqs: false,
+                have: r.have,
             }));
         }
     }
@@ -328,12 +331,17 @@ impl Io {
             let Ok(subtree) = std::str::from_utf8(&msg.body) else {
                 return;
             };
-            let (Some(id), lseq) = (msg.prop_u64(PROP_ID), msg.prop_u64(PROP_LSEQ).unwrap_or(0))
-            else {
+            let Some(id) = msg.prop_u64(PROP_ID) else {
                 return; // a plain ICANHAZ? answer: not ours
             };
+            let end = SnapshotEnd {
+                seq: msg.sequence,
+                lseq: msg.prop_u64(PROP_LSEQ).unwrap_or(0),
+                history: msg.prop_u64(PROP_HISTORY),
+                unchanged: msg.prop_u64(PROP_UNCHANGED) == Some(1),
+            };
             for r in self.replicas() {
-                if let Some(again) = r.on_kthxbai(subtree, id, msg.sequence, lseq, &self.ids) {
+                if let Some(again) = r.on_kthxbai(subtree, id, end, &self.ids) {
                     self.request_snapshots(vec![again]);
                 }
             }

@@ -76,6 +76,7 @@ pub fn protocol_features(version: u32) -> Vec<String> {
         features.push("goodbye".to_owned());
         features.push("snapshot-ids".to_owned());
         features.push("chp-opaque".to_owned());
+        features.push("snapshot-resume".to_owned());
     }
     features
 }

@@ -506,6 +506,21 @@ pub struct SnapshotQuery {
     /// the snapshot's sequence (used by child brokers to mirror a parent).
     #[serde(default)]
     pub lseqs: bool,
+    /// What the asking replica already holds of this one level: when the
+    /// broker's history and lseq of the level are the same, the answer is
+    /// a KTHXBAI marked `unchanged` and no KVSYNC (12.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub have: Option<SnapshotBasis>,
+}
+
+/// A level as a replica holds it: the history its last full snapshot came
+/// from and the level's update number it has applied since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SnapshotBasis {
+    /// The `history` property of the KTHXBAI the contents came from.
+    pub history: u64,
+    /// The level's lseq the replica has applied.
+    pub lseq: u64,
 }
 
 /// LSEQS reply body: the level numbers a snapshot starts from.
@@ -522,6 +537,16 @@ pub struct LseqsReply {
 
 /// Property (canopy, KTHXBAI of SNAPSHOT): the request id.
 pub const PROP_ID: &str = "id";
+
+/// Property (canopy, KTHXBAI of a one-level SNAPSHOT): the history the
+/// level's numbers belong to. Within one history a level's lseq names one
+/// state; the broker starts a new history whenever it may have lost changes
+/// it published (a crash, a restore) or holds the level only in memory.
+pub const PROP_HISTORY: &str = "history";
+
+/// Property (canopy, KTHXBAI): `1` when the SNAPSHOT's `have` matched and no
+/// KVSYNC was sent: the replica keeps what it holds.
+pub const PROP_UNCHANGED: &str = "unchanged";
 
 /// SEQS body: a replica's question "how far is each of these levels?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

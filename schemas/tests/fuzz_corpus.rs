@@ -96,6 +96,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
                     id: 7,
                     subtree: "/default/".into(),
                     lseqs: true,
+                    have: None,
                 }),
             ];
             let mut out: Vec<Vec<u8>> = requests

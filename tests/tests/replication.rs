@@ -337,6 +337,7 @@ fn ask_snapshot(dealer: &zmq::Socket, id: u64) {
         id,
         subtree: "/volatile/".into(),
         lseqs: false,
+        have: None,
     });
     let [name, body] = request.encode().unwrap();
     dealer.send_multipart([name, body], 0).unwrap();

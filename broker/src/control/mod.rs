@@ -171,6 +171,7 @@ impl Control {
                 subtree: frames[1].to_vec(),
                 canopy_id: None,
                 lseqs: false,
+                have: None,
             }));
         }
         // A HELLO from another protocol version may not decode at all: answer
@@ -230,6 +231,7 @@ impl Control {
                 subtree: q.subtree.into_bytes(),
                 canopy_id: Some(q.id),
                 lseqs: q.lseqs,
+                have: q.have,
             })),
             request @ (Request::Write(_)
             | Request::Seqs(_)

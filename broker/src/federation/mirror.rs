@@ -84,6 +84,7 @@ impl Uplink {
             id,
             subtree: "/".into(),
             lseqs: true,
+            have: None,
         }))
     }
 

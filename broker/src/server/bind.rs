@@ -265,6 +265,7 @@ impl Broker {
         let acls = Acls::new(&config.acl).map(Arc::new);
         let sockets = bind_sockets(&context, &config, &endpoints)?;
         let mut state = start_state(&context, &config, &broker_id)?;
+        state.epoch = epoch;
         state.acls = acls.clone();
         state.snapshots_per_s = match config.max_snapshots_per_s {
             r if r > 0.0 && r.is_finite() => r,

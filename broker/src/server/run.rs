@@ -266,6 +266,7 @@ impl Broker {
                 // The parent restarted: what this broker serves was rebuilt,
                 // so the replicas and mirrors below must start over too.
                 self.control.epoch = canopy_schemas::clock::unix_ms().max(self.control.epoch + 1);
+                self.state.epoch = self.control.epoch;
                 tracing::info!(
                     epoch = self.control.epoch,
                     "new epoch after the parent's restart"

@@ -73,6 +73,10 @@ pub struct Loaded {
     pub lseqs: HashMap<Box<str>, u64>,
     /// Every persisted key, sorted.
     pub entries: Vec<(Box<str>, Entry)>,
+    /// The history the directory's level numbers belong to, when it may
+    /// carry on: the previous run stopped cleanly (every change it
+    /// published was committed) and nothing was rolled back since.
+    pub history: Option<u64>,
 }
 
 /// Every key, ordered. A persistent map: a clone is O(1) and is a frozen

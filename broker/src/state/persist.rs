@@ -27,6 +27,13 @@ const SEQ_FLOOR: &str = "seq_floor";
 /// next start begins above them: 2^40 (about 35 years at 1,000 changes a
 /// second).
 pub const SEQ_RESERVATION: u64 = 1 << 40;
+/// META key: the history the levels' numbers belong to (12.1): within
+/// one history a level's lseq names one state of the level.
+const HISTORY: &str = "history";
+/// META key, present only after a clean stop: the sequence committed last.
+/// A start that finds it (and that sequence) carries the history on; every
+/// start removes it before serving, so a crash afterwards starts a new one.
+const CLEAN_AT: &str = "clean_at_seq";
 /// META key: the disk format of this database (absent before format 1).
 const FORMAT: &str = "format";
 /// The disk format this broker writes, and the newest it reads. Format 0
@@ -197,7 +204,8 @@ fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistErro
     // file damaged otherwise (a bad disk, a stray write) would be served as
     // it reads. Everything is loaded into memory next anyway, so the check
     // costs about one more read of the file.
-    if !db.check_integrity().map_err(|e| open_error(label, e))? {
+    let intact = db.check_integrity().map_err(|e| open_error(label, e))?;
+    if !intact {
         tracing::warn!(
             path = %label,
             "the state database failed its integrity check and was repaired to its last good \
@@ -230,6 +238,11 @@ fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistErro
         .get(SEQ_FLOOR)
         .map_err(db_err)?
         .map_or(0, |v| v.value());
+    let history = meta.get(HISTORY).map_err(db_err)?.map(|v| v.value());
+    let clean_at = meta.get(CLEAN_AT).map_err(db_err)?.map(|v| v.value());
+    // Carried on only from a clean stop with nothing committed since (a
+    // broker that knows no marker may have run in between) and no repair.
+    loaded.history = history.filter(|_| intact && clean_at == Some(loaded.seq));
     let levels = tx.open_table(LEVELS).map_err(db_err)?;
     for row in levels.iter().map_err(db_err)? {
         let (k, v) = row.map_err(db_err)?;
@@ -250,13 +263,42 @@ fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistErro
 }
 
 /// Records, before the broker serves, that this run numbers changes from
-/// `start` up to `start + SEQ_RESERVATION`: the next start begins above.
-pub fn reserve_sequences(db: &Database, start: u64) -> Result<(), PersistError> {
+/// `start` up to `start + SEQ_RESERVATION` (the next start begins above)
+/// under `history`, and removes the clean-stop marker: until this run
+/// stops cleanly, a start must not trust its history.
+pub fn begin_run(db: &Database, start: u64, history: u64) -> Result<(), PersistError> {
     let tx = db.begin_write().map_err(db_err)?;
     {
         let mut meta = tx.open_table(META).map_err(db_err)?;
         meta.insert(SEQ_FLOOR, start.saturating_add(SEQ_RESERVATION))
             .map_err(db_err)?;
+        meta.insert(HISTORY, history).map_err(db_err)?;
+        meta.remove(CLEAN_AT).map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(())
+}
+
+/// The loop's orderly stop: everything it sent before is committed (a
+/// failed commit returned earlier, unmarked), so the next start may carry
+/// the history on.
+fn stop_cleanly(db: &Database) {
+    match mark_clean(db) {
+        Ok(()) => tracing::debug!("clean stop recorded"),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "cannot record the clean stop: the next start begins a new history"
+        ),
+    }
+}
+
+/// Marks a clean stop: every change this run published is committed.
+fn mark_clean(db: &Database) -> Result<(), PersistError> {
+    let tx = db.begin_write().map_err(db_err)?;
+    {
+        let mut meta = tx.open_table(META).map_err(db_err)?;
+        let seq = meta.get(SEQ).map_err(db_err)?.map_or(0, |v| v.value());
+        meta.insert(CLEAN_AT, seq).map_err(db_err)?;
     }
     tx.commit().map_err(db_err)?;
     Ok(())
@@ -366,6 +408,9 @@ pub enum ToWriter {
     /// The changes of one write (or KVSET, expiry, erase), committed in one
     /// transaction.
     Changes(Vec<Change>),
+    /// The loop stops in order: commit what came before, record the clean
+    /// stop, end the thread.
+    Stop,
     /// A backup for the connection `peer`, answering request `id`: taken
     /// after everything sent before it is committed.
     Backup {
@@ -502,6 +547,7 @@ pub fn spawn(
         .spawn(move || {
             let mut batch = Vec::new();
             let mut backups = Vec::new();
+            let mut stop = false;
             while let Ok(first) = rx.recv() {
                 batch.clear();
                 let mut next = Some(first);
@@ -509,6 +555,7 @@ pub fn spawn(
                     match item {
                         ToWriter::Changes(c) => batch.extend(c),
                         ToWriter::Backup { peer, id } => backups.push((peer, id)),
+                        ToWriter::Stop => stop = true,
                     }
                     if batch.len() < MAX_BATCH {
                         next = rx.try_recv().ok();
@@ -517,6 +564,9 @@ pub fn spawn(
                 if batch.is_empty() {
                     for (peer, id) in backups.drain(..) {
                         answer_backup(&db, &broker_id, peer, id, &notify);
+                    }
+                    if stop {
+                        return stop_cleanly(&db);
                     }
                     continue;
                 }
@@ -544,6 +594,9 @@ pub fn spawn(
                 // After the commit: a backup holds everything sent before it.
                 for (peer, id) in backups.drain(..) {
                     answer_backup(&db, &broker_id, peer, id, &notify);
+                }
+                if stop {
+                    return stop_cleanly(&db);
                 }
             }
         });
@@ -671,7 +724,7 @@ mod tests {
         // The previous run started an hour "ahead" of today's clock (the
         // clock has since been stepped back) and numbered changes from there.
         let previous_start = canopy_schemas::clock::unix_us() + 3_600_000_000;
-        reserve_sequences(&db, previous_start).unwrap();
+        begin_run(&db, previous_start, 1).unwrap();
         drop(db);
         let (_db, loaded) = open(&path).unwrap();
         assert_eq!(loaded.seq_floor, previous_start + SEQ_RESERVATION);

@@ -11,7 +11,8 @@ use crate::outbox::Outbox;
 use crate::peer::Peer;
 use canopy_schemas::clock::unix_ms as now_ms;
 use canopy_schemas::state::{
-    ttl_properties, KvMsg, LseqsReply, SeqsQuery, SeqsReply, StoresReply, Write, PROP_LSEQ,
+    ttl_properties, KvMsg, LseqsReply, SeqsQuery, SeqsReply, SnapshotBasis, StoresReply, Write,
+    PROP_LSEQ,
 };
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::collections::VecDeque;
@@ -40,6 +41,8 @@ pub struct SnapshotRequest {
     pub canopy_id: Option<u64>,
     /// SNAPSHOT asked for LSEQS too.
     pub lseqs: bool,
+    /// What the replica holds of the level already (SNAPSHOT `have`).
+    pub have: Option<SnapshotBasis>,
 }
 
 /// Why the state plane could not start (database, writer thread, sockets).
@@ -100,6 +103,12 @@ pub struct StatePlane {
     held_seqs: Vec<(Vec<u8>, SeqsQuery)>,
     /// Set when a commit failed or the writer is gone: the broker stops.
     storage_failed: Option<String>,
+    /// The history of the persistent stores' level numbers (kept across
+    /// clean restarts of the data directory).
+    disk_history: u64,
+    /// The broker's epoch: the history of everything held only in memory
+    /// (non-persistent stores, a child's mirror).
+    pub epoch: u64,
 }
 
 impl StatePlane {
@@ -125,6 +134,23 @@ impl StatePlane {
             held: None,
             held_seqs: Vec::new(),
             storage_failed: None,
+            disk_history: 0,
+            epoch: 0,
+        }
+    }
+
+    /// The history a one-level snapshot of `subtree` belongs to: a master's
+    /// persistent store keeps its history across clean restarts; anything
+    /// held only in memory (or mirrored from a parent) has the epoch's.
+    fn history_of(&self, subtree: &str) -> u64 {
+        let probe = format!("{subtree}x");
+        let on_disk = super::home(&probe).is_some_and(|(store, _)| {
+            self.persist.is_some() && self.engine.serves_from_disk(store)
+        });
+        if on_disk && !self.mirror {
+            self.disk_history
+        } else {
+            self.epoch
         }
     }
 
@@ -408,6 +434,7 @@ impl StatePlane {
             subtree,
             canopy_id,
             lseqs,
+            have,
         } = request;
         if !self.take_snapshot_token(&peer.identity) {
             // CHP has no error reply; a canopy replica retries a stalled sync.
@@ -426,6 +453,7 @@ impl StatePlane {
                     subtree,
                     canopy_id,
                     lseqs,
+                    have,
                 });
             } else {
                 c.snapshots_rate_limited += 1;
@@ -437,6 +465,7 @@ impl StatePlane {
                 c.snapshots += 1;
                 let user = peer.user;
                 let mut job = SnapshotJob::new(peer.identity, subtree, canopy_id, &self.engine);
+                job.set_history(self.history_of(job.subtree()));
                 if let Some(acls) = &self.acls {
                     if !acls.of(user.as_deref()).may_read(job.subtree()) {
                         // Answered as an empty subtree: nothing readable there.
@@ -448,6 +477,10 @@ impl StatePlane {
                         );
                         job.make_empty();
                     }
+                }
+                if have.is_some_and(|h| job.holds(h)) {
+                    c.snapshots_unchanged += 1;
+                    job.make_unchanged();
                 }
                 if let (Some(id), true) = (canopy_id, lseqs) {
                     // Taken in the same loop turn as the job: consistent
@@ -757,6 +790,9 @@ impl StatePlane {
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
         if let Some((tx, thread)) = self.persist.take() {
+            // An orderly stop: the writer records it after the last commit
+            // (a broker stopped otherwise begins a new history next time).
+            let _ = tx.send(ToWriter::Stop);
             drop(tx);
             let _ = thread.join();
         }
@@ -791,8 +827,19 @@ pub fn start(
     let path = data_dir.join("state.redb");
     let (db, loaded) = persist::open(&path).map_err(|e| StartError(e.to_string()))?;
     let keys = loaded.entries.len();
+    let carried = loaded.history;
     let restored = engine.restore(loaded, drop_stores);
-    persist::reserve_sequences(&db, engine.seq()).map_err(|e| StartError(e.to_string()))?;
+    // Erasing keys changes levels without a number: a new history, as after
+    // a crash, so no replica keeps what it held.
+    let history = carried
+        .filter(|_| restored.erase.is_empty() && drop_stores.is_empty())
+        .unwrap_or_else(|| rand::random::<u64>().max(1));
+    persist::begin_run(&db, engine.seq(), history).map_err(|e| StartError(e.to_string()))?;
+    tracing::info!(
+        history = format!("{history:016x}"),
+        carried_on = carried == Some(history),
+        "state history"
+    );
     for (store, u) in &restored.unserved {
         let why = if u.declared {
             "is declared with persist = false"
@@ -843,8 +890,7 @@ pub fn start(
         .map_err(|e| StartError(e.to_string()))?;
     let persist = persist::spawn(db, notify, format!("{broker_tag:016x}"))
         .map_err(|e| StartError(e.to_string()))?;
-    Ok((
-        StatePlane::new(engine, persist, durable, broker_tag),
-        dropped,
-    ))
+    let mut plane = StatePlane::new(engine, persist, durable, broker_tag);
+    plane.disk_history = history;
+    Ok((plane, dropped))
 }

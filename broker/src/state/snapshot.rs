@@ -10,7 +10,9 @@
 //! snapshot it gave up on.
 
 use super::{range_after, StateEngine, StateMap};
-use canopy_schemas::state::{ttl_properties, KTHXBAI, PROP_ID, PROP_LSEQ};
+use canopy_schemas::state::{
+    ttl_properties, SnapshotBasis, KTHXBAI, PROP_HISTORY, PROP_ID, PROP_LSEQ, PROP_UNCHANGED,
+};
 
 /// Most KVSYNCs one job sends in one loop turn.
 pub const CHUNK: usize = 2048;
@@ -34,6 +36,10 @@ pub struct SnapshotJob {
     canopy_id: Option<u64>,
     /// Send no keys, only KTHXBAI (the reader may not see this subtree).
     empty: bool,
+    /// The history the level's lseq belongs to (one-level SNAPSHOTs).
+    history: Option<u64>,
+    /// The reader holds the level as it is: KTHXBAI only, marked so.
+    unchanged: bool,
     /// KVSYNCs sent so far.
     pub sent: u64,
     /// When the request was taken: for the snapshot histogram.
@@ -114,6 +120,8 @@ impl SnapshotJob {
             lseq,
             canopy_id,
             empty: false,
+            history: None,
+            unchanged: false,
             sent: 0,
             started: std::time::Instant::now(),
         }
@@ -128,6 +136,30 @@ impl SnapshotJob {
     pub fn make_empty(&mut self) {
         self.empty = true;
         self.lseq = None;
+        self.history = None;
+        self.view = StateMap::new();
+    }
+
+    /// Records the history of the level (only a one-level snapshot has
+    /// one: its lseq is what the history numbers).
+    pub fn set_history(&mut self, history: u64) {
+        if self.lseq.is_some() && !self.empty {
+            self.history = Some(history);
+        }
+    }
+
+    /// True when a replica that holds `have` holds this level exactly as
+    /// the snapshot would send it: same history, same lseq.
+    pub fn holds(&self, have: SnapshotBasis) -> bool {
+        self.canopy_id.is_some()
+            && self.history == Some(have.history)
+            && self.lseq == Some(have.lseq)
+    }
+
+    /// Answers with KTHXBAI only, marked `unchanged`: the reader keeps what
+    /// it has.
+    pub fn make_unchanged(&mut self) {
+        self.unchanged = true;
         self.view = StateMap::new();
     }
 
@@ -151,8 +183,13 @@ impl SnapshotJob {
             .canopy_id
             .map(|id| format!("{PROP_ID}={id}\n"))
             .unwrap_or_default();
-        let range = range_after(&self.view, &self.subtree, self.cursor.as_deref())
-            .take(if self.empty { 0 } else { usize::MAX });
+        let range = range_after(&self.view, &self.subtree, self.cursor.as_deref()).take(
+            if self.empty || self.unchanged {
+                0
+            } else {
+                usize::MAX
+            },
+        );
         for (taken, (key, entry)) in range.enumerate() {
             if taken == limit {
                 outcome = Some(Progress::More);
@@ -199,7 +236,16 @@ impl SnapshotJob {
                     .lseq
                     .map(|l| format!("{PROP_LSEQ}={l}\n"))
                     .unwrap_or_default();
-                format!("{PROP_ID}={id}\n{lseq}")
+                let history = self
+                    .history
+                    .map(|h| format!("{PROP_HISTORY}={h}\n"))
+                    .unwrap_or_default();
+                let unchanged = if self.unchanged {
+                    format!("{PROP_UNCHANGED}=1\n")
+                } else {
+                    String::new()
+                };
+                format!("{PROP_ID}={id}\n{lseq}{history}{unchanged}")
             }
         };
         let seq = self.seq.to_be_bytes();

@@ -10,7 +10,7 @@
 //! meanwhile held and replayed.
 
 use crate::locking::lock;
-use canopy_schemas::state::{self as wire, KvMsg, Level, Written};
+use canopy_schemas::state::{self as wire, KvMsg, Level, SnapshotBasis, Written};
 use canopy_schemas::sync::{Finish, Lseqs, SyncMachine, UpdateStep};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +86,10 @@ struct LevelData {
     sync: SyncMachine<KvMsg>,
     /// The keys of the snapshot being received.
     fresh: BTreeMap<String, ReplicaEntry>,
+    /// The history `entries` came from (the last full snapshot's KTHXBAI),
+    /// while they are exactly the level at the machine's lseq: a resync
+    /// then asks the broker to skip the keys if nothing changed (12.1).
+    history: Option<u64>,
 }
 
 struct Watcher {
@@ -106,8 +110,29 @@ pub(crate) struct ReplicaShared {
     pub watch_overflow: AtomicU64,
 }
 
-/// A resync the I/O thread must start: (level prefix, request id).
-pub(crate) type ResyncRequest = (String, u64);
+/// A resync the I/O thread must start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResyncRequest {
+    /// The level prefix.
+    pub subtree: String,
+    /// The SNAPSHOT's request id.
+    pub id: u64,
+    /// What the replica holds of the level, when it can be kept.
+    pub have: Option<SnapshotBasis>,
+}
+
+/// What a KTHXBAI said about a one-level snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct SnapshotEnd {
+    /// The sequence it was taken at.
+    pub seq: u64,
+    /// The level's lseq.
+    pub lseq: u64,
+    /// The history that lseq belongs to (None: a broker without histories).
+    pub history: Option<u64>,
+    /// No keys were sent: the replica's `have` matched.
+    pub unchanged: bool,
+}
 
 fn entry_from(msg: &KvMsg, now: u64) -> ReplicaEntry {
     // A malformed TTL from the broker is read as none.
@@ -130,6 +155,7 @@ impl ReplicaShared {
                 tombstones: HashMap::new(),
                 sync: SyncMachine::new(),
                 fresh: BTreeMap::new(),
+                history: None,
             })
             .collect();
         ReplicaShared {
@@ -152,6 +178,7 @@ impl ReplicaShared {
             tombstones: HashMap::new(),
             sync: SyncMachine::new(),
             fresh: BTreeMap::new(),
+            history: None,
         };
         ReplicaShared {
             store: wire::OPAQUE_STORE.to_owned(),
@@ -400,7 +427,15 @@ impl ReplicaShared {
     fn begin_sync(level: &mut LevelData, id: u64) -> ResyncRequest {
         level.sync.begin(id, false, std::time::Instant::now());
         level.fresh.clear();
-        (level.prefix.clone(), id)
+        let have = level.history.map(|history| SnapshotBasis {
+            history,
+            lseq: level.sync.lseq(&level.prefix),
+        });
+        ResyncRequest {
+            subtree: level.prefix.clone(),
+            id,
+            have,
+        }
     }
 
     /// Starts a resync of every level (reconnect, broker restart).
@@ -451,30 +486,47 @@ impl ReplicaShared {
         true
     }
 
-    /// The KTHXBAI of a SNAPSHOT: swap in the fresh contents, replay the
-    /// buffered updates, and tell watchers what changed. Returns a resync to
-    /// start again if the replay showed a gap.
+    /// The KTHXBAI of a SNAPSHOT: swap in the fresh contents (or keep what
+    /// is held, when the broker says it is unchanged), replay the buffered
+    /// updates, and tell watchers what changed. Returns a resync to start
+    /// again if the replay showed a gap.
     pub fn on_kthxbai(
         &self,
         subtree: &str,
         id: u64,
-        seq: u64,
-        lseq: u64,
+        end: SnapshotEnd,
         next_id: &AtomicU64,
     ) -> Option<ResyncRequest> {
         let now = now_ms();
         let mut levels = self.write();
         let i = levels.iter().position(|l| l.prefix == subtree)?;
-        let lseqs = Lseqs::from([(subtree.to_owned(), lseq)]);
+        let lseqs = Lseqs::from([(subtree.to_owned(), end.lseq)]);
         let level = &mut levels[i];
+        let had = (level.history, level.sync.lseq(subtree));
         let replay = match level
             .sync
-            .kthxbai(id, seq, Some(lseqs), std::time::Instant::now())
+            .kthxbai(id, end.seq, Some(lseqs), std::time::Instant::now())
         {
             Finish::Done { replay, .. } => replay,
-            Finish::Restart(_) => return Some(self.start_resync(level, next_id)),
+            Finish::Restart(_) => {
+                // The machine's numbers may no longer be the contents'.
+                level.history = None;
+                return Some(self.start_resync(level, next_id));
+            }
             Finish::Ignored | Finish::NotYet => return None, // a superseded snapshot
         };
+        if end.unchanged {
+            if had != (end.history, end.lseq) || had.0.is_none() {
+                // Not what was asked: take nothing on trust, sync in full.
+                tracing::warn!(level = %subtree, "an unchanged snapshot that does not match what the replica holds; resyncing in full");
+                level.history = None;
+                return Some(self.start_resync(level, next_id));
+            }
+            level.fresh.clear();
+            let changes = self.replay(&mut levels, i, replay, now);
+            return self.finish_sync(levels, changes);
+        }
+        level.history = end.history;
         let fresh = std::mem::take(&mut level.fresh);
         // What watchers would see change; skipped when no one watches (a
         // first sync of millions of keys need not diff anything).
@@ -506,21 +558,37 @@ impl ReplicaShared {
                 })
             })
             .collect();
+        changes.extend(self.replay(&mut levels, i, replay, now));
+        self.finish_sync(levels, changes)
+    }
+
+    /// Applies the updates held during a sync, in order.
+    fn replay(
+        &self,
+        levels: &mut [LevelData],
+        i: usize,
+        replay: Vec<KvMsg>,
+        now: u64,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
         for msg in replay {
             let Ok(key) = std::str::from_utf8(&msg.key) else {
                 continue;
             };
             let user_key = self.user_key(&levels[i].prefix, key).to_owned();
             let entry = (!msg.body.is_empty()).then(|| entry_from(&msg, now));
-            changes.extend(Self::apply(
-                &mut levels,
-                i,
-                &user_key,
-                entry,
-                msg.sequence,
-                now,
-            ));
+            changes.extend(Self::apply(levels, i, &user_key, entry, msg.sequence, now));
         }
+        changes
+    }
+
+    /// A level's sync is complete: tell watchers, and the state once every
+    /// level is live.
+    fn finish_sync(
+        &self,
+        levels: std::sync::RwLockWriteGuard<'_, Vec<LevelData>>,
+        mut changes: Vec<Change>,
+    ) -> Option<ResyncRequest> {
         let all_live = levels.iter().all(|l| l.sync.is_live());
         drop(levels);
         changes.sort_by_key(|c| c.seq);
@@ -625,6 +693,9 @@ impl ReplicaShared {
             };
             if let Some(why) = level.sync.seqs_answer(prefix, *asked_at, theirs) {
                 tracing::info!(level = %prefix, reason = ?why, "replica level resyncing");
+                if why == canopy_schemas::sync::Restart::RolledBack {
+                    level.history = None; // what it holds was never kept
+                }
                 out.push(self.start_resync(level, next_id));
             }
         }
@@ -682,6 +753,124 @@ mod tests {
     use super::*;
     use canopy_schemas::{GroupPath, NodePath};
 
+    fn end(seq: u64, lseq: u64) -> SnapshotEnd {
+        SnapshotEnd {
+            seq,
+            lseq,
+            ..Default::default()
+        }
+    }
+
+    fn kvsync(shared: &ReplicaShared, key: &str, seq: u64, id: u64) {
+        let props = format!("{}={id}\n", wire::PROP_ID);
+        assert!(shared.on_kvsync(key, seq, props.as_bytes(), &[0x2a]));
+    }
+
+    /// One root-level replica synced in full from history 7 at lseq 3,
+    /// holding `/default/:k`.
+    fn synced_from_history() -> (ReplicaShared, AtomicU64) {
+        let shared = ReplicaShared::new("default", vec![Level::root()]);
+        let ids = AtomicU64::new(1);
+        let first = shared.initial_sync(&ids);
+        assert_eq!(first[0].have, None, "nothing held yet");
+        kvsync(&shared, "/default/:k", 5, first[0].id);
+        let full = SnapshotEnd {
+            seq: 9,
+            lseq: 3,
+            history: Some(7),
+            unchanged: false,
+        };
+        assert!(shared
+            .on_kthxbai(&first[0].subtree, first[0].id, full, &ids)
+            .is_none());
+        (shared, ids)
+    }
+
+    /// A resync asks to keep what the level holds; an `unchanged` answer
+    /// that matches keeps it, without a key sent.
+    #[test]
+    fn an_unchanged_level_is_kept_as_it_is() {
+        let (shared, ids) = synced_from_history();
+        let again = shared.resync_all(&ids);
+        assert_eq!(
+            again[0].have,
+            Some(SnapshotBasis {
+                history: 7,
+                lseq: 3
+            })
+        );
+        let kept = SnapshotEnd {
+            seq: 20,
+            lseq: 3,
+            history: Some(7),
+            unchanged: true,
+        };
+        assert!(shared
+            .on_kthxbai(&again[0].subtree, again[0].id, kept, &ids)
+            .is_none());
+        assert_eq!(shared.get("k").map(|(e, _)| e.seq), Some(5));
+        assert_eq!(*shared.state().borrow(), ReplicaState::Synced);
+    }
+
+    /// An `unchanged` answer for another history or lseq is not trusted:
+    /// the level syncs in full, asking for nothing to be kept.
+    #[test]
+    fn an_unchanged_answer_that_does_not_match_is_not_trusted() {
+        for (history, lseq) in [(8, 3), (7, 4)] {
+            let (shared, ids) = synced_from_history();
+            let again = shared.resync_all(&ids);
+            let wrong = SnapshotEnd {
+                seq: 20,
+                lseq,
+                history: Some(history),
+                unchanged: true,
+            };
+            let full = shared
+                .on_kthxbai(&again[0].subtree, again[0].id, wrong, &ids)
+                .expect("a full resync");
+            assert_eq!(full.have, None, "history {history}, lseq {lseq}");
+        }
+    }
+
+    /// A gap in the updates held during a sync leaves the machine's numbers
+    /// ahead of the contents: the next sync keeps nothing.
+    #[test]
+    fn a_gap_after_a_sync_forgets_the_history() {
+        let (shared, ids) = synced_from_history();
+        let again = shared.resync_all(&ids);
+        let held = KvMsg {
+            key: b"/default/:k".to_vec(),
+            sequence: 30,
+            properties: [(wire::PROP_LSEQ.to_owned(), "6".to_owned())].into(),
+            body: vec![1],
+            ..Default::default()
+        };
+        assert!(shared.on_update(held, &ids).is_none(), "held while syncing");
+        let full = SnapshotEnd {
+            seq: 25,
+            lseq: 4,
+            history: Some(7),
+            unchanged: false,
+        };
+        let restart = shared
+            .on_kthxbai(&again[0].subtree, again[0].id, full, &ids)
+            .expect("the gap restarts the sync");
+        assert_eq!(restart.have, None);
+    }
+
+    /// A broker without histories (no `history` property) leaves nothing to
+    /// keep.
+    #[test]
+    fn a_snapshot_without_a_history_keeps_nothing_later() {
+        let shared = ReplicaShared::new("default", vec![Level::root()]);
+        let ids = AtomicU64::new(1);
+        let first = shared.initial_sync(&ids);
+        assert!(shared
+            .on_kthxbai(&first[0].subtree, first[0].id, end(9, 3), &ids)
+            .is_none());
+        assert_eq!(shared.resync_all(&ids)[0].have, None);
+    }
+
     /// Finding 12: a tombstone of an acknowledged delete was never removed
     /// once its KVPUB arrived, so a busy replica grew one entry per delete.
     #[test]
@@ -692,8 +881,10 @@ mod tests {
         let ids = AtomicU64::new(1);
         let first = shared.initial_sync(&ids);
         let prefix = Level::root().prefix("default");
-        for (subtree, id) in first {
-            assert!(shared.on_kthxbai(&subtree, id, 10, 0, &ids).is_none());
+        for r in first {
+            assert!(shared
+                .on_kthxbai(&r.subtree, r.id, end(10, 0), &ids)
+                .is_none());
         }
         let deleted = Written {
             id: 1,
@@ -721,8 +912,10 @@ mod tests {
         let node = NodePath::new(GroupPath::parse("g").unwrap(), "n").unwrap();
         let shared = ReplicaShared::new("default", Level::chain(&node));
         let ids = AtomicU64::new(1);
-        for (subtree, id) in shared.initial_sync(&ids) {
-            assert!(shared.on_kthxbai(&subtree, id, 10, 0, &ids).is_none());
+        for r in shared.initial_sync(&ids) {
+            assert!(shared
+                .on_kthxbai(&r.subtree, r.id, end(10, 0), &ids)
+                .is_none());
         }
         assert_eq!(*shared.state().borrow(), ReplicaState::Synced);
         let written = |seq, value: u8, ttl_ms| Written {
