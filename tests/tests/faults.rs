@@ -3,7 +3,8 @@
 //! writer and a long-lived replica (with a watch) at every broker, a mix of
 //! puts, deletes, TTL keys and increments in a persistent and a
 //! `persist = false` store and on opaque CHP keys (`/faults/...`), while a seeded scheduler injects faults: kill -9
-//! and restart of any broker, SIGSTOP/SIGCONT, links cut, held (a partition
+//! and restart of any broker, a clean restart (SIGTERM: replicas resume the
+//! levels the broker says are unchanged), SIGSTOP/SIGCONT, links cut, held (a partition
 //! that closes nothing) or delayed, a child's data file damaged at a
 //! restart. The root starts with 20,000 keys, so every mirror and replica
 //! sync is a large snapshot, and new replicas join while the faults go on.
@@ -157,7 +158,7 @@ impl Tree {
 fn inject(tree: &mut Tree, rng: &mut StdRng, log: &mut Vec<String>, at: Duration) {
     let b = rng.gen_range(0..BROKERS.len());
     let link = rng.gen_range(0..tree.proxies.len());
-    let what = rng.gen_range(0..8);
+    let what = rng.gen_range(0..9);
     let entry = match what {
         0 if !tree.stopped[b] => {
             tree.brokers[b].kill9();
@@ -225,6 +226,13 @@ fn inject(tree: &mut Tree, rng: &mut StdRng, log: &mut Vec<String>, at: Duration
                 "damage {}'s data file ({len} -> {to} bytes): {outcome}",
                 BROKERS[b]
             )
+        }
+        8 if !tree.stopped[b] && !tree.dead[b] => {
+            // A clean restart: the replicas below resume what they hold
+            // where the broker says a level is unchanged (12.1).
+            tree.brokers[b].terminate();
+            tree.brokers[b].restart();
+            format!("SIGTERM and restart {}", BROKERS[b])
         }
         _ => return,
     };
@@ -521,9 +529,10 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
         }
     }
     let injected = log.len() - 1;
+    let clean = log.iter().filter(|e| e.contains("SIGTERM")).count();
     let l = ledger.lock().unwrap();
     eprintln!(
-        "seed {seed}: {injected} faults, {} writes acknowledged, {} failed, {} violations",
+        "seed {seed}: {injected} faults ({clean} clean restarts), {} writes acknowledged, {} failed, {} violations",
         l.acknowledged,
         l.failed,
         violations.len()

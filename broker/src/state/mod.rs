@@ -252,6 +252,11 @@ impl StateEngine {
         restored
     }
 
+    /// True when `store` is declared (persistent or not).
+    pub fn declares(&self, store: &str) -> bool {
+        self.stores.contains_key(store)
+    }
+
     /// True when `store` is declared and persists (its keys are served).
     pub fn serves_from_disk(&self, store: &str) -> bool {
         self.stores.get(store).is_some_and(|s| s.config.persist)

@@ -142,16 +142,24 @@ impl StatePlane {
     /// The history a one-level snapshot of `subtree` belongs to: a master's
     /// persistent store keeps its history across clean restarts; anything
     /// held only in memory (or mirrored from a parent) has the epoch's.
-    fn history_of(&self, subtree: &str) -> u64 {
+    /// None when the subtree holds keys its level's lseq does not number:
+    /// the opaque level `/` (every key) or `/NAME/` of a declared store
+    /// (whose canonical keys share the prefix).
+    fn history_of(&self, subtree: &str) -> Option<u64> {
         let probe = format!("{subtree}x");
-        let on_disk = super::home(&probe).is_some_and(|(store, _)| {
-            self.persist.is_some() && self.engine.serves_from_disk(store)
-        });
-        if on_disk && !self.mirror {
+        let (store, _) = super::home(&probe)?;
+        if store == canopy_schemas::state::OPAQUE_STORE {
+            let name = subtree.trim_matches('/');
+            if name.is_empty() || self.engine.declares(name) {
+                return None;
+            }
+        }
+        let on_disk = self.persist.is_some() && self.engine.serves_from_disk(store);
+        Some(if on_disk && !self.mirror {
             self.disk_history
         } else {
             self.epoch
-        }
+        })
     }
 
     /// True while snapshots are being streamed (the loop must not sleep).
@@ -465,7 +473,9 @@ impl StatePlane {
                 c.snapshots += 1;
                 let user = peer.user;
                 let mut job = SnapshotJob::new(peer.identity, subtree, canopy_id, &self.engine);
-                job.set_history(self.history_of(job.subtree()));
+                if let Some(history) = self.history_of(job.subtree()) {
+                    job.set_history(history);
+                }
                 if let Some(acls) = &self.acls {
                     if !acls.of(user.as_deref()).may_read(job.subtree()) {
                         // Answered as an empty subtree: nothing readable there.

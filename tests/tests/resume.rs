@@ -1,0 +1,274 @@
+//! Snapshot resume (PROTOCOL.md 12.1): a replica that already holds a level
+//! asks with `have` {history, lseq}; the broker answers `unchanged`, with no
+//! KVSYNC, only when the level is exactly that state. A clean restart keeps
+//! a persistent store's history; a crash, `--drop-store`, or a store held
+//! only in memory starts a new one, so nothing held from before is kept on
+//! trust. Replicas connected across each kind of restart end equal to the
+//! broker.
+
+mod common;
+
+use canopy_client::{Level, ReplicaState};
+use canopy_schemas::state::{
+    decode_properties, SnapshotBasis, SnapshotQuery, KTHXBAI, PROP_HISTORY, PROP_LSEQ,
+    PROP_UNCHANGED,
+};
+use common::*;
+use std::collections::BTreeMap;
+
+/// Keys the replica holds before each restart.
+const KEYS: usize = 2_000;
+
+/// What one raw SNAPSHOT returned: the KVSYNCs and the KTHXBAI's
+/// properties.
+struct Answer {
+    kvsyncs: usize,
+    props: BTreeMap<String, String>,
+}
+
+impl Answer {
+    fn number(&self, name: &str) -> Option<u64> {
+        self.props.get(name).and_then(|v| v.parse().ok())
+    }
+
+    fn basis(&self) -> SnapshotBasis {
+        SnapshotBasis {
+            history: self.number(PROP_HISTORY).expect("a history"),
+            lseq: self.number(PROP_LSEQ).expect("an lseq"),
+        }
+    }
+
+    fn unchanged(&self) -> bool {
+        self.number(PROP_UNCHANGED) == Some(1)
+    }
+}
+
+/// Sends a SNAPSHOT of `subtree` over a fresh DEALER and reads it to its
+/// KTHXBAI.
+fn snapshot(broker: &BrokerProcess, subtree: &str, have: Option<SnapshotBasis>) -> Answer {
+    let context = zmq::Context::new();
+    let dealer = context.socket(zmq::DEALER).unwrap();
+    dealer
+        .set_rcvtimeo(DEADLINE.as_millis() as i32)
+        .expect("rcvtimeo");
+    dealer.connect(&broker.endpoint()).unwrap();
+    let request = canopy_schemas::Request::Snapshot(SnapshotQuery {
+        id: 1,
+        subtree: subtree.into(),
+        lseqs: false,
+        have,
+    });
+    let [name, body] = request.encode().unwrap();
+    dealer.send_multipart([name, body], 0).unwrap();
+    let mut kvsyncs = 0;
+    loop {
+        let frames = dealer.recv_multipart(0).expect("a snapshot answer");
+        if frames[0] == KTHXBAI {
+            let props = decode_properties(&frames[3]).expect("KTHXBAI properties");
+            return Answer {
+                kvsyncs,
+                props: props.into_iter().collect(),
+            };
+        }
+        kvsyncs += 1;
+    }
+}
+
+fn volatile_config(dir: &std::path::Path) -> String {
+    let path = dir.join("volatile.toml");
+    std::fs::write(&path, "[stores.volatile]\npersist = false\n").unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// The broker's decision, request by request: only the very history and
+/// lseq of the level is answered `unchanged`; a clean restart keeps the
+/// history, a crash and `--drop-store` do not, and a store held in memory
+/// has a new one at every start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_exact_state_of_a_level_is_answered_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = volatile_config(dir.path());
+    let mut broker = BrokerProcess::start(&["--config", &config]);
+    let writer = node(&broker, "writer", "g").await;
+    let level = Level::root();
+    for store in ["default", "volatile"] {
+        let replica = writer.store(store).await.unwrap();
+        for k in 0..50 {
+            replica.put(&level, &format!("k{k}"), &k).await.unwrap();
+        }
+    }
+    let root = "/default/:";
+    let full = snapshot(&broker, root, None);
+    assert_eq!(full.kvsyncs, 50);
+    assert!(!full.unchanged());
+    let have = full.basis();
+    assert_eq!(have.lseq, 50);
+
+    let same = snapshot(&broker, root, Some(have));
+    assert_eq!((same.kvsyncs, same.unchanged()), (0, true));
+    assert_eq!(same.basis(), have);
+    for other in [
+        SnapshotBasis {
+            lseq: have.lseq - 1,
+            ..have
+        },
+        SnapshotBasis {
+            history: have.history ^ 1,
+            ..have
+        },
+    ] {
+        let answer = snapshot(&broker, root, Some(other));
+        assert_eq!(
+            (answer.kvsyncs, answer.unchanged()),
+            (50, false),
+            "{other:?}"
+        );
+    }
+    // Not one level: no history, never unchanged.
+    let subtree = snapshot(&broker, "/default/", Some(have));
+    assert_eq!((subtree.kvsyncs, subtree.unchanged()), (50, false));
+    assert_eq!(subtree.number(PROP_HISTORY), None);
+    let volatile = snapshot(&broker, "/volatile/:", None).basis();
+    assert_eq!(counter(&broker, "snapshots_unchanged").await, 1);
+    drop(writer);
+
+    // A clean stop keeps the persistent store's history; the volatile
+    // store's contents are gone, and so is its history.
+    broker.terminate();
+    broker.restart();
+    let after = snapshot(&broker, root, Some(have));
+    assert_eq!((after.kvsyncs, after.unchanged()), (0, true));
+    let volatile_after = snapshot(&broker, "/volatile/:", Some(volatile));
+    assert!(!volatile_after.unchanged());
+    assert_ne!(volatile_after.basis().history, volatile.history);
+    assert_eq!(volatile_after.kvsyncs, 0, "its keys were in memory only");
+
+    // A write moves the lseq: the old basis gets the keys.
+    let writer = node(&broker, "writer2", "g").await;
+    let replica = writer.store("default").await.unwrap();
+    replica.put(&level, "k0", &1000).await.unwrap();
+    let moved = snapshot(&broker, root, Some(have));
+    assert_eq!((moved.kvsyncs, moved.unchanged()), (50, false));
+    let have = moved.basis();
+    drop(writer);
+
+    // A crash may have lost changes it published: a new history.
+    broker.kill9();
+    broker.restart();
+    let crashed = snapshot(&broker, root, Some(have));
+    assert_eq!((crashed.kvsyncs, crashed.unchanged()), (50, false));
+    assert_ne!(crashed.basis().history, have.history);
+    let have = crashed.basis();
+
+    // --drop-store changes levels without numbers: a new history too.
+    broker.terminate();
+    broker.restart_with(&["--config", &config, "--drop-store", "gone"]);
+    let dropped = snapshot(&broker, root, Some(have));
+    assert_eq!((dropped.kvsyncs, dropped.unchanged()), (50, false));
+    assert_ne!(dropped.basis().history, have.history);
+    let have = dropped.basis();
+
+    // And the next clean restart carries that one on.
+    broker.terminate();
+    broker.restart_with(&["--config", &config]);
+    let again = snapshot(&broker, root, Some(have));
+    assert_eq!((again.kvsyncs, again.unchanged()), (0, true));
+}
+
+/// Waits until `replica` is synced again after its link went down.
+async fn resynced(replica: &canopy_client::Replica) {
+    let mut states = replica.state_changes();
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            if matches!(*states.borrow_and_update(), ReplicaState::Synced) {
+                return;
+            }
+            states.changed().await.expect("replica open");
+        }
+    })
+    .await
+    .expect("the replica synced again");
+}
+
+/// Waits until `replica` has lost its link (the broker went away).
+async fn stale(replica: &canopy_client::Replica) {
+    let mut states = replica.state_changes();
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            if matches!(
+                *states.borrow_and_update(),
+                ReplicaState::Stale { .. } | ReplicaState::Resyncing { .. }
+            ) {
+                return;
+            }
+            states.changed().await.expect("replica open");
+        }
+    })
+    .await
+    .expect("the replica noticed the restart");
+}
+
+async fn fill(broker: &BrokerProcess) {
+    let writer = node(broker, "writer", "g").await;
+    let store = writer.store("default").await.unwrap();
+    let level = Level::root();
+    let specs = (0..KEYS)
+        .map(|k| {
+            canopy_client::WriteSpec::new(canopy_client::OpKind::Put, &level, &format!("k{k:05}"))
+                .value(&k)
+                .unwrap()
+        })
+        .collect();
+    for outcome in store.write_many(specs).await {
+        outcome.expect("acknowledged");
+    }
+    writer.close().await;
+}
+
+/// A canopy replica across a clean restart: the broker sends it no key,
+/// it keeps every one, and updates after the restart reach it. Across a
+/// crash it gets the whole level again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_keeps_its_level_across_a_clean_restart_and_not_across_a_crash() {
+    let mut broker = BrokerProcess::start(&["--heartbeat-ms", "100"]);
+    fill(&broker).await;
+    let reader = node(&broker, "reader", "g").await;
+    let replica = reader.store("default").await.unwrap();
+    assert_eq!(replica.keys("").len(), KEYS);
+
+    broker.terminate();
+    stale(&replica).await;
+    broker.restart();
+    resynced(&replica).await;
+    let levels = replica.levels().len() as u64;
+    assert_eq!(
+        counter(&broker, "snapshots_unchanged").await,
+        levels,
+        "every level of the replica was kept"
+    );
+    assert_eq!(counter(&broker, "snapshot_keys_sent").await, 0);
+    assert_eq!(replica.keys("").len(), KEYS);
+    assert_eq!(replica.get::<usize>("k01234").unwrap(), Some(1234));
+
+    // Live again: a write after the restart arrives as usual.
+    let writer = node(&broker, "writer", "g").await;
+    let store = writer.store("default").await.unwrap();
+    store.put(&Level::root(), "after", &7u8).await.unwrap();
+    eventually_reads(
+        "the write after the restart",
+        &replica,
+        "after",
+        |v: Option<u8>| v == Some(7),
+    )
+    .await;
+    writer.close().await;
+
+    broker.kill9();
+    stale(&replica).await;
+    broker.restart();
+    resynced(&replica).await;
+    assert_eq!(counter(&broker, "snapshots_unchanged").await, 0);
+    assert!(counter(&broker, "snapshot_keys_sent").await > KEYS as u64);
+    assert_eq!(replica.keys("").len(), KEYS + 1);
+    assert_eq!(replica.get::<u8>("after").unwrap(), Some(7));
+}
