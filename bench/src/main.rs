@@ -109,6 +109,11 @@ struct Args {
     /// With --scale: seconds over which the broker's CPU at rest is measured.
     #[arg(long, default_value_t = 10.0)]
     steady_seconds: f64,
+    /// With --scale: end the old broker of the reconnect storm with kill -9
+    /// (a crash: every replica resyncs in full) instead of SIGTERM (a clean
+    /// restart: replicas keep the levels the broker says are unchanged).
+    #[arg(long)]
+    storm_crash: bool,
     /// Also draw the table as a bar chart into this SVG file (forwarding,
     /// --lossless and --scrape-overhead).
     #[arg(long, value_name = "FILE.svg")]
@@ -181,6 +186,7 @@ fn main() -> anyhow::Result<()> {
             keys: args.keys,
             groups: args.groups,
             steady_seconds: args.steady_seconds,
+            storm_crash: args.storm_crash,
         };
         return scale::run(spec, args.json);
     }

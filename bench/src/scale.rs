@@ -44,6 +44,8 @@ pub struct Spec {
     pub groups: usize,
     /// Seconds over which the broker's CPU at rest is measured.
     pub steady_seconds: f64,
+    /// The storm follows a crash (kill -9) rather than a clean restart.
+    pub storm_crash: bool,
 }
 
 /// One simulator process's share of the nodes.
@@ -77,6 +79,12 @@ struct Row {
     storm_rejoined_s: f64,
     storm_peak_memory_bytes: u64,
     storm_cpu_s: f64,
+    /// How the old broker ended: "sigterm" or "kill".
+    storm_after: &'static str,
+    /// Level snapshots of the storm answered `unchanged` (no key sent).
+    storm_snapshots_unchanged: u64,
+    /// KVSYNCs the new broker sent in the storm.
+    storm_keys_sent: u64,
 }
 
 /// A line fitted to one figure over the node counts.
@@ -507,7 +515,11 @@ fn measure(dir: &std::path::Path, nodes: usize, spec: &Spec) -> anyhow::Result<R
 
     // The storm: restart the broker; every node rejoins and resyncs.
     let storm = Instant::now();
-    broker.stop();
+    if spec.storm_crash {
+        broker.kill();
+    } else {
+        broker.stop();
+    }
     let stopped = storm.elapsed().as_secs_f64();
     let (broker, ready) = BrokerChild::start_with(&data, port, &[])?;
     let epoch = epoch_of(&broker)?;
@@ -530,6 +542,19 @@ fn measure(dir: &std::path::Path, nodes: usize, spec: &Spec) -> anyhow::Result<R
     let storm_s = storm.elapsed().as_secs_f64();
     let storm_cpu = broker.cpu_seconds();
     let storm_peak = broker.peak_rss_bytes();
+    let after = stats(&ctx, &endpoint)?;
+    let (unchanged, keys_sent) = (
+        counter(&after, "snapshots_unchanged"),
+        counter(&after, "snapshot_keys_sent"),
+    );
+    eprintln!(
+        "storm after {}: {unchanged} of {nodes} level snapshots unchanged, {keys_sent} keys sent",
+        if spec.storm_crash {
+            "kill -9"
+        } else {
+            "SIGTERM"
+        }
+    );
     sims.stop();
     broker.stop();
     let row = Row {
@@ -549,6 +574,9 @@ fn measure(dir: &std::path::Path, nodes: usize, spec: &Spec) -> anyhow::Result<R
         storm_rejoined_s: rejoined,
         storm_peak_memory_bytes: storm_peak,
         storm_cpu_s: storm_cpu,
+        storm_after: if spec.storm_crash { "kill" } else { "sigterm" },
+        storm_snapshots_unchanged: unchanged,
+        storm_keys_sent: keys_sent,
     };
     eprintln!("{nodes} nodes: synced in {join_and_sync:.1} s, storm over in {storm_s:.1} s");
     Ok(row)

@@ -112,6 +112,12 @@ impl BrokerChild {
         ticks as f64 / 100.0
     }
 
+    /// Ends the broker with SIGKILL (a crash) and waits for it.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the broker with SIGTERM (its clean drain) and waits for it.
     pub(crate) fn stop(mut self) {
         let _ = Command::new("kill")

@@ -46,6 +46,31 @@ fn a_small_scale_sweep_runs_to_the_end() {
         assert_eq!(row["nodes"], nodes);
         assert_eq!(row["connections_open"], nodes * 3 + 1, "{row}");
         assert!(row["storm_s"].as_f64().is_some_and(|s| s > 0.0), "{row}");
+        // A clean restart: every node kept its level, no key was sent.
+        assert_eq!(row["storm_snapshots_unchanged"], nodes, "{row}");
+        assert_eq!(row["storm_keys_sent"], 0, "{row}");
     }
     assert!(rows.iter().any(|r| r["kind"] == "scale-fit"), "{stdout}");
+}
+
+/// The storm after a crash: nothing is kept on trust, every node's level is
+/// sent again in full (and arrives whole, or the run fails).
+#[test]
+fn a_scale_storm_after_a_crash_resyncs_in_full() {
+    let out = Command::new(env!("CARGO_BIN_EXE_canopy-bench"))
+        .args(["--scale", "--nodes", "20", "--keys", "600", "--groups", "4"])
+        .args(["--steady-seconds", "0.5", "--storm-crash", "--json"])
+        .output()
+        .expect("run canopy-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let row: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .find(|r| r["kind"] == "scale")
+        .expect("a scale row");
+    assert_eq!(row["storm_after"], "kill", "{row}");
+    assert_eq!(row["storm_snapshots_unchanged"], 0, "{row}");
+    assert_eq!(row["storm_keys_sent"], 20 * 600 / 4, "{row}");
 }
