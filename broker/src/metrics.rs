@@ -211,6 +211,9 @@ counters! {
     writes,
     /// Acknowledged writes refused (each with an ERROR reply).
     writes_rejected,
+    /// WRITES requests (each of their writes counts in `writes` or
+    /// `writes_rejected` too).
+    write_batches,
     /// Writes and KVSETs refused because a store limit was reached.
     store_limit_hits,
     /// Writes and KVSETs refused by a store's schema.

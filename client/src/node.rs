@@ -720,19 +720,19 @@ impl Node {
         crate::replica::send_write(&self.port, name, &spec).await
     }
 
-    /// Sends every write to store `name` at once, pipelined (up to
-    /// [`PIPELINE`](crate::replica::PIPELINE) in flight), each acknowledged
-    /// on its own; the outcomes come in the order of `specs`.
+    /// Sends every write to store `name` at once, in batches as
+    /// [`Replica::write_many`](crate::Replica::write_many) does, each
+    /// acknowledged on its own; the outcomes come in the order of `specs`.
     pub async fn write_many(
         &self,
         name: &str,
         specs: Vec<crate::replica::WriteSpec>,
     ) -> Vec<Result<crate::replica::WriteAck, ClientError>> {
-        use futures_util::StreamExt;
-        futures_util::stream::iter(specs.into_iter().map(|spec| self.write(name, spec)))
-            .buffered(crate::replica::PIPELINE)
-            .collect()
+        crate::replica::send_many(&self.port, name, specs)
             .await
+            .into_iter()
+            .map(|(_, outcome)| outcome)
+            .collect()
     }
 
     /// The stores the broker has, with sizes and the current sequence.

@@ -67,6 +67,9 @@ pub(crate) struct Port {
     wake_pending: Arc<AtomicBool>,
     /// Request ids, shared with the I/O thread.
     pub ids: Arc<AtomicU64>,
+    /// False once the broker said it does not know WRITES (an older one):
+    /// batches then go as single WRITEs.
+    pub batches: Arc<AtomicBool>,
     timeout: Duration,
     endpoint: String,
 }
@@ -85,6 +88,7 @@ impl Port {
             wake: Arc::new(wake),
             wake_pending,
             ids,
+            batches: Arc::new(AtomicBool::new(true)),
             timeout,
             endpoint,
         }

@@ -5,7 +5,10 @@
 //! `id` chosen by the client and echoed in the reply, so requests can be
 //! pipelined. See `PROTOCOL.md` for each field.
 
-use crate::state::{LseqsReply, SeqsQuery, SeqsReply, SnapshotQuery, StoresReply, Write, Written};
+use crate::state::{
+    LseqsReply, SeqsQuery, SeqsReply, SnapshotQuery, StoresReply, Write, WriteBatch, WriteResults,
+    Written,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -24,6 +27,9 @@ pub enum Request {
     Bye(Empty),
     /// An acknowledged state write.
     Write(Write),
+    /// Many writes in one request (feature `write-batch`), each applied and
+    /// acknowledged on its own, answered together.
+    Writes(WriteBatch),
     /// Current per-level update numbers, for replicas checking they are whole.
     Seqs(SeqsQuery),
     /// The stores and their sizes.
@@ -49,6 +55,8 @@ pub enum Reply {
     Error(ErrorReply),
     /// A write was applied (and, for persistent stores, is durable).
     Written(Written),
+    /// The outcome of each write of a WRITES, in order.
+    Wrote(WriteResults),
     /// Per-level update numbers.
     Seqs(SeqsReply),
     /// The stores.
@@ -436,6 +444,7 @@ impl Request {
             Request::Stats(e) | Request::Bye(e) | Request::Stores(e) | Request::Backup(e) => e.id,
             Request::Nodes(n) => n.id,
             Request::Write(w) => w.id,
+            Request::Writes(b) => b.id,
             Request::Seqs(s) => s.id,
             Request::Snapshot(s) => s.id,
         }
@@ -450,6 +459,7 @@ impl Request {
             Request::Nodes(b) => ("NODES", rmp_serde::to_vec_named(b)?),
             Request::Bye(b) => ("BYE", rmp_serde::to_vec_named(b)?),
             Request::Write(b) => ("WRITE", rmp_serde::to_vec_named(b)?),
+            Request::Writes(b) => ("WRITES", rmp_serde::to_vec_named(b)?),
             Request::Seqs(b) => ("SEQS", rmp_serde::to_vec_named(b)?),
             Request::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
             Request::Snapshot(b) => ("SNAPSHOT", rmp_serde::to_vec_named(b)?),
@@ -470,6 +480,7 @@ impl Request {
             b"NODES" => Request::Nodes(body("NODES", bytes)?),
             b"BYE" => Request::Bye(body("BYE", bytes)?),
             b"WRITE" => Request::Write(body("WRITE", bytes)?),
+            b"WRITES" => Request::Writes(body("WRITES", bytes)?),
             b"SEQS" => Request::Seqs(body("SEQS", bytes)?),
             b"STORES" => Request::Stores(body("STORES", bytes)?),
             b"SNAPSHOT" => Request::Snapshot(body("SNAPSHOT", bytes)?),
@@ -493,6 +504,7 @@ impl Reply {
             Reply::Nodes(b) => b.id,
             Reply::Error(b) => b.id,
             Reply::Written(b) => b.id,
+            Reply::Wrote(b) => b.id,
             Reply::Seqs(b) => b.id,
             Reply::Stores(b) => b.id,
             Reply::Lseqs(b) => b.id,
@@ -519,6 +531,7 @@ impl Reply {
             Reply::Nodes(b) => ("NODES", rmp_serde::to_vec_named(b)?),
             Reply::Error(b) => ("ERROR", rmp_serde::to_vec_named(b)?),
             Reply::Written(b) => ("WRITTEN", rmp_serde::to_vec_named(b)?),
+            Reply::Wrote(b) => ("WROTE", rmp_serde::to_vec_named(b)?),
             Reply::Seqs(b) => ("SEQS", rmp_serde::to_vec_named(b)?),
             Reply::Stores(b) => ("STORES", rmp_serde::to_vec_named(b)?),
             Reply::Lseqs(b) => ("LSEQS", rmp_serde::to_vec_named(b)?),
@@ -540,6 +553,7 @@ impl Reply {
             b"NODES" => Reply::Nodes(body("NODES", bytes)?),
             b"ERROR" => Reply::Error(body("ERROR", bytes)?),
             b"WRITTEN" => Reply::Written(body("WRITTEN", bytes)?),
+            b"WROTE" => Reply::Wrote(body("WROTE", bytes)?),
             b"SEQS" => Reply::Seqs(body("SEQS", bytes)?),
             b"STORES" => Reply::Stores(body("STORES", bytes)?),
             b"LSEQS" => Reply::Lseqs(body("LSEQS", bytes)?),
@@ -586,6 +600,58 @@ mod tests {
             let [n, b] = r.encode().unwrap();
             assert_eq!(Request::decode(&[&n, &b]).unwrap(), r);
         }
+    }
+
+    /// A WROTE's results decode as what they were: WRITTEN bodies (with
+    /// and without a value) and ERROR bodies, in order.
+    #[test]
+    fn a_batch_and_its_results_round_trip() {
+        use crate::state::{OpKind, WriteResult};
+        let batch = Request::Writes(WriteBatch {
+            id: 9,
+            writes: vec![Write {
+                id: 1,
+                store: "default".into(),
+                level: String::new(),
+                node: false,
+                key: "k".into(),
+                op: OpKind::Put,
+                value: Some(vec![0x2a]),
+                by: None,
+                expected_seq: None,
+                ttl_ms: None,
+            }],
+        });
+        let [name, body] = batch.encode().unwrap();
+        assert_eq!(name, b"WRITES");
+        assert_eq!(Request::decode(&[&name, &body]).unwrap(), batch);
+        let wrote = Reply::Wrote(WriteResults {
+            id: 9,
+            results: vec![
+                WriteResult::Written(Written {
+                    id: 1,
+                    seq: 7,
+                    value: Some(vec![0x2a]),
+                    ttl_ms: 0,
+                    deleted: 0,
+                }),
+                WriteResult::Error(ErrorReply {
+                    id: 2,
+                    code: ErrorCode::CasFailed,
+                    message: "no".into(),
+                }),
+                WriteResult::Written(Written {
+                    id: 3,
+                    seq: 8,
+                    value: None,
+                    ttl_ms: 0,
+                    deleted: 1,
+                }),
+            ],
+        });
+        let [name, body] = wrote.encode().unwrap();
+        assert_eq!(name, b"WROTE");
+        assert_eq!(Reply::decode(&[&name, &body]).unwrap(), wrote);
     }
 
     #[test]

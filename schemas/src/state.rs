@@ -491,6 +491,40 @@ pub struct Written {
     pub deleted: u64,
 }
 
+/// Most writes one WRITES may carry (more: ERROR `too_large`).
+pub const MAX_BATCH_WRITES: usize = 1024;
+
+/// WRITES body (feature `write-batch`): writes applied in order, each on
+/// its own exactly as a WRITE (not a transaction), answered by one WROTE
+/// once the last change of a persistent store among them is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteBatch {
+    /// Request id (the WROTE's).
+    pub id: u64,
+    /// The writes; each result carries its write's own `id`.
+    pub writes: Vec<Write>,
+}
+
+/// WROTE body: one result per write of the WRITES, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteResults {
+    /// The WRITES' request id.
+    pub id: u64,
+    /// A WRITTEN body, or an ERROR body, per write.
+    pub results: Vec<WriteResult>,
+}
+
+/// The outcome of one write of a batch: the body a WRITE would have been
+/// answered with (WRITTEN's or ERROR's; an ERROR body has `code`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WriteResult {
+    /// Applied (and durable, for a persistent store).
+    Written(Written),
+    /// Refused, as ERROR would say.
+    Error(crate::control::ErrorReply),
+}
+
 /// SNAPSHOT body: canopy's form of `ICANHAZ?`. The answer is the same
 /// KVSYNC stream, and its KTHXBAI carries the properties `lseq` (the level's
 /// update number the snapshot starts from, when the subtree is one level)

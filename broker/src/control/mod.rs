@@ -234,6 +234,7 @@ impl Control {
                 have: q.have,
             })),
             request @ (Request::Write(_)
+            | Request::Writes(_)
             | Request::Seqs(_)
             | Request::Stores(_)
             | Request::Backup(_)) => {

@@ -495,8 +495,9 @@ impl Uplink {
             };
             if let Some(r) = self.relayed.remove(&reply.id()) {
                 state.inflight.end(&r.peer);
-                let reply = with_id(reply, r.id);
-                outbox.send(router, &r.peer, &reply, c)?;
+                let peer = r.peer.clone();
+                let reply = with_id(reply, r);
+                outbox.send(router, &peer, &reply, c)?;
                 continue;
             }
             match reply {

@@ -10,8 +10,9 @@
 use super::Uplink;
 use crate::metrics::Counters;
 use crate::outbox::Outbox;
-use crate::state::plane::StatePlane;
-use canopy_schemas::state::Write;
+use crate::state::plane::{BatchSlot, StatePlane};
+use canopy_schemas::control::ErrorReply;
+use canopy_schemas::state::{Write, WriteBatch, WriteResult, WriteResults};
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::time::Instant;
 
@@ -38,11 +39,14 @@ impl Unanswered {
     }
 }
 
-/// A WRITE relayed to the parent.
+/// A WRITE (or WRITES) relayed to the parent.
 pub(super) struct Relayed {
     pub peer: Vec<u8>,
     pub id: u64,
     pub at: Instant,
+    /// For a WRITES: per write of the node's batch, the result known here
+    /// (refused by this broker's ACL) or the id of one the parent answers.
+    pub local: Vec<BatchSlot>,
 }
 
 impl Uplink {
@@ -70,9 +74,61 @@ impl Uplink {
                 peer,
                 id: node_id,
                 at: Instant::now(),
+                local: Vec::new(),
             },
         );
         c.link_writes_relayed += 1;
+        Ok(())
+    }
+
+    /// Relays the writes of a WRITES that this broker's ACL allowed as one
+    /// WRITES; `local` holds the results of the refused ones, merged into
+    /// the parent's answer.
+    pub fn relay_writes(
+        &mut self,
+        peer: Vec<u8>,
+        mut batch: WriteBatch,
+        local: Vec<BatchSlot>,
+        state: &mut StatePlane,
+        answer: (&zmq::Socket, &mut Outbox),
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let (router, outbox) = answer;
+        let node_id = batch.id;
+        if batch.writes.is_empty() {
+            let reply = merged(
+                node_id,
+                local,
+                Reply::Wrote(WriteResults {
+                    id: 0,
+                    results: Vec::new(),
+                }),
+            );
+            return outbox.send(router, &peer, &reply, c);
+        }
+        let relayed = batch.writes.len() as u64;
+        let id = self.id();
+        batch.id = id;
+        if !self.joined || !self.try_request(&Request::Writes(batch))? {
+            c.link_writes_refused += relayed;
+            let refused = Reply::error(
+                node_id,
+                ErrorCode::Unavailable,
+                Unanswered::NotSent.message(),
+            );
+            return outbox.send(router, &peer, &merged(node_id, local, refused), c);
+        }
+        state.inflight.begin(&peer);
+        self.relayed.insert(
+            id,
+            Relayed {
+                peer,
+                id: node_id,
+                at: Instant::now(),
+                local,
+            },
+        );
+        c.link_writes_relayed += relayed;
         Ok(())
     }
 
@@ -96,7 +152,10 @@ impl Uplink {
             if let Some(r) = self.relayed.remove(&id) {
                 state.inflight.end(&r.peer);
                 c.link_writes_lost += 1;
-                unavailable(&r.peer, r.id, Unanswered::Unknown, router, outbox, c)?;
+                let lost =
+                    Reply::error(r.id, ErrorCode::Unavailable, Unanswered::Unknown.message());
+                let peer = r.peer.clone();
+                outbox.send(router, &peer, &with_id(lost, r), c)?;
             }
         }
         Ok(())
@@ -118,8 +177,49 @@ fn unavailable(
     outbox.send(router, peer, &reply, c)
 }
 
-/// The parent's reply, renumbered for the node that asked.
-pub(super) fn with_id(reply: Reply, id: u64) -> Reply {
+/// The parent's reply, renumbered for the node that asked (and, for a
+/// WRITES, merged with what this broker answered itself).
+pub(super) fn with_id(reply: Reply, relayed: Relayed) -> Reply {
+    if relayed
+        .local
+        .iter()
+        .any(|slot| matches!(slot, BatchSlot::Answered(_)))
+    {
+        return merged(relayed.id, relayed.local, reply);
+    }
+    renumbered(reply, relayed.id)
+}
+
+/// One WROTE for the node's batch `id`: the results known here in their
+/// places, the parent's answer in the others, in order (a whole-batch ERROR
+/// from the parent, or a WROTE shorter than what was sent, becomes that
+/// error for each write it leaves unanswered).
+fn merged(id: u64, local: Vec<BatchSlot>, parent: Reply) -> Reply {
+    let (mut from_parent, fallback) = match parent {
+        Reply::Wrote(w) => (w.results.into_iter(), None),
+        Reply::Error(e) => (Vec::new().into_iter(), Some(e)),
+        _ => (Vec::new().into_iter(), None),
+    };
+    let results = local
+        .into_iter()
+        .map(|slot| match slot {
+            BatchSlot::Answered(known) => known,
+            BatchSlot::Relayed(write_id) => from_parent.next().unwrap_or_else(|| {
+                let mut e = fallback.clone().unwrap_or(ErrorReply {
+                    id: 0,
+                    code: ErrorCode::Unavailable,
+                    message: "the parent broker did not answer this write".into(),
+                });
+                e.id = write_id;
+                WriteResult::Error(e)
+            }),
+        })
+        .collect();
+    Reply::Wrote(WriteResults { id, results })
+}
+
+/// The parent's reply under the node's request id.
+fn renumbered(reply: Reply, id: u64) -> Reply {
     match reply {
         Reply::Written(mut w) => {
             w.id = id;
@@ -128,6 +228,10 @@ pub(super) fn with_id(reply: Reply, id: u64) -> Reply {
         Reply::Error(mut e) => {
             e.id = id;
             Reply::Error(e)
+        }
+        Reply::Wrote(mut w) => {
+            w.id = id;
+            Reply::Wrote(w)
         }
         other => other,
     }

@@ -391,6 +391,16 @@ impl Broker {
                     &mut self.counters,
                 )
                 .ctx(|| "relaying a WRITE".into()),
+            ForMaster::Writes { peer, batch, local } => link
+                .relay_writes(
+                    peer,
+                    batch,
+                    local,
+                    &mut self.state,
+                    (&self.router, &mut self.outbox),
+                    &mut self.counters,
+                )
+                .ctx(|| "relaying a WRITES".into()),
         }
     }
 

@@ -10,9 +10,10 @@ use crate::metrics::Counters;
 use crate::outbox::Outbox;
 use crate::peer::Peer;
 use canopy_schemas::clock::unix_ms as now_ms;
+use canopy_schemas::control::ErrorReply;
 use canopy_schemas::state::{
     ttl_properties, KvMsg, LseqsReply, SeqsQuery, SeqsReply, SnapshotBasis, StoresReply, Write,
-    PROP_LSEQ,
+    WriteBatch, WriteResult, WriteResults, MAX_BATCH_WRITES, PROP_LSEQ,
 };
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::collections::VecDeque;
@@ -64,6 +65,25 @@ pub enum ForMaster {
         /// The write.
         write: Write,
     },
+    /// The writes of a WRITES that passed this broker's ACL.
+    Writes {
+        /// Routing id of the asking connection.
+        peer: Vec<u8>,
+        /// The allowed writes, under the node's batch id.
+        batch: WriteBatch,
+        /// Per write of the node's batch, in order: the result known here
+        /// (refused by the ACL), or the id of one relayed.
+        local: Vec<BatchSlot>,
+    },
+}
+
+/// One write of a node's WRITES on a child broker.
+#[derive(Debug, Clone)]
+pub enum BatchSlot {
+    /// Answered here (refused by this broker's ACL).
+    Answered(WriteResult),
+    /// Relayed to the parent; the write's own id.
+    Relayed(u64),
 }
 
 /// A WRITTEN held until its change is on disk.
@@ -283,6 +303,102 @@ impl StatePlane {
         ok
     }
 
+    /// WRITES: each write applied as a WRITE would be, in order, answered by
+    /// one WROTE, held until the last change of a persistent store among
+    /// them is committed. On a child broker the writes its ACL allows go to
+    /// the parent as one WRITES; the refused ones are answered here.
+    fn write_batch(
+        &mut self,
+        identity: Vec<u8>,
+        user: Option<&str>,
+        batch: WriteBatch,
+        xpub: &zmq::Socket,
+        (router, outbox): (&zmq::Socket, &mut Outbox),
+        c: &mut Counters,
+    ) -> Result<Option<ForMaster>, zmq::Error> {
+        let mut slots = Vec::with_capacity(batch.writes.len());
+        let mut allowed = Vec::with_capacity(batch.writes.len());
+        for w in batch.writes {
+            if self.may_write(user, &w.target_key().unwrap_or_default(), c) {
+                slots.push(BatchSlot::Relayed(w.id));
+                allowed.push(w);
+            } else {
+                c.writes_rejected += 1;
+                slots.push(BatchSlot::Answered(WriteResult::Error(ErrorReply {
+                    id: w.id,
+                    code: ErrorCode::AclDenied,
+                    message: format!(
+                        "identity {} may not write {} at {:?} in store {}",
+                        user.unwrap_or("-"),
+                        w.key,
+                        w.level,
+                        w.store
+                    ),
+                })));
+            }
+        }
+        if self.mirror {
+            return Ok(Some(ForMaster::Writes {
+                peer: identity,
+                batch: WriteBatch {
+                    id: batch.id,
+                    writes: allowed,
+                },
+                local: slots,
+            }));
+        }
+        let now = now_ms();
+        let mut durable_through = None;
+        let mut applied = allowed.into_iter();
+        let mut results = Vec::with_capacity(slots.len());
+        for slot in slots {
+            let w = match (slot, applied.next()) {
+                (BatchSlot::Answered(known), _) => {
+                    results.push(known);
+                    continue;
+                }
+                (BatchSlot::Relayed(_), Some(w)) => w,
+                (BatchSlot::Relayed(_), None) => break,
+            };
+            results.push(match self.engine.write(&w, now) {
+                Ok((written, changes)) => {
+                    c.writes += 1;
+                    if changes.iter().any(|ch| ch.persist) {
+                        durable_through = durable_through.max(Some(written.seq));
+                    }
+                    self.publish(changes, xpub, c)?;
+                    WriteResult::Written(written)
+                }
+                Err((code, why)) => {
+                    c.writes_rejected += 1;
+                    count_refusal(code, c);
+                    WriteResult::Error(ErrorReply {
+                        id: w.id,
+                        code,
+                        message: why,
+                    })
+                }
+            });
+        }
+        let reply = Reply::Wrote(WriteResults {
+            id: batch.id,
+            results,
+        });
+        match durable_through {
+            Some(seq) => {
+                self.inflight.begin(&identity);
+                self.pending_acks.push_back(PendingAck {
+                    seq,
+                    identity,
+                    reply,
+                    since: std::time::Instant::now(),
+                });
+            }
+            None => outbox.send(router, &identity, &reply, c)?,
+        }
+        Ok(None)
+    }
+
     /// A CHP KVSET from the XSUB. On a child broker (a mirror) an allowed
     /// KVSET is handed back for the parent.
     pub fn kvset(
@@ -358,6 +474,22 @@ impl StatePlane {
                     peer: identity,
                     write,
                 }));
+            }
+            Request::Writes(batch) if batch.writes.len() > MAX_BATCH_WRITES => {
+                c.writes_rejected += batch.writes.len() as u64;
+                Reply::error(
+                    batch.id,
+                    ErrorCode::TooLarge,
+                    format!(
+                        "WRITES carries {} writes, at most {MAX_BATCH_WRITES}",
+                        batch.writes.len()
+                    ),
+                )
+            }
+            Request::Writes(batch) => {
+                c.write_batches += 1;
+                let answer = (router, outbox);
+                return self.write_batch(identity, user.as_deref(), batch, xpub, answer, c);
             }
             Request::Write(w) => match self.engine.write(&w, now_ms()) {
                 Ok((written, changes)) => {

@@ -8,8 +8,8 @@ use crate::locking::lock;
 use crate::port::{Lifetime, Port};
 use crate::subscriptions::Subscriptions;
 use crate::ClientError;
-use canopy_schemas::state::{Level, OpKind, Write, Written};
-use canopy_schemas::{NodePath, Reply, Request};
+use canopy_schemas::state::{Level, OpKind, Write, WriteBatch, WriteResult, Written};
+use canopy_schemas::{ErrorCode, NodePath, Reply, Request};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::{Change, ReplicaEntry, ReplicaShared, ReplicaState};
@@ -121,34 +121,160 @@ impl WriteSpec {
 }
 
 /// Sends one acknowledged write to the master.
+fn to_write(id: u64, store: &str, spec: &WriteSpec) -> Write {
+    Write {
+        id,
+        store: store.to_owned(),
+        level: spec.level.path(),
+        node: spec.level.is_node(),
+        key: spec.key.clone(),
+        op: spec.op,
+        value: spec.value.clone(),
+        by: spec.by,
+        expected_seq: spec.expected_seq,
+        // Saturates: a TTL beyond u64 milliseconds is "for ever".
+        ttl_ms: spec
+            .ttl
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+    }
+}
+
 pub(crate) async fn send_write(
     port: &Port,
     store: &str,
     spec: &WriteSpec,
 ) -> Result<WriteAck, ClientError> {
     let reply = port
-        .request(|id| {
-            Request::Write(Write {
-                id,
-                store: store.to_owned(),
-                level: spec.level.path(),
-                node: spec.level.is_node(),
-                key: spec.key.clone(),
-                op: spec.op,
-                value: spec.value.clone(),
-                by: spec.by,
-                expected_seq: spec.expected_seq,
-                // Saturates: a TTL beyond u64 milliseconds is "for ever".
-                ttl_ms: spec
-                    .ttl
-                    .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
-            })
-        })
+        .request(|id| Request::Write(to_write(id, store, spec)))
         .await?;
     match reply {
         Reply::Written(w) => Ok(w),
         other => Err(ClientError::Protocol(format!("{other:?}"))),
     }
+}
+
+/// Writes one WRITES carries at most (the broker takes up to
+/// [`MAX_BATCH_WRITES`]).
+const BATCH_WRITES: usize = 256;
+/// Encoded bytes one WRITES carries at most: well inside the broker's
+/// default `max_control_size` (64 KiB).
+const BATCH_BYTES: usize = 32 * 1024;
+
+/// Cuts `specs` into batches of at most [`BATCH_WRITES`] writes and about
+/// [`BATCH_BYTES`] of keys and values (a bigger write goes alone).
+fn batches(specs: Vec<WriteSpec>) -> Vec<Vec<WriteSpec>> {
+    let mut out: Vec<Vec<WriteSpec>> = Vec::new();
+    let mut bytes = 0;
+    for spec in specs {
+        // Level, key, value and about 64 bytes of field names and numbers.
+        let size = spec.key.len() + spec.value.as_ref().map_or(0, Vec::len) + 64;
+        let fits = out
+            .last()
+            .is_some_and(|b| b.len() < BATCH_WRITES && bytes + size <= BATCH_BYTES);
+        if !fits {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(batch) = out.last_mut() {
+            batch.push(spec);
+        }
+    }
+    out
+}
+
+/// The same error again, for every write of a batch that failed whole.
+fn for_each_write(e: &ClientError) -> ClientError {
+    match e {
+        ClientError::Refused { code, message } => ClientError::Refused {
+            code: *code,
+            message: message.clone(),
+        },
+        ClientError::Timeout {
+            endpoint,
+            waited_ms,
+        } => ClientError::Timeout {
+            endpoint: endpoint.clone(),
+            waited_ms: *waited_ms,
+        },
+        ClientError::Closed => ClientError::Closed,
+        ClientError::NotSent => ClientError::NotSent,
+        other => ClientError::Protocol(other.to_string()),
+    }
+}
+
+/// Sends `specs` as one WRITES (falling back to single WRITEs, and
+/// remembering to, when the broker does not know WRITES): one outcome per
+/// spec, in order.
+pub(crate) async fn send_batch(
+    port: &Port,
+    store: &str,
+    specs: &[WriteSpec],
+) -> Vec<Result<WriteAck, ClientError>> {
+    if specs.len() > 1 && port.batches.load(Ordering::Relaxed) {
+        let reply = port
+            .request(|id| {
+                let writes = specs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, spec)| to_write(i as u64, store, spec))
+                    .collect();
+                Request::Writes(WriteBatch { id, writes })
+            })
+            .await;
+        match reply {
+            Ok(Reply::Wrote(w)) if w.results.len() == specs.len() => {
+                return w
+                    .results
+                    .into_iter()
+                    .map(|r| match r {
+                        WriteResult::Written(written) => Ok(written),
+                        WriteResult::Error(e) => Err(ClientError::Refused {
+                            code: e.code,
+                            message: e.message,
+                        }),
+                    })
+                    .collect();
+            }
+            Ok(other) => {
+                let e = ClientError::Protocol(format!("WRITES answered with {other:?}"));
+                return specs.iter().map(|_| Err(for_each_write(&e))).collect();
+            }
+            Err(ClientError::Refused {
+                code: ErrorCode::UnknownCommand,
+                ..
+            }) => {
+                // A broker from before WRITES: one WRITE at a time from now on.
+                port.batches.store(false, Ordering::Relaxed);
+            }
+            Err(e) => return specs.iter().map(|_| Err(for_each_write(&e))).collect(),
+        }
+    }
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        out.push(send_write(port, store, spec).await);
+    }
+    out
+}
+
+/// Sends every write, in batches of one WRITES each, several batches in
+/// flight; the outcomes come in the order of `specs`.
+pub(crate) async fn send_many(
+    port: &Port,
+    store: &str,
+    specs: Vec<WriteSpec>,
+) -> Vec<(WriteSpec, Result<WriteAck, ClientError>)> {
+    use futures_util::StreamExt;
+    let in_flight = (PIPELINE / BATCH_WRITES).max(1);
+    let done: Vec<Vec<(WriteSpec, Result<WriteAck, ClientError>)>> =
+        futures_util::stream::iter(batches(specs).into_iter().map(|batch| async move {
+            let outcomes = send_batch(port, store, &batch).await;
+            batch.into_iter().zip(outcomes).collect()
+        }))
+        .buffered(in_flight)
+        .collect()
+        .await;
+    done.into_iter().flatten().collect()
 }
 
 /// A replica's place in its node: registered with the I/O thread and
@@ -317,29 +443,42 @@ impl Replica {
 
     /// Sends any write to the master and applies its result here.
     pub async fn write(&self, spec: WriteSpec) -> Result<WriteAck, ClientError> {
-        let prefix = if self.shared.opaque {
-            canopy_schemas::state::opaque_level(&spec.key)
-                .unwrap_or_default()
-                .to_owned()
-        } else {
-            spec.level.prefix(&self.shared.store)
-        };
+        let prefix = self.prefix_of(&spec);
         let w = send_write(&self.port, &self.shared.store, &spec).await?;
         self.shared
             .on_ack(&prefix, &spec.key, spec.op == OpKind::DeleteSubtree, &w);
         Ok(w)
     }
 
-    /// Sends every write at once, pipelined (up to
-    /// [`PIPELINE`](crate::replica::PIPELINE) in flight), each acknowledged on its own
-    /// after the commit and applied here; the outcomes come in the order of
-    /// `specs`. Much faster than awaiting one write after another.
+    /// Sends every write at once: in batches (one WRITES request for up to
+    /// 256 writes, several batches in flight; single pipelined WRITEs to a
+    /// broker from before WRITES), each write applied on its own (not a
+    /// transaction), acknowledged after the commit and applied here; the
+    /// outcomes come in the order of `specs`. Much faster than awaiting one
+    /// write after another.
     pub async fn write_many(&self, specs: Vec<WriteSpec>) -> Vec<Result<WriteAck, ClientError>> {
-        use futures_util::StreamExt;
-        futures_util::stream::iter(specs.into_iter().map(|spec| self.write(spec)))
-            .buffered(PIPELINE)
-            .collect()
+        send_many(&self.port, &self.shared.store, specs)
             .await
+            .into_iter()
+            .map(|(spec, outcome)| {
+                outcome.inspect(|w| {
+                    let prefix = self.prefix_of(&spec);
+                    self.shared
+                        .on_ack(&prefix, &spec.key, spec.op == OpKind::DeleteSubtree, w);
+                })
+            })
+            .collect()
+    }
+
+    /// The level prefix a write's acknowledgement applies to.
+    fn prefix_of(&self, spec: &WriteSpec) -> String {
+        if self.shared.opaque {
+            canopy_schemas::state::opaque_level(&spec.key)
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            spec.level.prefix(&self.shared.store)
+        }
     }
 
     async fn with_value<T: Serialize + ?Sized>(
