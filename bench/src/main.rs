@@ -9,6 +9,7 @@ mod forwarding;
 mod latency;
 mod lossless;
 mod nats;
+mod redis;
 mod scale;
 mod scrape;
 mod smoke;
@@ -52,9 +53,14 @@ struct Args {
     /// Keys loaded for the state snapshot, memory and restart figures.
     #[arg(long, default_value_t = 1_000_000)]
     keys: u64,
-    /// Acknowledged writes per writer for the write-rate figures.
+    /// Acknowledged writes per write-rate figure (shared by its writers).
     #[arg(long, default_value_t = 200_000)]
     writes: u64,
+    /// With --state: also measure Redis in the same run (a folder holding
+    /// redis-server and redis-benchmark, or "auto" for the ones on PATH):
+    /// SET with appendfsync everysec and always, 4 clients x 64 pipelined.
+    #[arg(long, value_name = "DIR|auto")]
+    redis: Option<String>,
     /// Also measure canopy with CURVE on against CURVE off (one row per
     /// subscriber count and payload).
     #[arg(long)]
@@ -191,7 +197,8 @@ fn main() -> anyhow::Result<()> {
         return scale::run(spec, args.json);
     }
     if args.state {
-        return state::run(args.keys, args.writes, args.json);
+        let redis = args.redis.as_deref().map(redis::binaries).transpose()?;
+        return state::run(args.keys, args.writes, redis, args.json);
     }
     if args.lossless {
         if args.smoke {
