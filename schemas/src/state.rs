@@ -567,6 +567,12 @@ pub struct LseqsReply {
     /// Level prefix → update number, for every level ever written under
     /// the subtree.
     pub lseqs: std::collections::BTreeMap<String, u64>,
+    /// Store → the history its levels' numbers belong to (12.1), for the
+    /// stores of those levels: a child broker serves its mirror of a level
+    /// under the master's history, so replicas below keep what did not
+    /// change across a clean restart of the master.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub histories: std::collections::BTreeMap<String, u64>,
 }
 
 /// Property (canopy, KTHXBAI of SNAPSHOT): the request id.

@@ -272,3 +272,63 @@ async fn a_replica_keeps_its_level_across_a_clean_restart_and_not_across_a_crash
     assert_eq!(replica.keys("").len(), KEYS + 1);
     assert_eq!(replica.get::<u8>("after").unwrap(), Some(7));
 }
+
+/// Below a child broker: the child serves its mirror under the master's
+/// history (the parent's LSEQS names it), so after a clean restart of the
+/// root the replica below keeps its level (the child sends it no key),
+/// and after a crash of the root it gets the whole level again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_below_a_child_keep_their_level_across_a_clean_restart_of_the_root() {
+    let mut root = BrokerProcess::start(&["--heartbeat-ms", "100"]);
+    let child = BrokerProcess::start(&["--upstream", &root.endpoint(), "--heartbeat-ms", "100"]);
+    fill(&root).await;
+    let reader = node(&child, "reader", "g").await;
+    let replica = reader.store("default").await.unwrap();
+    eventually("the replica below the child holds every key", || {
+        let n = replica.keys("").len();
+        async move { (n == KEYS).then_some(()) }
+    })
+    .await;
+    let levels = replica.levels().len() as u64;
+    let sent = counter(&child, "snapshot_keys_sent").await;
+    let kept = counter(&child, "snapshots_unchanged").await;
+
+    root.terminate();
+    root.restart();
+    eventually(
+        "the child answers the replica's levels unchanged",
+        || async { (counter(&child, "snapshots_unchanged").await >= kept + levels).then_some(()) },
+    )
+    .await;
+    resynced(&replica).await;
+    assert_eq!(
+        counter(&child, "snapshot_keys_sent").await,
+        sent,
+        "no key sent again"
+    );
+    assert_eq!(replica.keys("").len(), KEYS);
+    let writer = node(&root, "writer", "g").await;
+    let store = writer.store("default").await.unwrap();
+    store.put(&Level::root(), "after", &7u8).await.unwrap();
+    eventually_reads(
+        "the write after the restart, below the child",
+        &replica,
+        "after",
+        |v: Option<u8>| v == Some(7),
+    )
+    .await;
+    writer.close().await;
+
+    let sent = counter(&child, "snapshot_keys_sent").await;
+    root.kill9();
+    root.restart();
+    eventually(
+        "after the root's crash the level is sent again in full",
+        || async {
+            (counter(&child, "snapshot_keys_sent").await >= sent + KEYS as u64).then_some(())
+        },
+    )
+    .await;
+    resynced(&replica).await;
+    assert_eq!(replica.keys("").len(), KEYS + 1);
+}

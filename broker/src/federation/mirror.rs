@@ -31,8 +31,10 @@ pub(super) struct Mirror {
     sync: SyncMachine<KvMsg>,
     /// KVSYNCs of the snapshot in progress, in key order.
     fresh: Vec<(Box<str>, Entry)>,
-    /// The level numbers of the snapshot in progress (its LSEQS).
+    /// The level numbers of the snapshot in progress (its LSEQS), and the
+    /// master's histories of their stores.
     fresh_lseqs: Option<(u64, std::collections::BTreeMap<String, u64>)>,
+    fresh_histories: std::collections::BTreeMap<String, u64>,
     parent_epoch: EpochWatch,
     /// The parent's sequence at the previous PONG: a live mirror still
     /// below it missed an update.
@@ -80,6 +82,7 @@ impl Uplink {
         self.mirror.sync.begin(id, true, Instant::now());
         self.mirror.fresh.clear();
         self.mirror.fresh_lseqs = None;
+        self.mirror.fresh_histories.clear();
         self.request(&Request::Snapshot(SnapshotQuery {
             id,
             subtree: "/".into(),
@@ -218,6 +221,7 @@ impl Uplink {
     ) -> Result<(), zmq::Error> {
         if self.mirror.sync.syncing() == Some(reply.id) {
             self.mirror.fresh_lseqs = Some((reply.id, reply.lseqs));
+            self.mirror.fresh_histories = reply.histories;
         }
         // The machine follows the stream's sequence; the level numbers go
         // to the engine when the snapshot is whole.
@@ -257,6 +261,9 @@ impl Uplink {
         state
             .engine
             .mirror_replace(std::mem::take(&mut self.mirror.fresh), seq, lseqs);
+        // The mirror is the master's state as of `seq`: its levels carry the
+        // master's histories (a parent that names none: this broker's epoch).
+        state.mirror_histories = std::mem::take(&mut self.mirror.fresh_histories);
         self.mirror.expected_seq = 0;
         for msg in replay {
             apply(state, &msg);

@@ -252,6 +252,11 @@ impl StateEngine {
         restored
     }
 
+    /// Every declared store's name (the opaque space's too).
+    pub fn store_names(&self) -> impl Iterator<Item = &str> {
+        self.stores.keys().map(String::as_str)
+    }
+
     /// True when `store` is declared (persistent or not).
     pub fn declares(&self, store: &str) -> bool {
         self.stores.contains_key(store)

@@ -127,8 +127,11 @@ pub struct StatePlane {
     /// clean restarts of the data directory).
     disk_history: u64,
     /// The broker's epoch: the history of everything held only in memory
-    /// (non-persistent stores, a child's mirror).
+    /// (non-persistent stores, a child's mirror the parent named none for).
     pub epoch: u64,
+    /// On a child: store → the master's history of the mirror's levels, from
+    /// the LSEQS of the mirror's last complete snapshot.
+    pub mirror_histories: std::collections::BTreeMap<String, u64>,
 }
 
 impl StatePlane {
@@ -156,15 +159,14 @@ impl StatePlane {
             storage_failed: None,
             disk_history: 0,
             epoch: 0,
+            mirror_histories: Default::default(),
         }
     }
 
-    /// The history a one-level snapshot of `subtree` belongs to: a master's
-    /// persistent store keeps its history across clean restarts; anything
-    /// held only in memory (or mirrored from a parent) has the epoch's.
-    /// None when the subtree holds keys its level's lseq does not number:
-    /// the opaque level `/` (every key) or `/NAME/` of a declared store
-    /// (whose canonical keys share the prefix).
+    /// The history a one-level snapshot of `subtree` belongs to (see
+    /// [`StatePlane::store_history`]). None when the subtree holds keys its
+    /// level's lseq does not number: the opaque level `/` (every key) or
+    /// `/NAME/` of a declared store (whose canonical keys share the prefix).
     fn history_of(&self, subtree: &str) -> Option<u64> {
         let probe = format!("{subtree}x");
         let (store, _) = super::home(&probe)?;
@@ -174,12 +176,35 @@ impl StatePlane {
                 return None;
             }
         }
-        let on_disk = self.persist.is_some() && self.engine.serves_from_disk(store);
-        Some(if on_disk && !self.mirror {
+        Some(self.store_history(store))
+    }
+
+    /// The history of a store's level numbers: a master's persistent store
+    /// keeps its history across clean restarts; a store held only in memory
+    /// has the epoch's; a child serves its mirror under the master's (as
+    /// the parent's LSEQS said), or its own epoch's when it was not told.
+    fn store_history(&self, store: &str) -> u64 {
+        if self.mirror {
+            return self
+                .mirror_histories
+                .get(store)
+                .copied()
+                .unwrap_or(self.epoch);
+        }
+        if self.persist.is_some() && self.engine.serves_from_disk(store) {
             self.disk_history
         } else {
             self.epoch
-        })
+        }
+    }
+
+    /// Store → history for every store this broker serves (an LSEQS
+    /// reply): a child may be asked for a level of any of them later.
+    fn histories(&self) -> std::collections::BTreeMap<String, u64> {
+        self.engine
+            .store_names()
+            .map(|store| (store.to_owned(), self.store_history(store)))
+            .collect()
     }
 
     /// True while snapshots are being streamed (the loop must not sleep).
@@ -627,14 +652,20 @@ impl StatePlane {
                 if let (Some(id), true) = (canopy_id, lseqs) {
                     // Taken in the same loop turn as the job: consistent
                     // with the sequence its KTHXBAI carries.
+                    let lseqs = if job.is_empty() {
+                        Default::default()
+                    } else {
+                        self.engine.lseqs_under(job.subtree())
+                    };
                     let reply = Reply::Lseqs(LseqsReply {
                         id,
                         seq: job.seq(),
-                        lseqs: if job.is_empty() {
+                        histories: if job.is_empty() {
                             Default::default()
                         } else {
-                            self.engine.lseqs_under(job.subtree())
+                            self.histories()
                         },
+                        lseqs,
                     });
                     outbox.send(router, job.identity(), &reply, c)?;
                 }
