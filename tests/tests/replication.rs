@@ -202,13 +202,6 @@ async fn a_client_that_never_reads_its_replies_does_not_make_the_broker_spin() {
     assert!(n.stats().await.is_ok());
 }
 
-/// A broker config with one `persist = false` store, `volatile`.
-fn volatile_config(dir: &std::path::Path) -> String {
-    let path = dir.join("volatile.toml");
-    std::fs::write(&path, "[stores.volatile]\npersist = false\n").unwrap();
-    path.to_str().unwrap().to_owned()
-}
-
 /// Finding 2: the last update of a level lost on the link used to leave the
 /// child's mirror, and every replica below it, stale for ever (no later
 /// number shows the gap, and SEQS was answered from the stale mirror). The

@@ -74,12 +74,6 @@ fn snapshot(broker: &BrokerProcess, subtree: &str, have: Option<SnapshotBasis>) 
     }
 }
 
-fn volatile_config(dir: &std::path::Path) -> String {
-    let path = dir.join("volatile.toml");
-    std::fs::write(&path, "[stores.volatile]\npersist = false\n").unwrap();
-    path.to_str().unwrap().to_owned()
-}
-
 /// The broker's decision, request by request: only the very history and
 /// lseq of the level is answered `unchanged`; a clean restart keeps the
 /// history, a crash and `--drop-store` do not, and a store held in memory

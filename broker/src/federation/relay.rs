@@ -67,16 +67,7 @@ impl Uplink {
             let (router, outbox) = answer;
             return unavailable(&peer, node_id, Unanswered::NotSent, router, outbox, c);
         }
-        state.inflight.begin(&peer);
-        self.relayed.insert(
-            id,
-            Relayed {
-                peer,
-                id: node_id,
-                at: Instant::now(),
-                local: Vec::new(),
-            },
-        );
+        self.track(id, peer, node_id, Vec::new(), state);
         c.link_writes_relayed += 1;
         Ok(())
     }
@@ -118,6 +109,21 @@ impl Uplink {
             );
             return outbox.send(router, &peer, &merged(node_id, local, refused), c);
         }
+        self.track(id, peer, node_id, local, state);
+        c.link_writes_relayed += relayed;
+        Ok(())
+    }
+
+    /// Remembers a request sent to the parent under link-local `id`, for
+    /// the node's request `node_id` on connection `peer`.
+    fn track(
+        &mut self,
+        id: u64,
+        peer: Vec<u8>,
+        node_id: u64,
+        local: Vec<BatchSlot>,
+        state: &mut StatePlane,
+    ) {
         state.inflight.begin(&peer);
         self.relayed.insert(
             id,
@@ -128,8 +134,6 @@ impl Uplink {
                 local,
             },
         );
-        c.link_writes_relayed += relayed;
-        Ok(())
     }
 
     /// Answers every relayed write older than `limit` (all of them with

@@ -349,17 +349,9 @@ impl StatePlane {
                 allowed.push(w);
             } else {
                 c.writes_rejected += 1;
-                slots.push(BatchSlot::Answered(WriteResult::Error(ErrorReply {
-                    id: w.id,
-                    code: ErrorCode::AclDenied,
-                    message: format!(
-                        "identity {} may not write {} at {:?} in store {}",
-                        user.unwrap_or("-"),
-                        w.key,
-                        w.level,
-                        w.store
-                    ),
-                })));
+                slots.push(BatchSlot::Answered(WriteResult::Error(acl_refusal(
+                    user, &w,
+                ))));
             }
         }
         if self.mirror {
@@ -385,43 +377,68 @@ impl StatePlane {
                 (BatchSlot::Relayed(_), Some(w)) => w,
                 (BatchSlot::Relayed(_), None) => break,
             };
-            results.push(match self.engine.write(&w, now) {
-                Ok((written, changes)) => {
-                    c.writes += 1;
-                    if changes.iter().any(|ch| ch.persist) {
-                        durable_through = durable_through.max(Some(written.seq));
-                    }
-                    self.publish(changes, xpub, c)?;
-                    WriteResult::Written(written)
-                }
-                Err((code, why)) => {
-                    c.writes_rejected += 1;
-                    count_refusal(code, c);
-                    WriteResult::Error(ErrorReply {
-                        id: w.id,
-                        code,
-                        message: why,
-                    })
-                }
-            });
+            let (result, durable) = self.apply_write(&w, now, xpub, c)?;
+            durable_through = durable_through.max(durable);
+            results.push(result);
         }
         let reply = Reply::Wrote(WriteResults {
             id: batch.id,
             results,
         });
-        match durable_through {
-            Some(seq) => {
-                self.inflight.begin(&identity);
-                self.pending_acks.push_back(PendingAck {
-                    seq,
-                    identity,
-                    reply,
-                    since: std::time::Instant::now(),
-                });
-            }
-            None => outbox.send(router, &identity, &reply, c)?,
-        }
+        self.answer_when_durable(identity, reply, durable_through, (router, outbox), c)?;
         Ok(None)
+    }
+
+    /// Applies one write and publishes its changes: the result, and the
+    /// sequence to wait for on disk when it changed a persistent store.
+    fn apply_write(
+        &mut self,
+        w: &Write,
+        now: u64,
+        xpub: &zmq::Socket,
+        c: &mut Counters,
+    ) -> Result<(WriteResult, Option<u64>), zmq::Error> {
+        Ok(match self.engine.write(w, now) {
+            Ok((written, changes)) => {
+                c.writes += 1;
+                let durable = changes.iter().any(|ch| ch.persist).then_some(written.seq);
+                self.publish(changes, xpub, c)?;
+                (WriteResult::Written(written), durable)
+            }
+            Err((code, why)) => {
+                c.writes_rejected += 1;
+                count_refusal(code, c);
+                let refused = ErrorReply {
+                    id: w.id,
+                    code,
+                    message: why,
+                };
+                (WriteResult::Error(refused), None)
+            }
+        })
+    }
+
+    /// Sends `reply` now, or holds it until `durable` (a sequence) is
+    /// committed.
+    fn answer_when_durable(
+        &mut self,
+        identity: Vec<u8>,
+        reply: Reply,
+        durable: Option<u64>,
+        (router, outbox): (&zmq::Socket, &mut Outbox),
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let Some(seq) = durable else {
+            return outbox.send(router, &identity, &reply, c);
+        };
+        self.inflight.begin(&identity);
+        self.pending_acks.push_back(PendingAck {
+            seq,
+            identity,
+            reply,
+            since: std::time::Instant::now(),
+        });
+        Ok(())
     }
 
     /// A CHP KVSET from the XSUB. On a child broker (a mirror) an allowed
@@ -482,17 +499,7 @@ impl StatePlane {
                 if !self.may_write(user.as_deref(), &w.target_key().unwrap_or_default(), c) =>
             {
                 c.writes_rejected += 1;
-                Reply::error(
-                    w.id,
-                    ErrorCode::AclDenied,
-                    format!(
-                        "identity {} may not write {} at {:?} in store {}",
-                        user.as_deref().unwrap_or("-"),
-                        w.key,
-                        w.level,
-                        w.store
-                    ),
-                )
+                Reply::Error(acl_refusal(user.as_deref(), &w))
             }
             Request::Write(write) if self.mirror => {
                 return Ok(Some(ForMaster::Write {
@@ -516,30 +523,15 @@ impl StatePlane {
                 let answer = (router, outbox);
                 return self.write_batch(identity, user.as_deref(), batch, xpub, answer, c);
             }
-            Request::Write(w) => match self.engine.write(&w, now_ms()) {
-                Ok((written, changes)) => {
-                    c.writes += 1;
-                    let durable = changes.iter().any(|ch| ch.persist);
-                    let seq = written.seq;
-                    self.publish(changes, xpub, c)?;
-                    if durable {
-                        self.inflight.begin(&identity);
-                        self.pending_acks.push_back(PendingAck {
-                            seq,
-                            identity,
-                            reply: Reply::Written(written),
-                            since: std::time::Instant::now(),
-                        });
-                        return Ok(None);
-                    }
-                    Reply::Written(written)
-                }
-                Err((code, why)) => {
-                    c.writes_rejected += 1;
-                    count_refusal(code, c);
-                    Reply::error(w.id, code, why)
-                }
-            },
+            Request::Write(w) => {
+                let (result, durable) = self.apply_write(&w, now_ms(), xpub, c)?;
+                let reply = match result {
+                    WriteResult::Written(written) => Reply::Written(written),
+                    WriteResult::Error(refused) => Reply::Error(refused),
+                };
+                self.answer_when_durable(identity, reply, durable, (router, outbox), c)?;
+                return Ok(None);
+            }
             Request::Seqs(q) if q.levels.len() > MAX_SEQS_LEVELS => Reply::error(
                 q.id,
                 ErrorCode::TooLarge,
@@ -971,6 +963,21 @@ impl StatePlane {
         }
         self.on_durable(router, outbox, c)?;
         outbox.flush(router, c)
+    }
+}
+
+/// Why a write is refused by the writer's ACL.
+fn acl_refusal(user: Option<&str>, w: &Write) -> ErrorReply {
+    ErrorReply {
+        id: w.id,
+        code: ErrorCode::AclDenied,
+        message: format!(
+            "identity {} may not write {} at {:?} in store {}",
+            user.unwrap_or("-"),
+            w.key,
+            w.level,
+            w.store
+        ),
     }
 }
 

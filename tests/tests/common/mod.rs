@@ -514,3 +514,11 @@ pub async fn kvset_fill(broker: &BrokerProcess, count: usize) {
         .await;
     }
 }
+
+/// A broker config file in `dir` with one `persist = false` store,
+/// `volatile`; returns its path.
+pub fn volatile_config(dir: &Path) -> String {
+    let path = dir.join("volatile.toml");
+    std::fs::write(&path, "[stores.volatile]\npersist = false\n").unwrap();
+    path.to_str().unwrap().to_owned()
+}
