@@ -32,27 +32,43 @@ struct CappedBroker {
 }
 
 impl CappedBroker {
+    /// Starts on free ports, with monitoring on a port of the OS's choosing
+    /// (P+3 is not checked free, and tests run in parallel); a port taken
+    /// between the check and the bind is retried on other ports.
     fn start(data_dir: &Path, max_file_kib: u64) -> CappedBroker {
-        let port = free_base_port();
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
-                max_file_kib
-            ))
-            .arg(broker_bin())
-            .args(["--port", &port.to_string(), "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert!(ready.starts_with("canopy-broker ready"), "{ready}");
-        CappedBroker { child, port }
+        let mut said = String::new();
+        for _ in 0..5 {
+            let port = free_base_port();
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(format!(
+                    "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
+                    max_file_kib
+                ))
+                .arg(broker_bin())
+                .args(["--port", &port.to_string(), "--http", "127.0.0.1:0"])
+                .arg("--data-dir")
+                .arg(data_dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut ready = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut ready)
+                .unwrap();
+            if ready.starts_with("canopy-broker ready") {
+                return CappedBroker { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            said.clear();
+            let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut said);
+            if !said.contains("Address already in use") {
+                break;
+            }
+        }
+        panic!("the capped broker did not start:\n{said}");
     }
 }
 

@@ -298,6 +298,7 @@ fn a_broker_refuses_itself_as_its_own_upstream() {
     let log = dir.path().join("stderr");
     let mut child = std::process::Command::new(broker_bin())
         .args(["--port", &port.to_string(), "--heartbeat-ms", "100"])
+        .args(["--http", "127.0.0.1:0"])
         .args(["--upstream", &format!("tcp://127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.path().join("data"))

@@ -112,7 +112,8 @@ fn the_broker_tells_systemd_when_it_is_ready_and_when_it_stops() {
     let manager = UnixDatagram::bind(&socket_path).unwrap();
     manager.set_read_timeout(Some(DEADLINE)).unwrap();
     let mut child = Command::new(broker_bin())
-        .args(["--port", &free_base_port().to_string(), "--data-dir"])
+        .args(["--port", &free_base_port().to_string()])
+        .args(["--http", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
         .env("NOTIFY_SOCKET", &socket_path)
         .stdout(std::process::Stdio::null())
