@@ -1,4 +1,4 @@
-//! `canopy backup`: a consistent copy of every persistent store, taken by
+//! `canopy backup`: a consistent copy of every store, taken by
 //! the broker while it runs, written to a file `canopy-broker --restore`
 //! reads.
 

@@ -184,7 +184,7 @@ pub enum Command {
     Stores(state::StoresArgs),
     /// Write a new CURVE key pair: PATH.key (secret) and PATH.pub.
     Keygen(keygen::KeygenArgs),
-    /// Copy every persistent store, consistently, while the broker runs.
+    /// Copy every store (persistent and volatile), consistently, while the broker runs.
     Backup(backup::BackupArgs),
     /// A live view: rates in, out, dropped, writes, slowest subscribers, links (q quits).
     Top(top::TopArgs),

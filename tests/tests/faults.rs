@@ -6,14 +6,18 @@
 //! and restart of any broker, a clean restart (SIGTERM: replicas resume the
 //! levels the broker says are unchanged), SIGSTOP/SIGCONT, links cut, held (a partition
 //! that closes nothing) or delayed, a child's data file damaged at a
-//! restart. The root starts with 20,000 keys, so every mirror and replica
-//! sync is a large snapshot, and new replicas join while the faults go on.
+//! restart, a backup of the root taken while the faults go on. The root
+//! starts with 20,000 keys, so every mirror and replica sync is a large
+//! snapshot, and new replicas join while the faults go on.
 //!
 //! After the faults stop it checks that every acknowledged write of the
 //! persistent store is at the root (unless a later write of the same key may
 //! have replaced it), every acknowledged increment is counted, every replica
 //! equals the root exactly within a deadline, and no watch ever showed a
-//! value no writer wrote. On failure it prints the seed and the schedule.
+//! value no writer wrote, every backup holds only values writers wrote, and
+//! a backup of the root taken at the end, restored into a new broker, equals
+//! the root in every store (the `persist = false` one too). On failure it
+//! prints the seed and the schedule.
 //!
 //! CI runs the seeds of `CI_SEEDS`. `CANOPY_FAULT_SEED=N` replays one;
 //! `CANOPY_FAULT_SCHEDULES=N` (a soak) runs N seeds from
@@ -46,6 +50,8 @@ const CHP_LEVEL: &str = "/faults/";
 /// Every replica a reader keeps: the stores, then the opaque level.
 const REPLICAS: [&str; 3] = ["default", "volatile", "$chp"];
 const BROKERS: [&str; 4] = ["root", "middle", "leaf1", "leaf2"];
+/// Keys written to each store just before the last backup.
+const BACKUP_CHECK_KEYS: usize = 50;
 
 /// One write attempt: the value (None = a deletion; `?value` = a TTL write
 /// or one whose outcome is unknown) and whether it was acknowledged.
@@ -88,7 +94,11 @@ struct Tree {
     dead: Vec<bool>,
     /// Restarts refused on a damaged file: (broker, clear message, stderr).
     refusals: Vec<(&'static str, bool, String)>,
-    _config_dir: tempfile::TempDir,
+    /// Backups of the root taken during the faults: the file, or why the
+    /// running root did not answer.
+    backups: Vec<Result<std::path::PathBuf, String>>,
+    config: String,
+    config_dir: tempfile::TempDir,
 }
 
 fn flags(config: &str, upstream: Option<&str>) -> Vec<String> {
@@ -119,6 +129,7 @@ impl Tree {
             BrokerProcess::start(&f)
         };
         let root = start(None);
+        let config = config.clone();
         let p_middle = LinkProxy::start(root.port);
         let middle = start(Some(&p_middle.endpoint()));
         let p_leaf1 = LinkProxy::start(middle.port);
@@ -131,7 +142,31 @@ impl Tree {
             stopped: vec![false; 4],
             dead: vec![false; 4],
             refusals: Vec::new(),
-            _config_dir: dir,
+            backups: Vec::new(),
+            config,
+            config_dir: dir,
+        }
+    }
+
+    /// `canopy backup` of the root into a new file of the config folder.
+    fn backup_root(&self) -> Result<std::path::PathBuf, String> {
+        let file = self
+            .config_dir
+            .path()
+            .join(format!("root-{}.backup", self.backups.len()));
+        let out = run_cli(&[
+            "--broker",
+            &self.brokers[0].endpoint(),
+            "--timeout",
+            "20",
+            "backup",
+            "--out",
+            file.to_str().unwrap(),
+        ]);
+        if out.status.success() {
+            Ok(file)
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
         }
     }
 
@@ -158,7 +193,7 @@ impl Tree {
 fn inject(tree: &mut Tree, rng: &mut StdRng, log: &mut Vec<String>, at: Duration) {
     let b = rng.gen_range(0..BROKERS.len());
     let link = rng.gen_range(0..tree.proxies.len());
-    let what = rng.gen_range(0..9);
+    let what = rng.gen_range(0..10);
     let entry = match what {
         0 if !tree.stopped[b] => {
             tree.brokers[b].kill9();
@@ -233,6 +268,15 @@ fn inject(tree: &mut Tree, rng: &mut StdRng, log: &mut Vec<String>, at: Duration
             tree.brokers[b].terminate();
             tree.brokers[b].restart();
             format!("SIGTERM and restart {}", BROKERS[b])
+        }
+        9 if !tree.stopped[0] && !tree.dead[0] => {
+            let taken = tree.backup_root();
+            let outcome = match &taken {
+                Ok(_) => "taken".to_owned(),
+                Err(why) => format!("failed: {why}"),
+            };
+            tree.backups.push(taken);
+            format!("backup of the root: {outcome}")
         }
         _ => return,
     };
@@ -504,6 +548,7 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
         }
     }
     let mut violations = check(&tree, &readers, &ledger, &seen).await;
+    violations.extend(check_backups(&tree, &ledger).await);
     for why in late_failed {
         violations.push(format!(
             "a replica that joined during the faults never synced: {why}"
@@ -530,9 +575,10 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
     }
     let injected = log.len() - 1;
     let clean = log.iter().filter(|e| e.contains("SIGTERM")).count();
+    let backups = tree.backups.len();
     let l = ledger.lock().unwrap();
     eprintln!(
-        "seed {seed}: {injected} faults ({clean} clean restarts), {} writes acknowledged, {} failed, {} violations",
+        "seed {seed}: {injected} faults ({clean} clean restarts, {backups} backups), {} writes acknowledged, {} failed, {} violations",
         l.acknowledged,
         l.failed,
         violations.len()
@@ -662,6 +708,110 @@ async fn check(
         if !l.values.contains(&v) {
             violations.push(format!(
                 "a watch of {store} showed {v:?}, which no writer wrote"
+            ));
+        }
+    }
+    violations
+}
+
+/// The store a backup key belongs to, as the ledger names it.
+fn backup_store(key: &str) -> &'static str {
+    STORES
+        .into_iter()
+        .find(|s| key.starts_with(&format!("/{s}/")))
+        .unwrap_or("$chp")
+}
+
+/// Backups taken during the faults hold only values writers wrote (and were
+/// answered whenever the root ran); one taken now, restored into a new
+/// broker, serves exactly what the root serves, volatile store included.
+async fn check_backups(tree: &Tree, ledger: &Mutex<Ledger>) -> Vec<String> {
+    let mut violations = Vec::new();
+    let written = |store: &str, bytes: &[u8], l: &Ledger| {
+        (store != "$chp" && rmp_serde::from_slice::<i64>(bytes).is_ok())
+            || l.values.contains(&decode_in(store, bytes))
+    };
+    for (i, taken) in tree.backups.iter().enumerate() {
+        let file = match taken {
+            Ok(file) => file,
+            Err(why) => {
+                violations.push(format!("backup {i} of the running root failed: {why}"));
+                continue;
+            }
+        };
+        let bytes = std::fs::read(file).unwrap_or_default();
+        let backup = match canopy_schemas::backup::Backup::decode(&bytes) {
+            Ok(b) => b,
+            Err(e) => {
+                violations.push(format!("backup {i} does not decode: {e}"));
+                continue;
+            }
+        };
+        let l = ledger.lock().unwrap();
+        for e in &backup.entries {
+            let store = backup_store(&e.key);
+            if store == "volatile" || !written(store, &e.value, &l) {
+                violations.push(format!(
+                    "backup {i} holds {} as persistent: {:?}",
+                    e.key, e.value
+                ));
+            }
+        }
+        for e in &backup.volatile {
+            let store = backup_store(&e.key);
+            if store != "volatile" || !written(store, &e.value, &l) {
+                violations.push(format!(
+                    "backup {i} holds {} as volatile: {:?}",
+                    e.key, e.value
+                ));
+            }
+        }
+    }
+    // Keys in every store however the faults left the volatile one (a
+    // root killed -9 comes back without its volatile keys).
+    let root_node = join(&tree.brokers[0], "backup-reference").await;
+    let Ok(want) = open_all(&root_node).await else {
+        violations.push("cannot open the replicas of the root".into());
+        return violations;
+    };
+    let level = Level::parse("g", false).unwrap();
+    for (store, replica) in STORES.iter().zip(&want) {
+        for n in 0..BACKUP_CHECK_KEYS {
+            let value = format!("backup-check-{store}-{n}");
+            let written = replica.put(&level, &value, &value).await;
+            if let Err(e) = written {
+                violations.push(format!("a write before the last backup failed: {e}"));
+                return violations;
+            }
+            ledger.lock().unwrap().values.insert(value);
+        }
+    }
+    let last = match tree.backup_root() {
+        Ok(file) => file,
+        Err(why) => {
+            violations.push(format!("the backup after the faults failed: {why}"));
+            return violations;
+        }
+    };
+    let restored = BrokerProcess::start(&[
+        "--config",
+        &tree.config,
+        "--restore",
+        last.to_str().unwrap(),
+    ]);
+    let restored_node = join(&restored, "backup-restored").await;
+    let Ok(have) = open_all(&restored_node).await else {
+        violations.push("cannot open the replicas of the restored broker".into());
+        return violations;
+    };
+    for (s, (w, h)) in want.iter().zip(&have).enumerate() {
+        let (w, h) = (view(w), view(h));
+        if w != h {
+            violations.push(format!(
+                "restored backup differs from the root in {}: {} keys, root {}",
+                REPLICAS[s],
+                h.len(),
+                w.len()
             ));
         }
     }

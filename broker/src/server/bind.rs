@@ -65,16 +65,25 @@ pub fn restore(config: &Config, file: &Path) -> Result<(u64, u64), BrokerError> 
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    crate::state::persist::restore(&config.data_dir.join("state.redb"), &backup)
+    let volatile_now = |store: &str| {
+        let declared = if store == canopy_schemas::state::OPAQUE_STORE {
+            Some(&config.chp)
+        } else {
+            config.stores.get(store)
+        };
+        declared.is_some_and(|s| !s.persist)
+    };
+    crate::state::persist::restore(&config.data_dir.join("state.redb"), &backup, volatile_now)
         .map_err(|e| failed(e.to_string()))?;
     tracing::info!(
         keys = backup.entries.len(),
+        volatile_keys = backup.volatile.len(),
         seq = backup.seq,
         from = %backup.broker_id,
         file = %file.display(),
         "backup restored"
     );
-    Ok((backup.entries.len() as u64, backup.seq))
+    Ok((backup.keys(), backup.seq))
 }
 
 /// The broker's CURVE secret key when CURVE is on (both settings given).

@@ -73,6 +73,8 @@ pub struct Loaded {
     pub lseqs: HashMap<Box<str>, u64>,
     /// Every persisted key, sorted.
     pub entries: Vec<(Box<str>, Entry)>,
+    /// Keys of `persist = false` stores a restore left for this start.
+    pub restored_volatile: Vec<(Box<str>, Entry)>,
     /// The history the directory's level numbers belong to, when it may
     /// carry on: the previous run stopped cleanly (every change it
     /// published was committed) and nothing was rolled back since.
@@ -115,6 +117,11 @@ pub struct Restored {
     pub erase: Vec<Box<str>>,
     /// Stores whose keys are kept on disk but not served, by name.
     pub unserved: BTreeMap<String, Unserved>,
+    /// Restored volatile keys now served from memory.
+    pub volatile_served: u64,
+    /// Restored volatile keys dropped: their store no longer exists with
+    /// `persist = false` (the configuration changed since the restore).
+    pub volatile_dropped: u64,
 }
 
 /// The master of every store.
@@ -249,7 +256,34 @@ impl StateEngine {
         }
         // Input is sorted: the bulk build is linear.
         self.map = kept.into_iter().collect();
+        for (key, entry) in loaded.restored_volatile {
+            let name = home(&key).map_or("", |(store, _)| store);
+            match self.stores.get_mut(name).filter(|s| !s.config.persist) {
+                Some(s) => {
+                    s.keys += 1;
+                    s.bytes += (key.len() + entry.value.len()) as u64;
+                    if entry.expires_ms != 0 {
+                        self.expiry.insert((entry.expires_ms, key.clone()));
+                    }
+                    self.map.insert(key, entry);
+                    restored.volatile_served += 1;
+                }
+                None => restored.volatile_dropped += 1,
+            }
+        }
         restored
+    }
+
+    /// The stores declared with `persist = false`.
+    pub fn volatile_stores(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .stores
+            .iter()
+            .filter(|(_, s)| !s.config.persist)
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
     }
 
     /// Every declared store's name (the opaque space's too).

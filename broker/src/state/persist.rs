@@ -9,8 +9,8 @@
 //! `StatePlane::on_durable`): redb refuses every commit after an I/O error,
 //! and a broker that went on would serve changes that can never be durable.
 
-use super::{Change, Entry, Loaded};
-use canopy_schemas::backup::{Backup, BackupEntry, BACKUP_FORMAT, BACKUP_MAGIC};
+use super::{Change, Entry, Loaded, StateMap};
+use canopy_schemas::backup::{Backup, BackupEntry, BACKUP_MAGIC};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
@@ -19,6 +19,11 @@ use std::thread::JoinHandle;
 const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 const LEVELS: TableDefinition<&str, u64> = TableDefinition::new("levels");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Keys of `persist = false` stores a restore brought (`--restore`): the
+/// start that follows serves them from memory and deletes the table, so
+/// they live as long as that run, like any volatile key. Only a restored
+/// directory has it; a broker that does not know it ignores it.
+const RESTORED_VOLATILE: TableDefinition<&str, &[u8]> = TableDefinition::new("restored_volatile");
 const SEQ: &str = "seq";
 /// META key: no sequence at or below it may be handed out again (raised at
 /// every start, so neither a lost commit nor a clock step back reuses one).
@@ -259,15 +264,30 @@ fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistErro
             .entries
             .push((key.into(), decode_entry(key, v.value())?));
     }
+    match tx.open_table(RESTORED_VOLATILE) {
+        Ok(table) => {
+            for row in table.iter().map_err(db_err)? {
+                let (k, v) = row.map_err(db_err)?;
+                let key = k.value();
+                loaded
+                    .restored_volatile
+                    .push((key.into(), decode_entry(key, v.value())?));
+            }
+        }
+        Err(redb::TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(db_err(e)),
+    }
     Ok((db, loaded))
 }
 
 /// Records, before the broker serves, that this run numbers changes from
 /// `start` up to `start + SEQ_RESERVATION` (the next start begins above)
 /// under `history`, and removes the clean-stop marker: until this run
-/// stops cleanly, a start must not trust its history.
+/// stops cleanly, a start must not trust its history. Restored volatile
+/// keys, now in memory, leave the disk.
 pub fn begin_run(db: &Database, start: u64, history: u64) -> Result<(), PersistError> {
     let tx = db.begin_write().map_err(db_err)?;
+    tx.delete_table(RESTORED_VOLATILE).map_err(db_err)?;
     {
         let mut meta = tx.open_table(META).map_err(db_err)?;
         meta.insert(SEQ_FLOOR, start.saturating_add(SEQ_RESERVATION))
@@ -412,24 +432,68 @@ pub enum ToWriter {
     /// stop, end the thread.
     Stop,
     /// A backup for the connection `peer`, answering request `id`: taken
-    /// after everything sent before it is committed.
+    /// after everything sent before it is committed, and nothing sent after.
     Backup {
         /// Routing id of the asking connection.
         peer: Vec<u8>,
         /// Its request id.
         id: u64,
+        /// What it takes from memory.
+        point: BackupPoint,
     },
+}
+
+/// The loop's state when it read a BACKUP: the writer pairs it with the
+/// database as of the same point (everything sent before committed, nothing
+/// after), so the persistent and the volatile stores come from one moment.
+#[derive(Debug)]
+pub struct BackupPoint {
+    /// The sequence then: every change at or below it is in the backup.
+    pub seq: u64,
+    /// Every key then, frozen (an O(1) clone of the engine's map).
+    pub map: StateMap,
+    /// The stores declared with `persist = false`, whose keys only memory
+    /// holds.
+    pub volatile_stores: Vec<String>,
+}
+
+impl BackupPoint {
+    /// The keys of the volatile stores, in key order.
+    fn volatile_entries(&self) -> Vec<BackupEntry> {
+        if self.volatile_stores.is_empty() {
+            return Vec::new();
+        }
+        self.map
+            .iter()
+            .filter(|(key, _)| {
+                super::home(key)
+                    .is_some_and(|(store, _)| self.volatile_stores.iter().any(|v| v == store))
+            })
+            .map(|(key, e)| BackupEntry {
+                key: key.to_string(),
+                seq: e.seq,
+                expires_ms: e.expires_ms,
+                value: e.value.to_vec(),
+            })
+            .collect()
+    }
 }
 
 /// First frame of a backup message on the notification socket (a
 /// durability report is one 9-byte frame).
 pub const BACKUP_DONE: &[u8] = b"B";
 
-/// A consistent copy of the database: one read transaction sees one commit.
-pub fn backup(db: &Database, broker_id: &str) -> Result<Backup, PersistError> {
+/// A consistent copy of every store: the database in one read transaction
+/// (one commit) and the volatile stores from `point`, taken at the moment
+/// that commit completes.
+pub fn backup(db: &Database, broker_id: &str, point: &BackupPoint) -> Result<Backup, PersistError> {
     let tx = db.begin_read().map_err(db_err)?;
     let meta = tx.open_table(META).map_err(db_err)?;
-    let seq = meta.get(SEQ).map_err(db_err)?.map_or(0, |v| v.value());
+    let seq = meta
+        .get(SEQ)
+        .map_err(db_err)?
+        .map_or(0, |v| v.value())
+        .max(point.seq);
     let mut levels = std::collections::BTreeMap::new();
     for row in tx
         .open_table(LEVELS)
@@ -457,23 +521,33 @@ pub fn backup(db: &Database, broker_id: &str) -> Result<Backup, PersistError> {
             value: e.value.to_vec(),
         });
     }
+    let volatile = point.volatile_entries();
     Ok(Backup {
         magic: BACKUP_MAGIC.to_owned(),
-        format: BACKUP_FORMAT,
+        format: Backup::layout_for(&volatile),
         disk_format: DISK_FORMAT,
         seq,
         broker_id: broker_id.to_owned(),
         created_ms: canopy_schemas::clock::unix_ms(),
         levels,
         entries,
+        volatile,
     })
 }
 
 /// Writes `backup` into a new database at `path`, which must not hold any
-/// state yet (a restore never merges into live data).
-pub fn restore(path: &Path, backup: &Backup) -> Result<(), PersistError> {
+/// state yet (a restore never merges into live data). Volatile keys of
+/// stores that `volatile_now` says are still declared with `persist =
+/// false` wait in their own table for the start that follows; those of a
+/// store that now persists (or is no longer declared) join the database,
+/// so a configuration change loses nothing.
+pub fn restore(
+    path: &Path,
+    backup: &Backup,
+    volatile_now: impl Fn(&str) -> bool,
+) -> Result<(), PersistError> {
     let (db, loaded) = open(path)?;
-    if loaded.seq != 0 || !loaded.entries.is_empty() {
+    if loaded.seq != 0 || !loaded.entries.is_empty() || !loaded.restored_volatile.is_empty() {
         return Err(PersistError::NotEmpty(path.display().to_string()));
     }
     let tx = db.begin_write().map_err(db_err)?;
@@ -487,6 +561,26 @@ pub fn restore(path: &Path, backup: &Backup) -> Result<(), PersistError> {
                 )
                 .map_err(db_err)?;
         }
+        let mut seeds = tx.open_table(RESTORED_VOLATILE).map_err(db_err)?;
+        for e in &backup.volatile {
+            let encoded = encode_entry(e.seq, e.expires_ms, &e.value);
+            if super::home(&e.key).is_some_and(|(store, _)| volatile_now(store)) {
+                seeds
+                    .insert(e.key.as_str(), encoded.as_slice())
+                    .map_err(db_err)?;
+                continue;
+            }
+            // A key kept on disk from when its store persisted may be older.
+            let newer = match entries.get(e.key.as_str()).map_err(db_err)? {
+                Some(held) => decode_entry(&e.key, held.value())?.seq < e.seq,
+                None => true,
+            };
+            if newer {
+                entries
+                    .insert(e.key.as_str(), encoded.as_slice())
+                    .map_err(db_err)?;
+            }
+        }
         let mut levels = tx.open_table(LEVELS).map_err(db_err)?;
         for (level, lseq) in &backup.levels {
             levels.insert(level.as_str(), *lseq).map_err(db_err)?;
@@ -499,9 +593,14 @@ pub fn restore(path: &Path, backup: &Backup) -> Result<(), PersistError> {
 }
 
 /// Takes a backup and reports it (or why it failed) to the loop.
-fn answer_backup(db: &Database, broker_id: &str, peer: Vec<u8>, id: u64, notify: &zmq::Socket) {
-    let result = backup(db, broker_id).and_then(|b| {
-        let keys = b.entries.len() as u64;
+fn answer_backup(
+    db: &Database,
+    broker_id: &str,
+    (peer, id, point): (Vec<u8>, u64, BackupPoint),
+    notify: &zmq::Socket,
+) {
+    let result = backup(db, broker_id, &point).and_then(|b| {
+        let keys = b.keys();
         let seq = b.seq;
         b.encode()
             .map(|data| (seq, keys, data))
@@ -554,16 +653,17 @@ pub fn spawn(
                 while let Some(item) = next.take() {
                     match item {
                         ToWriter::Changes(c) => batch.extend(c),
-                        ToWriter::Backup { peer, id } => backups.push((peer, id)),
+                        ToWriter::Backup { peer, id, point } => backups.push((peer, id, point)),
                         ToWriter::Stop => stop = true,
                     }
-                    if batch.len() < MAX_BATCH {
+                    // A backup ends the batch: it holds nothing sent after it.
+                    if batch.len() < MAX_BATCH && backups.is_empty() {
                         next = rx.try_recv().ok();
                     }
                 }
                 if batch.is_empty() {
-                    for (peer, id) in backups.drain(..) {
-                        answer_backup(&db, &broker_id, peer, id, &notify);
+                    for request in backups.drain(..) {
+                        answer_backup(&db, &broker_id, request, &notify);
                     }
                     if stop {
                         return stop_cleanly(&db);
@@ -592,8 +692,8 @@ pub fn spawn(
                     return;
                 }
                 // After the commit: a backup holds everything sent before it.
-                for (peer, id) in backups.drain(..) {
-                    answer_backup(&db, &broker_id, peer, id, &notify);
+                for request in backups.drain(..) {
+                    answer_backup(&db, &broker_id, request, &notify);
                 }
                 if stop {
                     return stop_cleanly(&db);

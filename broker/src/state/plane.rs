@@ -551,13 +551,21 @@ impl StatePlane {
             Request::Seqs(q) => self.seqs_reply(&q, c),
             Request::Backup(e) => {
                 let Some((tx, _)) = &self.persist else {
+                    let reply = Reply::error(e.id, ErrorCode::Storage, "the broker is stopping");
+                    outbox.send(router, &identity, &reply, c)?;
                     return Ok(None);
+                };
+                let point = persist::BackupPoint {
+                    seq: self.engine.seq(),
+                    map: self.engine.frozen(),
+                    volatile_stores: self.engine.volatile_stores(),
                 };
                 // Answered when the writer thread has taken it (on_durable).
                 if tx
                     .send(ToWriter::Backup {
                         peer: identity.clone(),
                         id: e.id,
+                        point,
                     })
                     .is_ok()
                 {
@@ -1033,6 +1041,19 @@ pub fn start(
              (persistent) again to serve them, or start once with --drop-store {store} to \
              delete them",
             u.keys
+        );
+    }
+    if restored.volatile_served > 0 {
+        tracing::info!(
+            keys = restored.volatile_served,
+            "restored keys of persist = false stores are served from memory until this run stops"
+        );
+    }
+    if restored.volatile_dropped > 0 {
+        tracing::warn!(
+            keys = restored.volatile_dropped,
+            "restored keys of persist = false stores dropped: the configuration no longer \
+             declares their stores with persist = false"
         );
     }
     for store in drop_stores {
