@@ -5,6 +5,7 @@
 //! `persist` hold one idea each. Nothing here imports federation: what a
 //! child broker must send to its parent is handed back to the loop.
 
+pub mod map;
 pub mod ops;
 pub mod persist;
 pub mod plane;
@@ -16,9 +17,9 @@ use canopy_schemas::state::{
     Written, OPAQUE_STORE,
 };
 use canopy_schemas::ErrorCode;
+pub use map::{EntryRef, StateMap};
 use ops::OpError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::Bound;
 use std::path::Path;
 pub use store::{Store, StoreConfig, StoreError};
 
@@ -81,25 +82,6 @@ pub struct Loaded {
     pub history: Option<u64>,
 }
 
-/// Every key, ordered. A persistent map: a clone is O(1) and is a frozen
-/// view (what a snapshot streams) that later writes do not touch.
-pub type StateMap = imbl::OrdMap<Box<str>, Entry>;
-
-/// Keys of `map` starting with `subtree`, after `cursor` (exclusive) when
-/// given.
-pub fn range_after<'a>(
-    map: &'a StateMap,
-    subtree: &'a str,
-    cursor: Option<&str>,
-) -> impl Iterator<Item = (&'a Box<str>, &'a Entry)> + 'a {
-    let start = match cursor {
-        Some(c) => Bound::Excluded(c),
-        None => Bound::Included(subtree),
-    };
-    map.range::<_, str>((start, Bound::Unbounded))
-        .take_while(move |(k, _)| k.starts_with(subtree))
-}
-
 /// Keys on disk that a start does not serve.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Unserved {
@@ -150,7 +132,7 @@ fn client_uuid(uuid: &[u8]) -> Option<Box<[u8]>> {
 
 /// PUT_IF_ABSENT and CAS: the key's current state must be what the write
 /// expects.
-fn check_precondition(w: &Write, key: &str, current: Option<&Entry>) -> Result<(), OpError> {
+fn check_precondition(w: &Write, key: &str, current: Option<EntryRef<'_>>) -> Result<(), OpError> {
     let current_seq = current.map_or(0, |e| e.seq);
     match w.op {
         OpKind::PutIfAbsent if current.is_some() => Err(err(
@@ -265,7 +247,8 @@ impl StateEngine {
                     if entry.expires_ms != 0 {
                         self.expiry.insert((entry.expires_ms, key.clone()));
                     }
-                    self.map.insert(key, entry);
+                    self.map
+                        .insert(&key, &entry.value, entry.seq, entry.expires_ms);
                     restored.volatile_served += 1;
                 }
                 None => restored.volatile_dropped += 1,
@@ -321,8 +304,8 @@ impl StateEngine {
         &'a self,
         subtree: &'a str,
         cursor: Option<&str>,
-    ) -> impl Iterator<Item = (&'a Box<str>, &'a Entry)> + 'a {
-        range_after(&self.map, subtree, cursor)
+    ) -> impl Iterator<Item = EntryRef<'a>> + 'a {
+        self.map.range_after(subtree, cursor)
     }
 
     /// The state as it is now, frozen (O(1)); later changes do not show.
@@ -367,7 +350,7 @@ impl StateEngine {
             *slot
         };
         let persist = self.stores.get(store).is_some_and(|s| s.config.persist);
-        self.replace(&key, store, value.clone(), seq, expires_ms);
+        self.replace(&key, store, value.as_deref(), seq, expires_ms);
         Change {
             key,
             level_len,
@@ -381,7 +364,7 @@ impl StateEngine {
     }
 
     /// The live entry of a key (expired counts as absent).
-    fn live(&self, key: &str, now_ms: u64) -> Option<&Entry> {
+    fn live(&self, key: &str, now_ms: u64) -> Option<EntryRef<'_>> {
         self.map
             .get(key)
             .filter(|e| e.expires_ms == 0 || e.expires_ms > now_ms)
@@ -436,7 +419,7 @@ impl StateEngine {
             OpKind::Incr | OpKind::Decr | OpKind::Append | OpKind::SetInsert | OpKind::SetRemove
         );
         let current_value = match (needs_current, current) {
-            (true, Some(e)) => Some(ops::decode(&e.value)?),
+            (true, Some(e)) => Some(ops::decode(e.value)?),
             _ => None,
         };
         let next = ops::apply(
@@ -557,7 +540,7 @@ impl StateEngine {
     ) -> (Written, Vec<Change>) {
         let doomed: Vec<Box<str>> = self
             .range_after(subtree, None)
-            .map(|(k, _)| k.clone())
+            .map(|e| Box::from(e.key))
             .collect();
         let changes: Vec<Change> = doomed
             .into_iter()
@@ -692,7 +675,13 @@ impl StateEngine {
             let Some(store) = home(&key).map(|(s, _)| s.to_owned()) else {
                 continue;
             };
-            self.replace(&key, &store, Some(entry.value), entry.seq, entry.expires_ms);
+            self.replace(
+                &key,
+                &store,
+                Some(&entry.value),
+                entry.seq,
+                entry.expires_ms,
+            );
         }
         // The master's numbering, not this broker's own clock floor: the
         // KTHXBAIs it sends below must match the KVPUBs it forwards, and the
@@ -724,29 +713,15 @@ impl StateEngine {
             self.lseqs.insert(key[..level_len].into(), l);
         }
         self.seq = self.seq.max(seq);
-        self.replace(&key, &store, value, seq, expires_ms);
+        self.replace(&key, &store, value.as_deref(), seq, expires_ms);
     }
 
     /// Puts or removes one entry, keeping the expiry index and the store's
     /// counts in step.
-    fn replace(
-        &mut self,
-        key: &str,
-        store: &str,
-        value: Option<Box<[u8]>>,
-        seq: u64,
-        expires_ms: u64,
-    ) {
+    fn replace(&mut self, key: &str, store: &str, value: Option<&[u8]>, seq: u64, expires_ms: u64) {
         let added = value.as_ref().map(|v| (key.len() + v.len()) as u64);
         let old = match value {
-            Some(value) => self.map.insert(
-                key.into(),
-                Entry {
-                    value,
-                    seq,
-                    expires_ms,
-                },
-            ),
+            Some(value) => self.map.insert(key, value, seq, expires_ms),
             None => self.map.remove(key),
         };
         if let Some(old) = &old {
@@ -760,7 +735,7 @@ impl StateEngine {
         if let Some(s) = self.stores.get_mut(store) {
             if let Some(old) = &old {
                 s.keys = s.keys.saturating_sub(1);
-                s.bytes = s.bytes.saturating_sub((key.len() + old.value.len()) as u64);
+                s.bytes = s.bytes.saturating_sub((key.len() + old.value_len) as u64);
             }
             if let Some(bytes) = added {
                 s.keys += 1;

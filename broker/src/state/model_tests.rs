@@ -118,12 +118,12 @@ fn check(engine: &StateEngine, model: &Model) -> Result<(), TestCaseError> {
     let held: BTreeMap<String, (i64, u64, u64)> = engine
         .map
         .iter()
-        .map(|(k, e)| {
-            let v = ops::decode(&e.value)
+        .map(|e| {
+            let v = ops::decode(e.value)
                 .ok()
                 .and_then(|v| v.as_i64())
                 .unwrap_or(i64::MIN);
-            (k.to_string(), (v, e.seq, e.expires_ms))
+            (e.key.to_owned(), (v, e.seq, e.expires_ms))
         })
         .collect();
     prop_assert_eq!(&held, &model.map);

@@ -465,12 +465,12 @@ impl BackupPoint {
         }
         self.map
             .iter()
-            .filter(|(key, _)| {
-                super::home(key)
+            .filter(|e| {
+                super::home(e.key)
                     .is_some_and(|(store, _)| self.volatile_stores.iter().any(|v| v == store))
             })
-            .map(|(key, e)| BackupEntry {
-                key: key.to_string(),
+            .map(|e| BackupEntry {
+                key: e.key.to_owned(),
                 seq: e.seq,
                 expires_ms: e.expires_ms,
                 value: e.value.to_vec(),

@@ -9,7 +9,7 @@
 //! `SNAPSHOT` carry its request id, so a replica can refuse the parts of a
 //! snapshot it gave up on.
 
-use super::{range_after, StateEngine, StateMap};
+use super::{StateEngine, StateMap};
 use canopy_schemas::state::{
     ttl_properties, SnapshotBasis, KTHXBAI, PROP_HISTORY, PROP_ID, PROP_LSEQ, PROP_UNCHANGED,
 };
@@ -177,20 +177,22 @@ impl SnapshotJob {
         limit: usize,
     ) -> Result<Progress, zmq::Error> {
         let limit = limit.max(1);
-        let mut last: Option<&Box<str>> = None;
+        let mut last: Option<&str> = None;
         let mut outcome = None;
         let id_prop = self
             .canopy_id
             .map(|id| format!("{PROP_ID}={id}\n"))
             .unwrap_or_default();
-        let range = range_after(&self.view, &self.subtree, self.cursor.as_deref()).take(
-            if self.empty || self.unchanged {
+        let range = self
+            .view
+            .range_after(&self.subtree, self.cursor.as_deref())
+            .take(if self.empty || self.unchanged {
                 0
             } else {
                 usize::MAX
-            },
-        );
-        for (taken, (key, entry)) in range.enumerate() {
+            });
+        for (taken, entry) in range.enumerate() {
+            let key = entry.key;
             if taken == limit {
                 outcome = Some(Progress::More);
                 break;
@@ -209,7 +211,7 @@ impl SnapshotJob {
                 &seq[..],
                 &b""[..],
                 props.as_bytes(),
-                &entry.value[..],
+                entry.value,
             ];
             match send_parts(router, parts)? {
                 Progress::More => {
@@ -223,7 +225,7 @@ impl SnapshotJob {
             }
         }
         if let Some(key) = last {
-            self.cursor = Some(key.clone());
+            self.cursor = Some(key.into());
         }
         if let Some(o) = outcome {
             return Ok(o);
