@@ -93,6 +93,9 @@ pub fn chp(data: &[u8]) {
         }
     }
     let _ = state::decode_properties(data);
+    if let Ok(props) = state::PropertiesRef::parse(data) {
+        let _ = props.ttl_ms();
+    }
     let text = String::from_utf8_lossy(data);
     let _ = state::parse_key(&text);
     let _ = state::check_user_key(&text);

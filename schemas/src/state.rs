@@ -301,6 +301,39 @@ pub fn decode_properties(frame: &[u8]) -> Result<BTreeMap<String, String>, KvErr
     Ok(out)
 }
 
+/// A properties frame read in place: the hot path of a snapshot looks up
+/// one or two names per KVSYNC without building a map.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertiesRef<'a>(&'a str);
+
+impl<'a> PropertiesRef<'a> {
+    /// Checks a frame as [`decode_properties`] does.
+    pub fn parse(frame: &'a [u8]) -> Result<Self, KvError> {
+        let text = std::str::from_utf8(frame).map_err(|_| KvError::Properties)?;
+        if text
+            .split('\n')
+            .any(|line| !line.is_empty() && !line.contains('='))
+        {
+            return Err(KvError::Properties);
+        }
+        Ok(PropertiesRef(text))
+    }
+
+    /// The value of `name`; the last one wins, as in [`decode_properties`].
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .rsplit('\n')
+            .filter_map(|line| line.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// The remaining time to live it carries; see [`ttl_ms_of`].
+    pub fn ttl_ms(&self) -> Result<Option<u64>, TtlError> {
+        ttl_ms_by(|name| self.get(name))
+    }
+}
+
 impl KvMsg {
     /// The 5 frames.
     pub fn encode(&self) -> [Vec<u8>; 5] {
@@ -346,14 +379,19 @@ impl KvMsg {
 /// allowed); `None` when neither is there. `Some(0)` is an explicit "no
 /// expiry" (CHP's `ttl=0`), which overrides a store's default TTL.
 pub fn ttl_ms_of(properties: &BTreeMap<String, String>) -> Result<Option<u64>, TtlError> {
-    if let Some(ms) = properties.get(PROP_TTL_MS) {
+    ttl_ms_by(|name| properties.get(name).map(String::as_str))
+}
+
+/// [`ttl_ms_of`] over any way of looking a property up.
+fn ttl_ms_by<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Option<u64>, TtlError> {
+    if let Some(ms) = get(PROP_TTL_MS) {
         let ms = ms
             .trim()
             .parse::<u64>()
             .map_err(|_| TtlError(format!("ttl_ms property {ms:?} is not a number of ms")))?;
         return Ok(Some(ms));
     }
-    let Some(secs) = properties.get(PROP_TTL) else {
+    let Some(secs) = get(PROP_TTL) else {
         return Ok(None);
     };
     let ms = secs
@@ -786,6 +824,17 @@ mod tests {
             Err(KvError::Sequence(3))
         );
         assert!(decode_properties(b"noequals").is_err());
+        assert!(PropertiesRef::parse(b"a=1\nnoequals\n").is_err());
+        assert!(PropertiesRef::parse(b"\xff=1").is_err());
+        let props = PropertiesRef::parse(b"id=7\nttl=2\nid=9").unwrap();
+        assert_eq!(props.get("id"), Some("9"));
+        assert_eq!(props.get("ttl_ms"), None);
+        assert_eq!(props.ttl_ms(), Ok(Some(2000)));
+        assert_eq!(PropertiesRef::parse(b"").unwrap().ttl_ms(), Ok(None));
+        assert_eq!(
+            PropertiesRef::parse(b"ttl_ms=5\nttl=9\n").unwrap().ttl_ms(),
+            Ok(Some(5))
+        );
         assert_eq!(decode_properties(b"a=1\nb=2").unwrap().len(), 2);
     }
 

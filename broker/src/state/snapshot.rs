@@ -201,8 +201,14 @@ impl SnapshotJob {
                 last = Some(key);
                 continue; // expired; its deletion is on its way
             }
-            let mut props = ttl_properties(entry.expires_ms, now_ms);
-            props.push_str(&id_prop);
+            // Most keys have no TTL: their properties are the id alone, with
+            // no allocation per key.
+            let ttl = ttl_properties(entry.expires_ms, now_ms);
+            let props = if ttl.is_empty() {
+                std::borrow::Cow::Borrowed(id_prop.as_str())
+            } else {
+                std::borrow::Cow::Owned(ttl + &id_prop)
+            };
             let seq = entry.seq.to_be_bytes();
             // RFC 12: a KVSYNC's uuid frame is empty.
             let parts = [

@@ -84,8 +84,10 @@ struct LevelData {
     /// (removed when it does, or at the next snapshot).
     tombstones: HashMap<String, u64>,
     sync: SyncMachine<KvMsg>,
-    /// The keys of the snapshot being received.
-    fresh: BTreeMap<String, ReplicaEntry>,
+    /// The keys of the snapshot being received, in the order they came (a
+    /// broker sends them in key order, so the map is built in one pass at
+    /// the KTHXBAI instead of one tree insert per key).
+    fresh: Vec<(String, ReplicaEntry)>,
     /// The history `entries` came from (the last full snapshot's KTHXBAI),
     /// while they are exactly the level at the machine's lseq: a resync
     /// then asks the broker to skip the keys if nothing changed (12.1).
@@ -154,7 +156,7 @@ impl ReplicaShared {
                 entries: BTreeMap::new(),
                 tombstones: HashMap::new(),
                 sync: SyncMachine::new(),
-                fresh: BTreeMap::new(),
+                fresh: Vec::new(),
                 history: None,
             })
             .collect();
@@ -177,7 +179,7 @@ impl ReplicaShared {
             entries: BTreeMap::new(),
             tombstones: HashMap::new(),
             sync: SyncMachine::new(),
-            fresh: BTreeMap::new(),
+            fresh: Vec::new(),
             history: None,
         };
         ReplicaShared {
@@ -465,7 +467,7 @@ impl ReplicaShared {
         let Some(level) = levels.iter_mut().find(|l| self.holds(&l.prefix, key)) else {
             return false;
         };
-        let Ok(props) = wire::decode_properties(props) else {
+        let Ok(props) = wire::PropertiesRef::parse(props) else {
             return true;
         };
         let Some(id) = props.get(wire::PROP_ID).and_then(|v| v.parse().ok()) else {
@@ -473,15 +475,17 @@ impl ReplicaShared {
         };
         if level.sync.snapshot_part(id, std::time::Instant::now()) {
             // A malformed TTL from the broker is read as none.
-            let ttl_ms = wire::ttl_ms_of(&props).ok().flatten();
-            let expires_ms = wire::expiry_ms(ttl_ms, now_ms());
+            let expires_ms = match props.ttl_ms().ok().flatten() {
+                None => 0, // most keys: no clock read
+                ttl_ms => wire::expiry_ms(ttl_ms, now_ms()),
+            };
             let entry = ReplicaEntry {
                 value: body.into(),
                 seq,
                 expires_ms,
             };
             let user_key = self.user_key(&level.prefix, key).to_owned();
-            level.fresh.insert(user_key, entry);
+            level.fresh.push((user_key, entry));
         }
         true
     }
@@ -527,7 +531,9 @@ impl ReplicaShared {
             return self.finish_sync(levels, changes);
         }
         level.history = end.history;
-        let fresh = std::mem::take(&mut level.fresh);
+        // Sorted already; a stable sort keeps the last of a key sent twice.
+        let fresh: BTreeMap<String, ReplicaEntry> =
+            std::mem::take(&mut level.fresh).into_iter().collect();
         // What watchers would see change; skipped when no one watches (a
         // first sync of millions of keys need not diff anything).
         let watched = !lock(&self.watchers).is_empty();
