@@ -387,7 +387,7 @@ async fn measure(
         format!("broker memory per key, {loaded} keys of 32+100 bytes"),
         rss_after.saturating_sub(rss_before) as f64 / loaded as f64,
         "bytes",
-        "< 300",
+        "<= 200",
     );
     let reader = join(&endpoint, "reader").await?;
     let started = Instant::now();
@@ -399,7 +399,7 @@ async fn measure(
         format!("snapshot of {loaded} keys to a new replica"),
         snap.as_secs_f64(),
         "s",
-        "< 2",
+        "< 1",
     );
     drop(replica);
     reader.close().await;
