@@ -384,14 +384,14 @@ impl StateEngine {
         key: &str,
         decoded: Option<&rmpv::Value>,
         value: &[u8],
-        now_ms: u64,
     ) -> Result<(), OpError> {
         if let Some(decoded) = decoded {
             store
                 .validate(decoded)
                 .map_err(|why| err(ErrorCode::SchemaViolation, format!("key {key}: {why}")))?;
         }
-        let (keys, bytes) = match self.live(key, now_ms).or_else(|| self.map.get(key)) {
+        // An expired key still counts until its deletion: one lookup.
+        let (keys, bytes) = match self.map.get(key) {
             Some(old) => (0, value.len() as i64 - old.value.len() as i64),
             None => (1, (key.len() + value.len()) as i64),
         };
@@ -438,7 +438,7 @@ impl StateEngine {
             _ => ops::encode(&next).into(),
         };
         let store = self.store(&store_name)?;
-        self.admit(store, &key, Some(&next), &bytes, now_ms)?;
+        self.admit(store, &key, Some(&next), &bytes)?;
         Ok(self.store_value(w, key.into(), prefix_len, bytes, &store_name, now_ms))
     }
 
@@ -501,7 +501,7 @@ impl StateEngine {
             return Ok(self.delete_key(w, key.to_owned(), level_len, OPAQUE_STORE));
         }
         let store = self.store(OPAQUE_STORE)?;
-        self.admit(store, key, None, value, now_ms)?;
+        self.admit(store, key, None, value)?;
         Ok(self.store_value(w, key.into(), level_len, value.into(), OPAQUE_STORE, now_ms))
     }
 
@@ -606,7 +606,7 @@ impl StateEngine {
             OPAQUE_STORE => None,
             _ => Some(ops::decode(&msg.body)?),
         };
-        self.admit(store, key, decoded.as_ref(), &msg.body, now_ms)?;
+        self.admit(store, key, decoded.as_ref(), &msg.body)?;
         let ttl_ms = msg
             .ttl_ms()
             .map_err(|e| err(ErrorCode::Malformed, e.to_string()))?
