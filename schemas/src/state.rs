@@ -292,10 +292,8 @@ pub fn encode_properties(props: &BTreeMap<String, String>) -> Vec<u8> {
 /// Decodes a properties frame (lines of `name=value`; a last line without a
 /// newline is accepted).
 pub fn decode_properties(frame: &[u8]) -> Result<BTreeMap<String, String>, KvError> {
-    let text = std::str::from_utf8(frame).map_err(|_| KvError::Properties)?;
     let mut out = BTreeMap::new();
-    for line in text.split('\n').filter(|l| !l.is_empty()) {
-        let (k, v) = line.split_once('=').ok_or(KvError::Properties)?;
+    for (k, v) in PropertiesRef::parse(frame)?.pairs() {
         out.insert(k.to_owned(), v.to_owned());
     }
     Ok(out)
@@ -319,13 +317,15 @@ impl<'a> PropertiesRef<'a> {
         Ok(PropertiesRef(text))
     }
 
+    /// Every `name=value` line, in order (`parse` checked that each has an
+    /// `=`).
+    fn pairs(&self) -> impl DoubleEndedIterator<Item = (&'a str, &'a str)> {
+        self.0.split('\n').filter_map(|line| line.split_once('='))
+    }
+
     /// The value of `name`; the last one wins, as in [`decode_properties`].
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.0
-            .rsplit('\n')
-            .filter_map(|line| line.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v)
+        self.pairs().rev().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
     /// The remaining time to live it carries; see [`ttl_ms_of`].

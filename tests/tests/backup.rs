@@ -39,21 +39,8 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     let writer = node(&broker, "writer", "g").await;
     let store = writer.store("default").await.unwrap();
     let level = Level::parse("g", false).unwrap();
-    let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let load = {
-        let (acked, stop, store, level) =
-            (acked.clone(), stop.clone(), store.clone(), level.clone());
-        tokio::spawn(async move {
-            let mut i = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let key = format!("k{i}");
-                let ack = store.put(&level, &key, &i).await.expect("acknowledged");
-                acked.lock().unwrap().push((key, i, ack.seq));
-                i += 1;
-            }
-        })
-    };
+    let (acked, load) = write_until(store.clone(), level.clone(), "k", stop.clone());
     eventually("writes are flowing", || {
         let n = acked.lock().unwrap().len();
         async move { (n >= 200).then_some(()) }

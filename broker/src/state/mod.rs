@@ -236,22 +236,16 @@ impl StateEngine {
                 }
             }
         }
-        // Input is sorted: the bulk build is linear.
+        // One insert per key, without `replace`'s lookup of an old entry
+        // (a start has none): the counts and expiries are kept above.
         self.map = kept.into_iter().collect();
         for (key, entry) in loaded.restored_volatile {
             let name = home(&key).map_or("", |(store, _)| store);
-            match self.stores.get_mut(name).filter(|s| !s.config.persist) {
-                Some(s) => {
-                    s.keys += 1;
-                    s.bytes += (key.len() + entry.value.len()) as u64;
-                    if entry.expires_ms != 0 {
-                        self.expiry.insert((entry.expires_ms, key.clone()));
-                    }
-                    self.map
-                        .insert(&key, &entry.value, entry.seq, entry.expires_ms);
-                    restored.volatile_served += 1;
-                }
-                None => restored.volatile_dropped += 1,
+            if self.stores.get(name).is_some_and(|s| !s.config.persist) {
+                self.replace(&key, name, Some(&entry.value), entry.seq, entry.expires_ms);
+                restored.volatile_served += 1;
+            } else {
+                restored.volatile_dropped += 1;
             }
         }
         restored

@@ -253,31 +253,26 @@ fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistErro
         let (k, v) = row.map_err(db_err)?;
         loaded.lseqs.insert(k.value().into(), v.value());
     }
-    let entries = tx.open_table(ENTRIES).map_err(db_err)?;
-    loaded
-        .entries
-        .reserve(ReadableTableMetadata::len(&entries).map_err(db_err)? as usize);
-    for row in entries.iter().map_err(db_err)? {
-        let (k, v) = row.map_err(db_err)?;
-        let key = k.value();
-        loaded
-            .entries
-            .push((key.into(), decode_entry(key, v.value())?));
-    }
+    loaded.entries = read_entries(&tx.open_table(ENTRIES).map_err(db_err)?)?;
     match tx.open_table(RESTORED_VOLATILE) {
-        Ok(table) => {
-            for row in table.iter().map_err(db_err)? {
-                let (k, v) = row.map_err(db_err)?;
-                let key = k.value();
-                loaded
-                    .restored_volatile
-                    .push((key.into(), decode_entry(key, v.value())?));
-            }
-        }
+        Ok(table) => loaded.restored_volatile = read_entries(&table)?,
         Err(redb::TableError::TableDoesNotExist(_)) => {}
         Err(e) => return Err(db_err(e)),
     }
     Ok((db, loaded))
+}
+
+/// Every row of an entries table, in key order.
+fn read_entries(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Vec<(Box<str>, Entry)>, PersistError> {
+    let mut out = Vec::with_capacity(ReadableTableMetadata::len(table).map_err(db_err)? as usize);
+    for row in table.iter().map_err(db_err)? {
+        let (k, v) = row.map_err(db_err)?;
+        let key = k.value();
+        out.push((key.into(), decode_entry(key, v.value())?));
+    }
+    Ok(out)
 }
 
 /// Records, before the broker serves, that this run numbers changes from
@@ -504,23 +499,15 @@ pub fn backup(db: &Database, broker_id: &str, point: &BackupPoint) -> Result<Bac
         let (k, v) = row.map_err(db_err)?;
         levels.insert(k.value().to_owned(), v.value());
     }
-    let mut entries = Vec::new();
-    for row in tx
-        .open_table(ENTRIES)
-        .map_err(db_err)?
-        .iter()
-        .map_err(db_err)?
-    {
-        let (k, v) = row.map_err(db_err)?;
-        let key = k.value();
-        let e = decode_entry(key, v.value())?;
-        entries.push(BackupEntry {
-            key: key.to_owned(),
+    let entries = read_entries(&tx.open_table(ENTRIES).map_err(db_err)?)?
+        .into_iter()
+        .map(|(key, e)| BackupEntry {
+            key: key.into(),
             seq: e.seq,
             expires_ms: e.expires_ms,
-            value: e.value.to_vec(),
-        });
-    }
+            value: e.value.into(),
+        })
+        .collect();
     let volatile = point.volatile_entries();
     Ok(Backup {
         magic: BACKUP_MAGIC.to_owned(),
