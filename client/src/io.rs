@@ -182,10 +182,19 @@ impl Io {
                 }
             }
             if dealer {
+                // One clock read per CLOCK_EVERY messages: a snapshot is
+                // millions of KVSYNCs, and the liveness and snapshot-progress
+                // marks need no finer time than that.
+                let mut received = 0usize;
+                let mut now = Instant::now();
                 while let Some(frames) = recv_all(&self.dealer) {
-                    link.last_heard = Instant::now();
+                    received += 1;
+                    if received.is_multiple_of(CLOCK_EVERY) {
+                        now = Instant::now();
+                    }
+                    link.last_heard = now;
                     if frames.len() == 5 {
-                        self.on_snapshot_message(&frames);
+                        self.on_snapshot_message(&frames, now);
                     } else {
                         self.on_reply(frames, &mut link, &mut pending, &mut seqs);
                     }
@@ -306,7 +315,7 @@ impl Io {
     }
 
     /// KVSYNC or KTHXBAI on the DEALER.
-    fn on_snapshot_message(&self, frames: &[zmq::Message]) {
+    fn on_snapshot_message(&self, frames: &[zmq::Message], now: Instant) {
         if &frames[0][..] != KTHXBAI {
             // KVSYNC: parsed in place, no copies (snapshots can be millions).
             let (Ok(key), Ok(seq)) = (
@@ -318,7 +327,7 @@ impl Io {
             };
             let seq = u64::from_be_bytes(seq);
             for r in lock(&self.replicas).iter() {
-                r.on_kvsync(key, seq, &frames[3], &frames[4]);
+                r.on_kvsync(key, seq, &frames[3], &frames[4], now);
             }
             return;
         }
@@ -617,11 +626,16 @@ impl Io {
     }
 }
 
+/// Messages received from the DEALER between two clock reads.
+const CLOCK_EVERY: usize = 256;
+
 /// Receives one whole multipart message without blocking.
 fn recv_all(socket: &zmq::Socket) -> Option<Vec<zmq::Message>> {
     let first = socket.recv_msg(zmq::DONTWAIT).ok()?;
     let mut more = first.get_more();
-    let mut frames = vec![first];
+    // CHP messages have 5 frames: room for them in one allocation.
+    let mut frames = Vec::with_capacity(5);
+    frames.push(first);
     while more {
         let m = socket.recv_msg(0).ok()?;
         more = m.get_more();

@@ -330,6 +330,11 @@ impl<'a> PropertiesRef<'a> {
 
     /// The remaining time to live it carries; see [`ttl_ms_of`].
     pub fn ttl_ms(&self) -> Result<Option<u64>, TtlError> {
+        // `ttl_ms` begins with `ttl`: most frames (a snapshot's `id=N`)
+        // hold neither, and are answered without two scans of their lines.
+        if !self.0.contains(PROP_TTL) {
+            return Ok(None);
+        }
         ttl_ms_by(|name| self.get(name))
     }
 }
@@ -831,6 +836,13 @@ mod tests {
         assert_eq!(props.get("ttl_ms"), None);
         assert_eq!(props.ttl_ms(), Ok(Some(2000)));
         assert_eq!(PropertiesRef::parse(b"").unwrap().ttl_ms(), Ok(None));
+        assert_eq!(PropertiesRef::parse(b"id=7\n").unwrap().ttl_ms(), Ok(None));
+        let near = PropertiesRef::parse(b"xttl=5\nttl_s=3\nid=ttl").unwrap();
+        assert_eq!(near.ttl_ms(), Ok(None));
+        assert_eq!(
+            PropertiesRef::parse(b"id=1\nttl=0.5").unwrap().ttl_ms(),
+            Ok(Some(500))
+        );
         assert_eq!(
             PropertiesRef::parse(b"ttl_ms=5\nttl=9\n").unwrap().ttl_ms(),
             Ok(Some(5))

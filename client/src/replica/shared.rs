@@ -461,8 +461,16 @@ impl ReplicaShared {
     /// A KVSYNC, straight from its frames (the hot path of a large
     /// snapshot): kept when it belongs to the snapshot a level of this
     /// replica is waiting for (its `id` property), refused otherwise (a
-    /// snapshot given up on). Returns false if no level holds the key.
-    pub fn on_kvsync(&self, key: &str, seq: u64, props: &[u8], body: &[u8]) -> bool {
+    /// snapshot given up on). `now` marks the snapshot's progress. Returns
+    /// false if no level holds the key.
+    pub fn on_kvsync(
+        &self,
+        key: &str,
+        seq: u64,
+        props: &[u8],
+        body: &[u8],
+        now: std::time::Instant,
+    ) -> bool {
         let mut levels = self.write();
         let Some(level) = levels.iter_mut().find(|l| self.holds(&l.prefix, key)) else {
             return false;
@@ -473,7 +481,7 @@ impl ReplicaShared {
         let Some(id) = props.get(wire::PROP_ID).and_then(|v| v.parse().ok()) else {
             return true; // a plain ICANHAZ? answer: not ours
         };
-        if level.sync.snapshot_part(id, std::time::Instant::now()) {
+        if level.sync.snapshot_part(id, now) {
             // A malformed TTL from the broker is read as none.
             let expires_ms = match props.ttl_ms().ok().flatten() {
                 None => 0, // most keys: no clock read
@@ -769,7 +777,13 @@ mod tests {
 
     fn kvsync(shared: &ReplicaShared, key: &str, seq: u64, id: u64) {
         let props = format!("{}={id}\n", wire::PROP_ID);
-        assert!(shared.on_kvsync(key, seq, props.as_bytes(), &[0x2a]));
+        assert!(shared.on_kvsync(
+            key,
+            seq,
+            props.as_bytes(),
+            &[0x2a],
+            std::time::Instant::now()
+        ));
     }
 
     /// One root-level replica synced in full from history 7 at lseq 3,
