@@ -380,6 +380,10 @@ async fn frames_announced_beyond_the_limit_on_the_xpub_port_hold_no_memory() {
 async fn refused_subscriptions_are_not_remembered() {
     // The broker kept each refused prefix in full after the peer had gone:
     // 600 distinct 1 MiB subscriptions took its RSS from 13 MB to 686 MB.
+    // 80 rounds of 84 refusals of 16 kB: 90 MB after the warm-up if they
+    // were kept, far above the bound; what in-flight frames leave in the
+    // C heap (libzmq's buffers; seen up to 30 MB under CI load) stays below.
+    const ROUNDS: u8 = 80;
     let broker = BrokerProcess::start(&[
         "--max-topic-length",
         "16384",
@@ -389,7 +393,7 @@ async fn refused_subscriptions_are_not_remembered() {
     let pid = broker.pid();
     let mut before = rss_kb(pid);
     let ctx = zmq::Context::new();
-    for round in 0..40u8 {
+    for round in 0..ROUNDS {
         let sub = ctx.socket(zmq::XSUB).unwrap();
         sub.set_linger(0).unwrap();
         sub.connect(&broker.endpoint_at(1)).unwrap();
@@ -416,15 +420,25 @@ async fn refused_subscriptions_are_not_remembered() {
     // What a closed connection held is freed once libzmq has torn it down.
     eventually("every subscriber's connection is closed", || {
         let b = &broker;
-        async move { (counter(b, "connections_closed").await >= 40).then_some(()) }
+        async move { (counter(b, "connections_closed").await >= u64::from(ROUNDS)).then_some(()) }
     })
     .await;
-    let grew = rss_kb(pid).saturating_sub(before);
-    eprintln!(
-        "broker RSS {before} kB before, grew by {grew} kB after 3276 more refused 16 kB prefixes"
-    );
-    // 39 × 84 × 16 kB = 52 MB if they were kept.
-    assert!(grew < 16 * 1024, "broker grew by {grew} kB");
+    // libzmq frees a closed connection's queued frames on its own threads,
+    // after the close is counted: give RSS until the deadline to settle.
+    let bound_kb = 40 * 1024;
+    let mut grew = u64::MAX;
+    let settled = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio::time::Instant::now() < settled {
+        grew = grew.min(rss_kb(pid).saturating_sub(before));
+        if grew < bound_kb {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let refused = 84 * (u64::from(ROUNDS) - 10);
+    eprintln!("broker RSS {before} kB before, grew by {grew} kB after {refused} more refused 16 kB prefixes");
+    // 70 × 84 × 16 kB = 94 MB if they were kept.
+    assert!(grew < bound_kb, "broker grew by {grew} kB");
     let log = broker.stderr();
     let sample = log
         .lines()
