@@ -380,9 +380,10 @@ async fn frames_announced_beyond_the_limit_on_the_xpub_port_hold_no_memory() {
 async fn refused_subscriptions_are_not_remembered() {
     // The broker kept each refused prefix in full after the peer had gone:
     // 600 distinct 1 MiB subscriptions took its RSS from 13 MB to 686 MB.
-    // 80 rounds of 84 refusals of 16 kB: 90 MB after the warm-up if they
-    // were kept, far above the bound; what in-flight frames leave in the
-    // C heap (libzmq's buffers; seen up to 30 MB under CI load) stays below.
+    // 80 rounds of 84 refusals of 16 kB: 94 MB after the 10 warm-up rounds
+    // if they were kept, far above the bound; what in-flight frames leave in
+    // the C heap (libzmq's buffers; seen up to 30 MB under CI load) stays
+    // below it.
     const ROUNDS: u8 = 80;
     let broker = BrokerProcess::start(&[
         "--max-topic-length",

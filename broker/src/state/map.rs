@@ -2,12 +2,12 @@
 //! in one shared allocation (a `triomphe::ThinArc`: an 8-byte pointer, one
 //! reference count), and the ordered persistent set holds only that pointer.
 //! Two allocations and a 48-byte map slot per key before (key box, value
-//! box, sequence, expiry) cost about 63 bytes more per key; the sequence
-//! moved into the allocation too, which halves the leaves of the tree
-//! (a 16-key leaf is 160 bytes instead of 288, so 160 instead of 320 from
-//! the allocator) and lets an insert hand back the entry it
-//! replaced without a second lookup. A copy-on-write of a node shared with
-//! a frozen view bumps reference counts instead of copying keys and values.
+//! box, sequence, expiry) cost about 63 bytes more per key. With the
+//! sequence in the allocation too, a 16-key leaf is 160 bytes instead of 288
+//! (160 instead of 320 from the allocator), and an insert hands back the
+//! entry it replaced without a second lookup. A copy-on-write of a node
+//! shared with a frozen view bumps reference counts instead of copying keys
+//! and values.
 //!
 //! Comparisons read only the key. A branch node of the set keeps a clone of
 //! some keys as separators; that clone shares its allocation, so it may hold
@@ -109,8 +109,8 @@ fn put_varint(out: &mut [u8], mut n: u64) -> usize {
 }
 
 /// The bytes of a slot's parts in order, with an exact length, so that
-/// the slot is written straight into its allocation: a temporary buffer
-/// per write cost an allocation and left the allocator's pages holes.
+/// the slot is written straight into its allocation (std's `Chain` has no
+/// exact length): no temporary buffer, its allocation and copy, per write.
 struct Parts<'a> {
     parts: [&'a [u8]; 4],
     remaining: usize,
