@@ -116,8 +116,9 @@ struct Args {
     #[arg(long, default_value_t = 10.0)]
     steady_seconds: f64,
     /// With --scale: end the old broker of the reconnect storm with kill -9
-    /// (a crash: every replica resyncs in full) instead of SIGTERM (a clean
-    /// restart: replicas keep the levels the broker says are unchanged).
+    /// (a crash: replicas keep the levels the new history takes over as
+    /// committed) instead of SIGTERM (a clean restart: replicas keep the
+    /// levels the broker says are unchanged).
     #[arg(long)]
     storm_crash: bool,
     /// Also draw the table as a bar chart into this SVG file (forwarding,

@@ -83,6 +83,9 @@ struct Row {
     storm_after: &'static str,
     /// Level snapshots of the storm answered `unchanged` (no key sent).
     storm_snapshots_unchanged: u64,
+    /// Of those, answered across a crash (the new history took the level
+    /// over from the crashed run's).
+    storm_snapshots_taken_over: u64,
     /// KVSYNCs the new broker sent in the storm.
     storm_keys_sent: u64,
 }
@@ -543,12 +546,14 @@ fn measure(dir: &std::path::Path, nodes: usize, spec: &Spec) -> anyhow::Result<R
     let storm_cpu = broker.cpu_seconds();
     let storm_peak = broker.peak_rss_bytes();
     let after = stats(&ctx, &endpoint)?;
-    let (unchanged, keys_sent) = (
+    let (unchanged, taken_over, keys_sent) = (
         counter(&after, "snapshots_unchanged"),
+        counter(&after, "snapshots_taken_over"),
         counter(&after, "snapshot_keys_sent"),
     );
     eprintln!(
-        "storm after {}: {unchanged} of {nodes} level snapshots unchanged, {keys_sent} keys sent",
+        "storm after {}: {unchanged} of {nodes} level snapshots unchanged ({taken_over} taken \
+         over across a crash), {keys_sent} keys sent",
         if spec.storm_crash {
             "kill -9"
         } else {
@@ -576,6 +581,7 @@ fn measure(dir: &std::path::Path, nodes: usize, spec: &Spec) -> anyhow::Result<R
         storm_cpu_s: storm_cpu,
         storm_after: if spec.storm_crash { "kill" } else { "sigterm" },
         storm_snapshots_unchanged: unchanged,
+        storm_snapshots_taken_over: taken_over,
         storm_keys_sent: keys_sent,
     };
     eprintln!("{nodes} nodes: synced in {join_and_sync:.1} s, storm over in {storm_s:.1} s");

@@ -238,6 +238,9 @@ counters! {
     /// One-level SNAPSHOTs answered `unchanged` without a KVSYNC: the
     /// replica already held the level (same history and lseq).
     snapshots_unchanged,
+    /// Of those, answered `unchanged` across a crash: the replica held the
+    /// level as the crashed run committed it (a history fork).
+    snapshots_taken_over,
     /// Batches committed to disk.
     persist_commits,
     /// Batches that failed to commit.

@@ -9,7 +9,8 @@ use crate::subs::SubTable;
 use crate::ClientError;
 use canopy_schemas::control::{Hello, Ping, Welcome};
 use canopy_schemas::state::{
-    KvMsg, SeqsQuery, SnapshotQuery, KTHXBAI, PROP_HISTORY, PROP_ID, PROP_LSEQ, PROP_UNCHANGED,
+    KvMsg, SeqsQuery, SnapshotQuery, KTHXBAI, PROP_FROM_HISTORY, PROP_HISTORY, PROP_ID, PROP_LSEQ,
+    PROP_UNCHANGED,
 };
 use canopy_schemas::{topic, ErrorCode, EventHeader, Reply, Request};
 use std::collections::HashMap;
@@ -348,6 +349,7 @@ impl Io {
                 lseq: msg.prop_u64(PROP_LSEQ).unwrap_or(0),
                 history: msg.prop_u64(PROP_HISTORY),
                 unchanged: msg.prop_u64(PROP_UNCHANGED) == Some(1),
+                from_history: msg.prop_u64(PROP_FROM_HISTORY),
             };
             for r in self.replicas() {
                 if let Some(again) = r.on_kthxbai(subtree, id, end, &self.ids) {

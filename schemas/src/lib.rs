@@ -77,6 +77,7 @@ pub fn protocol_features(version: u32) -> Vec<String> {
         features.push("snapshot-ids".to_owned());
         features.push("chp-opaque".to_owned());
         features.push("snapshot-resume".to_owned());
+        features.push("snapshot-takeover".to_owned());
         features.push("write-batch".to_owned());
     }
     features

@@ -616,6 +616,51 @@ pub struct LseqsReply {
     /// change across a clean restart of the master.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub histories: std::collections::BTreeMap<String, u64>,
+    /// Store → where its history began after a crash (12.1): the level
+    /// numbers it took over, for the levels under the subtree that are
+    /// still at them. A child answers a replica that holds one of them
+    /// under the older history `unchanged`, as the master would.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub forks: std::collections::BTreeMap<String, HistoryFork>,
+}
+
+/// How a history began after a crash (12.1): the previous run may have
+/// published changes it never committed, so their level numbers cannot be
+/// trusted; the numbers it committed can. Each level's state as of the
+/// lseq committed last under `from` is its state as of the same lseq under
+/// the new history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct HistoryFork {
+    /// The history the crashed run numbered under.
+    pub from: u64,
+    /// Level prefix → the lseq committed last under `from` (a level not
+    /// named was never written: 0).
+    pub lseqs: std::collections::BTreeMap<String, u64>,
+}
+
+impl HistoryFork {
+    /// True when a replica that holds `level` as `have` holds the level as
+    /// it was when the new history began.
+    pub fn took_over(&self, level: &str, have: SnapshotBasis) -> bool {
+        self.from == have.history && self.lseqs.get(level).copied().unwrap_or(0) == have.lseq
+    }
+
+    /// The part of the fork for levels under `subtree` (and, if given,
+    /// in `store`) whose lseq is still the one taken over (`lseq_now`).
+    /// The others can never match again: the level's lseq only grows, and
+    /// a resume also needs the level's lseq now to be the one held.
+    pub fn live_under(&self, subtree: &str, lseq_now: impl Fn(&str) -> u64) -> Self {
+        HistoryFork {
+            from: self.from,
+            lseqs: self
+                .lseqs
+                .range(subtree.to_owned()..)
+                .take_while(|(level, _)| level.starts_with(subtree))
+                .filter(|(level, lseq)| lseq_now(level) == **lseq)
+                .map(|(level, lseq)| (level.clone(), *lseq))
+                .collect(),
+        }
+    }
 }
 
 /// Property (canopy, KTHXBAI of SNAPSHOT): the request id.
@@ -630,6 +675,12 @@ pub const PROP_HISTORY: &str = "history";
 /// Property (canopy, KTHXBAI): `1` when the SNAPSHOT's `have` matched and no
 /// KVSYNC was sent: the replica keeps what it holds.
 pub const PROP_UNCHANGED: &str = "unchanged";
+
+/// Property (canopy, KTHXBAI marked `unchanged`): the history the replica's
+/// `have` named, when the level is answered unchanged under a new one
+/// begun after a crash ([`HistoryFork`]); the replica keeps its contents
+/// and takes `history` from then on.
+pub const PROP_FROM_HISTORY: &str = "from_history";
 
 /// SEQS body: a replica's question "how far is each of these levels?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -735,6 +786,50 @@ mod serde_bytes_opt {
 
 #[cfg(test)]
 mod tests {
+
+    /// A fork matches only the history it began from at the very lseq it
+    /// took over; what an LSEQS passes on is only what can still match.
+    #[test]
+    fn a_fork_takes_over_only_the_committed_level_numbers() {
+        let fork = HistoryFork {
+            from: 7,
+            lseqs: [
+                ("/default/:".to_owned(), 3),
+                ("/default/a/:".to_owned(), 5),
+                ("/default/b/:".to_owned(), 9),
+                ("/other/:".to_owned(), 2),
+            ]
+            .into(),
+        };
+        let basis = |history, lseq| SnapshotBasis { history, lseq };
+        assert!(fork.took_over("/default/a/:", basis(7, 5)));
+        assert!(
+            !fork.took_over("/default/a/:", basis(7, 6)),
+            "published after the commit"
+        );
+        assert!(!fork.took_over("/default/a/:", basis(7, 4)), "behind");
+        assert!(
+            !fork.took_over("/default/a/:", basis(8, 5)),
+            "another history"
+        );
+        assert!(
+            fork.took_over("/default/c/:", basis(7, 0)),
+            "never written, then or now"
+        );
+        assert!(
+            !fork.took_over("/default/c/:", basis(7, 1)),
+            "written after the commit"
+        );
+        // b moved on since: it can never match again, so it is not passed on.
+        let now = |level: &str| if level == "/default/b/:" { 10 } else { 5 };
+        let live = fork.live_under("/default/", now);
+        assert_eq!(live.from, 7);
+        assert_eq!(
+            live.lseqs.into_iter().collect::<Vec<_>>(),
+            [("/default/a/:".to_owned(), 5)]
+        );
+        assert!(fork.live_under("/none/", now).lseqs.is_empty());
+    }
 
     #[test]
     fn ttl_comes_from_ttl_ms_or_ttl_seconds() {

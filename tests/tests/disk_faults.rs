@@ -36,9 +36,17 @@ impl CappedBroker {
     /// (P+3 is not checked free, and tests run in parallel); a port taken
     /// between the check and the bind is retried on other ports.
     fn start(data_dir: &Path, max_file_kib: u64) -> CappedBroker {
+        Self::start_on(data_dir, max_file_kib, None)
+    }
+
+    /// Starts on `port` when given (a restart where nodes reconnect),
+    /// retrying while the old process's ports are still taken.
+    fn start_on(data_dir: &Path, max_file_kib: u64, port: Option<u16>) -> CappedBroker {
         let mut said = String::new();
-        for _ in 0..5 {
-            let port = free_base_port();
+        let deadline = Instant::now() + DEADLINE;
+        let fixed = port;
+        for _ in 0..1000 {
+            let port = fixed.unwrap_or_else(free_base_port);
             let mut child = Command::new("sh")
                 .arg("-c")
                 .arg(format!(
@@ -64,11 +72,39 @@ impl CappedBroker {
             let _ = child.wait();
             said.clear();
             let _ = std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut said);
-            if !said.contains("Address already in use") {
+            if !said.contains("Address already in use") || Instant::now() > deadline {
                 break;
+            }
+            if fixed.is_some() {
+                std::thread::sleep(Duration::from_millis(50));
             }
         }
         panic!("the capped broker did not start:\n{said}");
+    }
+}
+
+impl CappedBroker {
+    fn endpoint(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits until the broker has exited by itself.
+    async fn exited(&mut self, why: &str) -> std::process::ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "the broker kept running ({why})");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn counter(&self, name: &str) -> u64 {
+        let report = canopy_client::admin::stats(&self.endpoint(), DEADLINE)
+            .await
+            .expect("stats");
+        report.counters[name]
     }
 }
 
@@ -260,4 +296,94 @@ async fn a_damaged_data_file_is_refused_or_recovered_to_a_commit_never_served_pa
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A failed commit is a crash to the levels' history (PROTOCOL.md 12.1):
+/// the broker had published a change it never committed. After the restart
+/// the level the replica saw that change in comes back in full, without
+/// it; every level the replica holds as it was committed is taken over
+/// under the new history, with no key sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failed_commit_a_replica_keeps_only_what_was_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut broker = CappedBroker::start(&data, 4096);
+    let endpoint = broker.endpoint();
+    let options = |name: &str| {
+        canopy_client::NodeOptions::new(&endpoint, name, "g")
+            .request_timeout(Duration::from_secs(5))
+            .connect_timeout(DEADLINE)
+    };
+    let writer = canopy_client::Node::connect(options("writer"))
+        .await
+        .unwrap();
+    let store = writer.store("default").await.unwrap();
+    let group = Level::parse("g", false).unwrap();
+    for k in 0..20u32 {
+        store.put(&group, &format!("calm{k:02}"), &k).await.unwrap();
+    }
+    let reader = canopy_client::Node::connect(options("reader"))
+        .await
+        .unwrap();
+    let replica = reader.store("default").await.unwrap();
+    eventually_reads("the group level", &replica, "calm19", |v: Option<u32>| {
+        v == Some(19)
+    })
+    .await;
+
+    // Fill the root level one acknowledged write at a time until a commit
+    // fails: the refused write is the one change published, not committed.
+    let value = "x".repeat(4096);
+    let mut refused = None;
+    for i in 0..10_000 {
+        if store
+            .put(&Level::root(), &format!("k{i:05}"), &value)
+            .await
+            .is_err()
+        {
+            refused = Some(format!("k{i:05}"));
+            break;
+        }
+    }
+    let refused = refused.expect("the disk filled up");
+    eventually_reads(
+        "the refused write's KVPUB at the replica",
+        &replica,
+        &refused,
+        |v: Option<String>| v.is_some(),
+    )
+    .await;
+    let status = broker.exited("after a failed commit").await;
+    assert!(!status.success());
+    // Only the reader's replica comes back to the restarted broker.
+    tokio::time::timeout(DEADLINE, writer.close())
+        .await
+        .expect("the writer closes while the broker is down");
+
+    let port = broker.port;
+    let broker = CappedBroker::start_on(&data, 1 << 20, Some(port));
+    eventually_reads(
+        "the lost change gone from the replica",
+        &replica,
+        &refused,
+        |v: Option<String>| v.is_none(),
+    )
+    .await;
+    let checker = canopy_client::Node::connect(options("checker"))
+        .await
+        .unwrap();
+    let truth = checker.store("default").await.unwrap();
+    eventually("the replica equal to the broker", || {
+        let (held, now) = (replica.keys(""), truth.keys(""));
+        async move { (held == now && !held.is_empty()).then_some(()) }
+    })
+    .await;
+    assert_eq!(truth.get::<u32>("calm19").unwrap(), Some(19));
+    // root was past its commit; the group level and the node's own level
+    // (never written) were as committed.
+    let kept = replica.levels().len() as u64 - 1;
+    assert_eq!(broker.counter("snapshots_taken_over").await, kept);
+    assert_eq!(broker.counter("snapshots_unchanged").await, kept);
+    checker.close().await;
 }

@@ -548,6 +548,13 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
         }
     }
     let mut violations = check(&tree, &readers, &ledger, &seen).await;
+    if violations.is_empty() {
+        log.push(format!(
+            "{:>5} ms  kill -9 root at rest",
+            began.elapsed().as_millis()
+        ));
+        violations.extend(crash_at_rest(&mut tree, &readers).await);
+    }
     violations.extend(check_backups(&tree, &ledger).await);
     for why in late_failed {
         violations.push(format!(
@@ -604,44 +611,7 @@ async fn check(
         .await
         .expect("reference store");
     let group = Level::parse("g", false).unwrap();
-    // Every replica equals the root within the deadline.
-    let deadline = Instant::now() + CONVERGE;
-    loop {
-        let want: Vec<_> = truth.iter().map(view).collect();
-        let mismatched: Vec<String> = readers
-            .iter()
-            .flat_map(|(i, _, replicas)| {
-                let want = &want;
-                replicas.iter().enumerate().filter_map(move |(s, r)| {
-                    let have = view(r);
-                    (have != want[s]).then(|| {
-                        format!(
-                            "replica at {} of {}: {} keys, root {} keys; differing: {:?}",
-                            BROKERS[*i],
-                            REPLICAS[s],
-                            have.len(),
-                            want[s].len(),
-                            want[s]
-                                .iter()
-                                .filter(|(k, v)| have.get(*k) != Some(v))
-                                .map(|(k, _)| k.clone())
-                                .chain(have.keys().filter(|k| !want[s].contains_key(*k)).cloned())
-                                .take(5)
-                                .collect::<Vec<_>>()
-                        )
-                    })
-                })
-            })
-            .collect();
-        if mismatched.is_empty() {
-            break;
-        }
-        if Instant::now() > deadline {
-            violations.extend(mismatched);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    violations.extend(converged(readers, &truth).await);
     let l = ledger.lock().unwrap();
     // Acknowledged writes of the persistent store are at the root, unless a
     // later write of the key (acknowledged or not) may have replaced them.
@@ -712,6 +682,90 @@ async fn check(
         }
     }
     violations
+}
+
+/// A last crash, at rest: kill -9 of the root once everything is committed.
+/// Every replica must end equal to the root again, and at every broker some
+/// replica must have kept its levels (taken over by the root's new history,
+/// 12.1) instead of taking them in full.
+async fn crash_at_rest(tree: &mut Tree, readers: &[(usize, Node, Vec<Replica>)]) -> Vec<String> {
+    let mut taken_over = Vec::new();
+    for b in &tree.brokers[1..] {
+        taken_over.push(counter(b, "snapshots_taken_over").await);
+    }
+    tree.brokers[0].kill9();
+    tree.brokers[0].restart();
+    // Nothing is written until every broker has answered a resume: a write
+    // would move a level on, and that level would rightly be sent in full.
+    let mut violations = Vec::new();
+    let deadline = Instant::now() + CONVERGE;
+    for (i, b) in tree.brokers.iter().enumerate() {
+        let before = if i == 0 { 0 } else { taken_over[i - 1] };
+        loop {
+            if counter(b, "snapshots_taken_over").await > before {
+                break;
+            }
+            if Instant::now() > deadline {
+                violations.push(format!(
+                    "after a crash of the root at rest no replica at {} kept its levels",
+                    BROKERS[i]
+                ));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let reference = join(&tree.brokers[0], "reference-after-crash").await;
+    let truth = open_all(&reference).await.expect("reference replicas");
+    violations.extend(
+        converged(readers, &truth)
+            .await
+            .into_iter()
+            .map(|why| format!("after a crash of the root at rest: {why}")),
+    );
+    reference.close().await;
+    violations
+}
+
+/// Waits until every replica equals the root's (`truth`); what still
+/// differs at the deadline.
+async fn converged(readers: &[(usize, Node, Vec<Replica>)], truth: &[Replica]) -> Vec<String> {
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let want: Vec<_> = truth.iter().map(view).collect();
+        let mismatched: Vec<String> = readers
+            .iter()
+            .flat_map(|(i, _, replicas)| {
+                let want = &want;
+                replicas.iter().enumerate().filter_map(move |(s, r)| {
+                    let have = view(r);
+                    (have != want[s]).then(|| {
+                        format!(
+                            "replica at {} of {}: {} keys, root {} keys; differing: {:?}",
+                            BROKERS[*i],
+                            REPLICAS[s],
+                            have.len(),
+                            want[s].len(),
+                            want[s]
+                                .iter()
+                                .filter(|(k, v)| have.get(*k) != Some(v))
+                                .map(|(k, _)| k.clone())
+                                .chain(have.keys().filter(|k| !want[s].contains_key(*k)).cloned())
+                                .take(5)
+                                .collect::<Vec<_>>()
+                        )
+                    })
+                })
+            })
+            .collect();
+        if mismatched.is_empty() {
+            return Vec::new();
+        }
+        if Instant::now() > deadline {
+            return mismatched;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The store a backup key belongs to, as the ledger names it.

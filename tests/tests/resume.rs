@@ -2,16 +2,19 @@
 //! asks with `have` {history, lseq}; the broker answers `unchanged`, with no
 //! KVSYNC, only when the level is exactly that state. A clean restart keeps
 //! a persistent store's history; a crash, `--drop-store`, or a store held
-//! only in memory starts a new one, so nothing held from before is kept on
-//! trust. Replicas connected across each kind of restart end equal to the
-//! broker.
+//! only in memory starts a new one. After a crash the new history takes
+//! over each level at the lseq last committed (`from_history`): a replica
+//! that holds exactly that keeps it, one that saw more (published, never
+//! committed) gets the level in full (`disk_faults.rs` loses such a change
+//! for real). Replicas connected across each kind of restart end equal to
+//! the broker.
 
 mod common;
 
 use canopy_client::{Level, ReplicaState};
 use canopy_schemas::state::{
-    decode_properties, SnapshotBasis, SnapshotQuery, KTHXBAI, PROP_HISTORY, PROP_LSEQ,
-    PROP_UNCHANGED,
+    decode_properties, SnapshotBasis, SnapshotQuery, KTHXBAI, PROP_FROM_HISTORY, PROP_HISTORY,
+    PROP_LSEQ, PROP_UNCHANGED,
 };
 use common::*;
 use std::collections::BTreeMap;
@@ -146,21 +149,71 @@ async fn only_the_exact_state_of_a_level_is_answered_unchanged() {
     let have = moved.basis();
     drop(writer);
 
-    // A crash may have lost changes it published: a new history.
+    // A crash may have lost changes it published past its last commit: a
+    // new history, which takes over what was committed. This level was
+    // committed at its lseq (the write was acknowledged), so it is kept.
     broker.kill9();
     broker.restart();
+    let behind = snapshot(
+        &broker,
+        root,
+        Some(SnapshotBasis {
+            lseq: have.lseq - 1,
+            ..have
+        }),
+    );
+    assert_eq!((behind.kvsyncs, behind.unchanged()), (50, false));
+    let ahead = SnapshotBasis {
+        lseq: have.lseq + 1,
+        ..have
+    };
+    let lost = snapshot(&broker, root, Some(ahead));
+    assert_eq!(
+        (lost.kvsyncs, lost.unchanged()),
+        (50, false),
+        "an lseq past the last commit names a state the crash may have lost"
+    );
     let crashed = snapshot(&broker, root, Some(have));
-    assert_eq!((crashed.kvsyncs, crashed.unchanged()), (50, false));
+    assert_eq!((crashed.kvsyncs, crashed.unchanged()), (0, true));
     assert_ne!(crashed.basis().history, have.history);
+    assert_eq!(crashed.basis().lseq, have.lseq);
+    assert_eq!(crashed.number(PROP_FROM_HISTORY), Some(have.history));
+    assert_eq!(counter(&broker, "snapshots_taken_over").await, 1);
+    let volatile_crashed = snapshot(&broker, "/volatile/:", Some(volatile_after.basis()));
+    assert!(
+        !volatile_crashed.unchanged(),
+        "a store held in memory is never taken over"
+    );
+    // A second crash forks from the second history only.
+    let before_second = have;
+    let have = crashed.basis();
+    broker.kill9();
+    broker.restart();
+    let stale_basis = snapshot(&broker, root, Some(before_second));
+    assert_eq!((stale_basis.kvsyncs, stale_basis.unchanged()), (50, false));
+    let crashed = snapshot(&broker, root, Some(have));
+    assert_eq!((crashed.kvsyncs, crashed.unchanged()), (0, true));
+    assert_eq!(crashed.number(PROP_FROM_HISTORY), Some(have.history));
     let have = crashed.basis();
 
-    // --drop-store changes levels without numbers: a new history too.
-    broker.terminate();
-    broker.restart_with(&["--config", &config, "--drop-store", "gone"]);
-    let dropped = snapshot(&broker, root, Some(have));
-    assert_eq!((dropped.kvsyncs, dropped.unchanged()), (50, false));
-    assert_ne!(dropped.basis().history, have.history);
-    let have = dropped.basis();
+    // --drop-store changes levels without numbers: a new history too,
+    // which takes nothing over, after a clean stop or a crash.
+    for crash in [false, true] {
+        if crash {
+            broker.kill9();
+        } else {
+            broker.terminate();
+        }
+        broker.restart_with(&["--config", &config, "--drop-store", "gone"]);
+        let dropped = snapshot(&broker, root, Some(have));
+        assert_eq!(
+            (dropped.kvsyncs, dropped.unchanged()),
+            (50, false),
+            "crash: {crash}"
+        );
+        assert_ne!(dropped.basis().history, have.history);
+    }
+    let have = snapshot(&broker, root, None).basis();
 
     // And the next clean restart carries that one on.
     broker.terminate();
@@ -219,11 +272,52 @@ async fn fill(broker: &BrokerProcess) {
     writer.close().await;
 }
 
+/// Writes `key` = `value` at the root level through `broker` and waits
+/// until `replica` reads it.
+async fn put_and_see(
+    broker: &BrokerProcess,
+    replica: &canopy_client::Replica,
+    key: &str,
+    value: u8,
+) {
+    let writer = node(broker, "writer", "g").await;
+    let store = writer.store("default").await.unwrap();
+    store.put(&Level::root(), key, &value).await.unwrap();
+    eventually_reads(
+        &format!("{key} at the replica"),
+        replica,
+        key,
+        |v: Option<u8>| v == Some(value),
+    )
+    .await;
+    writer.close().await;
+}
+
+/// Crashes `root` and restarts it; waits until `child` has answered
+/// `levels` more resumes as take-overs, and checks it sent no key.
+async fn crash_root_kept_below(root: &mut BrokerProcess, child: &BrokerProcess, levels: u64) {
+    let sent = counter(child, "snapshot_keys_sent").await;
+    let kept = counter(child, "snapshots_taken_over").await;
+    root.kill9();
+    root.restart();
+    eventually(
+        "after the root's crash the child takes the replica's levels over",
+        || async { (counter(child, "snapshots_taken_over").await >= kept + levels).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        counter(child, "snapshot_keys_sent").await,
+        sent,
+        "no key sent again"
+    );
+}
+
 /// A canopy replica across a clean restart: the broker sends it no key,
 /// it keeps every one, and updates after the restart reach it. Across a
-/// crash it gets the whole level again.
+/// crash with everything committed it keeps them too, under the new
+/// history, and so across the next restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replica_keeps_its_level_across_a_clean_restart_and_not_across_a_crash() {
+async fn a_replica_keeps_its_level_across_a_clean_restart_and_a_crash_at_rest() {
     let mut broker = BrokerProcess::start(&["--heartbeat-ms", "100"]);
     fill(&broker).await;
     let reader = node(&broker, "reader", "g").await;
@@ -245,34 +339,39 @@ async fn a_replica_keeps_its_level_across_a_clean_restart_and_not_across_a_crash
     assert_eq!(replica.get::<usize>("k01234").unwrap(), Some(1234));
 
     // Live again: a write after the restart arrives as usual.
-    let writer = node(&broker, "writer", "g").await;
-    let store = writer.store("default").await.unwrap();
-    store.put(&Level::root(), "after", &7u8).await.unwrap();
-    eventually_reads(
-        "the write after the restart",
-        &replica,
-        "after",
-        |v: Option<u8>| v == Some(7),
-    )
-    .await;
-    writer.close().await;
+    put_and_see(&broker, &replica, "after", 7).await;
 
     broker.kill9();
     stale(&replica).await;
     broker.restart();
     resynced(&replica).await;
-    assert_eq!(counter(&broker, "snapshots_unchanged").await, 0);
-    assert!(counter(&broker, "snapshot_keys_sent").await > KEYS as u64);
+    assert_eq!(counter(&broker, "snapshots_unchanged").await, levels);
+    assert_eq!(counter(&broker, "snapshots_taken_over").await, levels);
+    assert_eq!(counter(&broker, "snapshot_keys_sent").await, 0);
     assert_eq!(replica.keys("").len(), KEYS + 1);
     assert_eq!(replica.get::<u8>("after").unwrap(), Some(7));
+
+    // It holds the level under the new history now: a clean restart keeps
+    // it again, and a write after it arrives.
+    broker.terminate();
+    stale(&replica).await;
+    broker.restart();
+    resynced(&replica).await;
+    assert_eq!(counter(&broker, "snapshots_unchanged").await, levels);
+    assert_eq!(counter(&broker, "snapshots_taken_over").await, 0);
+    assert_eq!(counter(&broker, "snapshot_keys_sent").await, 0);
+    put_and_see(&broker, &replica, "later", 8).await;
+    assert_eq!(replica.keys("").len(), KEYS + 2);
 }
 
 /// Below a child broker: the child serves its mirror under the master's
 /// history (the parent's LSEQS names it), so after a clean restart of the
-/// root the replica below keeps its level (the child sends it no key),
-/// and after a crash of the root it gets the whole level again.
+/// root the replica below keeps its level (the child sends it no key).
+/// After a crash of the root the LSEQS says what the new history took
+/// over, and the child keeps the replica's level as well, again after a
+/// committed write moved it on and the root crashed once more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_below_a_child_keep_their_level_across_a_clean_restart_of_the_root() {
+async fn replicas_below_a_child_keep_their_level_across_a_restart_and_a_crash_of_the_root() {
     let mut root = BrokerProcess::start(&["--heartbeat-ms", "100"]);
     let child = BrokerProcess::start(&["--upstream", &root.endpoint(), "--heartbeat-ms", "100"]);
     fill(&root).await;
@@ -301,28 +400,17 @@ async fn replicas_below_a_child_keep_their_level_across_a_clean_restart_of_the_r
         "no key sent again"
     );
     assert_eq!(replica.keys("").len(), KEYS);
-    let writer = node(&root, "writer", "g").await;
-    let store = writer.store("default").await.unwrap();
-    store.put(&Level::root(), "after", &7u8).await.unwrap();
-    eventually_reads(
-        "the write after the restart, below the child",
-        &replica,
-        "after",
-        |v: Option<u8>| v == Some(7),
-    )
-    .await;
-    writer.close().await;
+    put_and_see(&root, &replica, "after", 7).await;
 
-    let sent = counter(&child, "snapshot_keys_sent").await;
-    root.kill9();
-    root.restart();
-    eventually(
-        "after the root's crash the level is sent again in full",
-        || async {
-            (counter(&child, "snapshot_keys_sent").await >= sent + KEYS as u64).then_some(())
-        },
-    )
-    .await;
+    crash_root_kept_below(&mut root, &child, levels).await;
     resynced(&replica).await;
     assert_eq!(replica.keys("").len(), KEYS + 1);
+
+    // A committed write after the crash moves the level on under the new
+    // history; the next crash takes it over at that lseq, so the replica,
+    // which holds exactly that, keeps it again.
+    put_and_see(&root, &replica, "moved", 9).await;
+    crash_root_kept_below(&mut root, &child, levels).await;
+    resynced(&replica).await;
+    assert_eq!(replica.keys("").len(), KEYS + 2);
 }

@@ -35,6 +35,8 @@ pub(super) struct Mirror {
     /// master's histories of their stores.
     fresh_lseqs: Option<(u64, std::collections::BTreeMap<String, u64>)>,
     fresh_histories: std::collections::BTreeMap<String, u64>,
+    /// And how those histories began after a crash of the master.
+    fresh_forks: std::collections::BTreeMap<String, canopy_schemas::state::HistoryFork>,
     parent_epoch: EpochWatch,
     /// The parent's sequence at the previous PONG: a live mirror still
     /// below it missed an update.
@@ -83,6 +85,7 @@ impl Uplink {
         self.mirror.fresh.clear();
         self.mirror.fresh_lseqs = None;
         self.mirror.fresh_histories.clear();
+        self.mirror.fresh_forks.clear();
         self.request(&Request::Snapshot(SnapshotQuery {
             id,
             subtree: "/".into(),
@@ -222,6 +225,7 @@ impl Uplink {
         if self.mirror.sync.syncing() == Some(reply.id) {
             self.mirror.fresh_lseqs = Some((reply.id, reply.lseqs));
             self.mirror.fresh_histories = reply.histories;
+            self.mirror.fresh_forks = reply.forks;
         }
         // The machine follows the stream's sequence; the level numbers go
         // to the engine when the snapshot is whole.
@@ -264,6 +268,7 @@ impl Uplink {
         // The mirror is the master's state as of `seq`: its levels carry the
         // master's histories (a parent that names none: this broker's epoch).
         state.mirror_histories = std::mem::take(&mut self.mirror.fresh_histories);
+        state.mirror_forks = std::mem::take(&mut self.mirror.fresh_forks);
         self.mirror.expected_seq = 0;
         for msg in replay {
             apply(state, &msg);

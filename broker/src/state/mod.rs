@@ -80,6 +80,10 @@ pub struct Loaded {
     /// carry on: the previous run stopped cleanly (every change it
     /// published was committed) and nothing was rolled back since.
     pub history: Option<u64>,
+    /// The history of a previous run that did not stop cleanly, when the
+    /// database passed its integrity check: a new history begins, but each
+    /// level at its committed lseq is the state that lseq named then.
+    pub crashed_history: Option<u64>,
 }
 
 /// Keys on disk that a start does not serve.

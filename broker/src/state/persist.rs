@@ -248,6 +248,9 @@ fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistErro
     // Carried on only from a clean stop with nothing committed since (a
     // broker that knows no marker may have run in between) and no repair.
     loaded.history = history.filter(|_| intact && clean_at == Some(loaded.seq));
+    // After a crash (or a failed commit) the database holds the last
+    // commit whole: its level numbers still name the states replicas saw.
+    loaded.crashed_history = history.filter(|_| intact && loaded.history.is_none());
     let levels = tx.open_table(LEVELS).map_err(db_err)?;
     for row in levels.iter().map_err(db_err)? {
         let (k, v) = row.map_err(db_err)?;
@@ -747,6 +750,29 @@ mod tests {
         assert_eq!(Durable::decode(&report), Some(Durable::Through(7)));
         assert_eq!(CommitCost::decode(&report), Some(cost));
         assert_eq!(CommitCost::decode(&Durable::Through(7).encode()), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A run that did not record its clean stop leaves its history as the
+    /// one a fork begins from; a clean stop carries it on instead, and a
+    /// fresh directory has neither.
+    #[test]
+    fn a_crashed_run_leaves_the_history_to_fork_from() {
+        let dir = std::env::temp_dir().join(format!("canopy-fork-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.redb");
+        let (db, loaded) = open(&path).unwrap();
+        assert_eq!((loaded.history, loaded.crashed_history), (None, None));
+        begin_run(&db, 1, 5).unwrap();
+        drop(db); // no clean stop: as after kill -9
+        let (db, loaded) = open(&path).unwrap();
+        assert_eq!((loaded.history, loaded.crashed_history), (None, Some(5)));
+        begin_run(&db, 2, 6).unwrap();
+        mark_clean(&db).unwrap();
+        drop(db);
+        let (_db, loaded) = open(&path).unwrap();
+        assert_eq!((loaded.history, loaded.crashed_history), (Some(6), None));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

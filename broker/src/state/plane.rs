@@ -12,8 +12,8 @@ use crate::peer::Peer;
 use canopy_schemas::clock::unix_ms as now_ms;
 use canopy_schemas::control::ErrorReply;
 use canopy_schemas::state::{
-    ttl_properties, KvMsg, LseqsReply, SeqsQuery, SeqsReply, SnapshotBasis, StoresReply, Write,
-    WriteBatch, WriteResult, WriteResults, MAX_BATCH_WRITES, PROP_LSEQ,
+    ttl_properties, HistoryFork, KvMsg, LseqsReply, SeqsQuery, SeqsReply, SnapshotBasis,
+    StoresReply, Write, WriteBatch, WriteResult, WriteResults, MAX_BATCH_WRITES, PROP_LSEQ,
 };
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::collections::VecDeque;
@@ -126,12 +126,19 @@ pub struct StatePlane {
     /// The history of the persistent stores' level numbers (kept across
     /// clean restarts of the data directory).
     disk_history: u64,
+    /// When `disk_history` began after a crash: the level numbers it took
+    /// over from the crashed run's history.
+    disk_fork: Option<HistoryFork>,
     /// The broker's epoch: the history of everything held only in memory
     /// (non-persistent stores, a child's mirror the parent named none for).
     pub epoch: u64,
     /// On a child: store → the master's history of the mirror's levels, from
     /// the LSEQS of the mirror's last complete snapshot.
     pub mirror_histories: std::collections::BTreeMap<String, u64>,
+    /// On a child: store → how the master's history of the store began
+    /// after a crash (the LSEQS's `forks`), for the levels still at the
+    /// numbers it took over.
+    pub mirror_forks: std::collections::BTreeMap<String, HistoryFork>,
 }
 
 impl StatePlane {
@@ -158,8 +165,10 @@ impl StatePlane {
             held_seqs: Vec::new(),
             storage_failed: None,
             disk_history: 0,
+            disk_fork: None,
             epoch: 0,
             mirror_histories: Default::default(),
+            mirror_forks: Default::default(),
         }
     }
 
@@ -167,7 +176,7 @@ impl StatePlane {
     /// [`StatePlane::store_history`]). None when the subtree holds keys its
     /// level's lseq does not number: the opaque level `/` (every key) or
     /// `/NAME/` of a declared store (whose canonical keys share the prefix).
-    fn history_of(&self, subtree: &str) -> Option<u64> {
+    fn history_of(&self, subtree: &str) -> Option<(u64, Option<&HistoryFork>)> {
         let probe = format!("{subtree}x");
         let (store, _) = super::home(&probe)?;
         if store == canopy_schemas::state::OPAQUE_STORE {
@@ -176,7 +185,49 @@ impl StatePlane {
                 return None;
             }
         }
-        Some(self.store_history(store))
+        Some((self.store_history(store), self.store_fork(store)))
+    }
+
+    /// How a store's history began after a crash, when it did: the
+    /// master's own fork for a persistent store, or what the parent said
+    /// of the mirror's store.
+    fn store_fork(&self, store: &str) -> Option<&HistoryFork> {
+        if self.mirror {
+            return self.mirror_forks.get(store);
+        }
+        if self.persist.is_some() && self.engine.serves_from_disk(store) {
+            self.disk_fork.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Store → the part of its fork under `subtree` that can still match
+    /// (an LSEQS reply): a child answers resumes of those levels itself.
+    fn forks_under(&self, subtree: &str) -> std::collections::BTreeMap<String, HistoryFork> {
+        let now = |level: &str| self.engine.lseq(level);
+        if self.mirror {
+            return self
+                .mirror_forks
+                .iter()
+                .map(|(store, fork)| (store.clone(), fork.live_under(subtree, now)))
+                .collect();
+        }
+        let Some(fork) = &self.disk_fork else {
+            return Default::default();
+        };
+        // One fork covers every persistent store here; a child is told it
+        // per store, with each store's own levels.
+        self.engine
+            .store_names()
+            .filter(|store| self.store_fork(store).is_some())
+            .map(|store| {
+                let mut live = fork.live_under(subtree, now);
+                live.lseqs
+                    .retain(|level, _| parse_store(&format!("{level}x")) == Some(store));
+                (store.to_owned(), live)
+            })
+            .collect()
     }
 
     /// The history of a store's level numbers: a master's persistent store
@@ -630,7 +681,7 @@ impl StatePlane {
                 c.snapshots += 1;
                 let user = peer.user;
                 let mut job = SnapshotJob::new(peer.identity, subtree, canopy_id, &self.engine);
-                if let Some(history) = self.history_of(job.subtree()) {
+                if let Some((history, _)) = self.history_of(job.subtree()) {
                     job.set_history(history);
                 }
                 if let Some(acls) = &self.acls {
@@ -647,7 +698,25 @@ impl StatePlane {
                 }
                 if have.is_some_and(|h| job.holds(h)) {
                     c.snapshots_unchanged += 1;
-                    job.make_unchanged();
+                    job.make_unchanged(None);
+                } else if let Some(h) = have.filter(|h| {
+                    self.history_of(job.subtree())
+                        .and_then(|(_, fork)| fork)
+                        .is_some_and(|fork| job.took_over(*h, fork))
+                }) {
+                    // The level is as the crashed run committed it, and the
+                    // replica holds exactly that: kept, under the new history.
+                    c.snapshots_unchanged += 1;
+                    c.snapshots_taken_over += 1;
+                    job.make_unchanged(Some(h.history));
+                } else if let Some(h) = have {
+                    tracing::debug!(
+                        subtree = job.subtree(),
+                        have_history = format!("{:016x}", h.history),
+                        have_lseq = h.lseq,
+                        lseq = ?job.lseq(),
+                        "the replica's level is not this one: sent in full"
+                    );
                 }
                 if let (Some(id), true) = (canopy_id, lseqs) {
                     // Taken in the same loop turn as the job: consistent
@@ -664,6 +733,11 @@ impl StatePlane {
                             Default::default()
                         } else {
                             self.histories()
+                        },
+                        forks: if job.is_empty() {
+                            Default::default()
+                        } else {
+                            self.forks_under(job.subtree())
                         },
                         lseqs,
                     });
@@ -1016,16 +1090,35 @@ pub fn start(
     let (db, loaded) = persist::open(&path).map_err(|e| StartError(e.to_string()))?;
     let keys = loaded.entries.len();
     let carried = loaded.history;
+    let crashed = loaded.crashed_history;
+    let committed_lseqs: std::collections::BTreeMap<String, u64> = loaded
+        .lseqs
+        .iter()
+        .filter(|(_, lseq)| **lseq > 0)
+        .map(|(level, lseq)| (level.to_string(), *lseq))
+        .collect();
     let restored = engine.restore(loaded, drop_stores);
     // Erasing keys changes levels without a number: a new history, as after
     // a crash, so no replica keeps what it held.
+    let untouched = restored.erase.is_empty() && drop_stores.is_empty();
     let history = carried
-        .filter(|_| restored.erase.is_empty() && drop_stores.is_empty())
+        .filter(|_| untouched)
         .unwrap_or_else(|| rand::random::<u64>().max(1));
+    // After a crash the committed level numbers still name the states the
+    // crashed run published at them; only those it published beyond the
+    // last commit may be lost. The new history takes the committed ones
+    // over (12.1).
+    let disk_fork = crashed
+        .filter(|_| untouched && carried.is_none())
+        .map(|from| HistoryFork {
+            from,
+            lseqs: committed_lseqs,
+        });
     persist::begin_run(&db, engine.seq(), history).map_err(|e| StartError(e.to_string()))?;
     tracing::info!(
         history = format!("{history:016x}"),
         carried_on = carried == Some(history),
+        taken_over_from = disk_fork.as_ref().map(|f| format!("{:016x}", f.from)),
         "state history"
     );
     for (store, u) in &restored.unserved {
@@ -1093,5 +1186,6 @@ pub fn start(
         .map_err(|e| StartError(e.to_string()))?;
     let mut plane = StatePlane::new(engine, persist, durable, broker_tag);
     plane.disk_history = history;
+    plane.disk_fork = disk_fork;
     Ok((plane, dropped))
 }

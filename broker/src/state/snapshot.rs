@@ -11,7 +11,8 @@
 
 use super::{StateEngine, StateMap};
 use canopy_schemas::state::{
-    ttl_properties, SnapshotBasis, KTHXBAI, PROP_HISTORY, PROP_ID, PROP_LSEQ, PROP_UNCHANGED,
+    ttl_properties, HistoryFork, SnapshotBasis, KTHXBAI, PROP_FROM_HISTORY, PROP_HISTORY, PROP_ID,
+    PROP_LSEQ, PROP_UNCHANGED,
 };
 
 /// Most KVSYNCs one job sends in one loop turn.
@@ -40,6 +41,8 @@ pub struct SnapshotJob {
     history: Option<u64>,
     /// The reader holds the level as it is: KTHXBAI only, marked so.
     unchanged: bool,
+    /// The older history the reader's level was named under (a fork).
+    from_history: Option<u64>,
     /// KVSYNCs sent so far.
     pub sent: u64,
     /// When the request was taken: for the snapshot histogram.
@@ -122,6 +125,7 @@ impl SnapshotJob {
             empty: false,
             history: None,
             unchanged: false,
+            from_history: None,
             sent: 0,
             started: std::time::Instant::now(),
         }
@@ -156,11 +160,28 @@ impl SnapshotJob {
             && self.lseq == Some(have.lseq)
     }
 
+    /// True when a replica that holds `have` under the history a crashed
+    /// run numbered in holds this level as that run committed it, and the
+    /// level has not changed since: the new history took it over.
+    pub fn took_over(&self, have: SnapshotBasis, fork: &HistoryFork) -> bool {
+        self.canopy_id.is_some()
+            && self.history.is_some()
+            && self.lseq == Some(have.lseq)
+            && fork.took_over(&self.subtree, have)
+    }
+
     /// Answers with KTHXBAI only, marked `unchanged`: the reader keeps what
-    /// it has.
-    pub fn make_unchanged(&mut self) {
+    /// it has; `from` names the history its `have` was under when it is
+    /// not the level's (a fork after a crash).
+    pub fn make_unchanged(&mut self, from: Option<u64>) {
         self.unchanged = true;
+        self.from_history = from;
         self.view = StateMap::new();
+    }
+
+    /// The level's lseq the snapshot is taken at (one-level snapshots).
+    pub fn lseq(&self) -> Option<u64> {
+        self.lseq
     }
 
     /// The canopy request id, for a `SNAPSHOT` (None: plain `ICANHAZ?`).
@@ -248,10 +269,12 @@ impl SnapshotJob {
                     .history
                     .map(|h| format!("{PROP_HISTORY}={h}\n"))
                     .unwrap_or_default();
-                let unchanged = if self.unchanged {
-                    format!("{PROP_UNCHANGED}=1\n")
-                } else {
-                    String::new()
+                let unchanged = match (self.unchanged, self.from_history) {
+                    (false, _) => String::new(),
+                    (true, None) => format!("{PROP_UNCHANGED}=1\n"),
+                    (true, Some(from)) => {
+                        format!("{PROP_UNCHANGED}=1\n{PROP_FROM_HISTORY}={from}\n")
+                    }
                 };
                 format!("{PROP_ID}={id}\n{lseq}{history}{unchanged}")
             }

@@ -134,6 +134,9 @@ pub(crate) struct SnapshotEnd {
     pub history: Option<u64>,
     /// No keys were sent: the replica's `have` matched.
     pub unchanged: bool,
+    /// With `unchanged`: the history the `have` was under, when the broker
+    /// answers under a new one that took the level over after a crash.
+    pub from_history: Option<u64>,
 }
 
 fn entry_from(msg: &KvMsg, now: u64) -> ReplicaEntry {
@@ -528,12 +531,15 @@ impl ReplicaShared {
             Finish::Ignored | Finish::NotYet => return None, // a superseded snapshot
         };
         if end.unchanged {
-            if had != (end.history, end.lseq) || had.0.is_none() {
+            let basis = (end.from_history.or(end.history), end.lseq);
+            if had != basis || had.0.is_none() || end.history.is_none() {
                 // Not what was asked: take nothing on trust, sync in full.
                 tracing::warn!(level = %subtree, "an unchanged snapshot that does not match what the replica holds; resyncing in full");
                 level.history = None;
                 return Some(self.start_resync(level, next_id));
             }
+            // Under a history begun after a crash, the same contents.
+            level.history = end.history;
             level.fresh.clear();
             let changes = self.replay(&mut levels, i, replay, now);
             return self.finish_sync(levels, changes);
@@ -799,6 +805,7 @@ mod tests {
             lseq: 3,
             history: Some(7),
             unchanged: false,
+            from_history: None,
         };
         assert!(shared
             .on_kthxbai(&first[0].subtree, first[0].id, full, &ids)
@@ -824,12 +831,62 @@ mod tests {
             lseq: 3,
             history: Some(7),
             unchanged: true,
+            from_history: None,
         };
         assert!(shared
             .on_kthxbai(&again[0].subtree, again[0].id, kept, &ids)
             .is_none());
         assert_eq!(shared.get("k").map(|(e, _)| e.seq), Some(5));
         assert_eq!(*shared.state().borrow(), ReplicaState::Synced);
+    }
+
+    /// Across a crash the broker answers under a new history that took the
+    /// level over from the one the replica named: the contents are kept,
+    /// and the next resync names the new history.
+    #[test]
+    fn a_level_taken_over_by_a_new_history_is_kept_under_it() {
+        let (shared, ids) = synced_from_history();
+        let again = shared.resync_all(&ids);
+        let taken_over = SnapshotEnd {
+            seq: 20,
+            lseq: 3,
+            history: Some(11),
+            unchanged: true,
+            from_history: Some(7),
+        };
+        assert!(shared
+            .on_kthxbai(&again[0].subtree, again[0].id, taken_over, &ids)
+            .is_none());
+        assert_eq!(shared.get("k").map(|(e, _)| e.seq), Some(5));
+        assert_eq!(*shared.state().borrow(), ReplicaState::Synced);
+        assert_eq!(
+            shared.resync_all(&ids)[0].have,
+            Some(SnapshotBasis {
+                history: 11,
+                lseq: 3
+            })
+        );
+    }
+
+    /// A take-over from another history, or at another lseq, is not
+    /// trusted.
+    #[test]
+    fn a_take_over_that_does_not_match_is_not_trusted() {
+        for (from, lseq) in [(8, 3), (7, 4), (11, 3)] {
+            let (shared, ids) = synced_from_history();
+            let again = shared.resync_all(&ids);
+            let wrong = SnapshotEnd {
+                seq: 20,
+                lseq,
+                history: Some(11),
+                unchanged: true,
+                from_history: Some(from),
+            };
+            let full = shared
+                .on_kthxbai(&again[0].subtree, again[0].id, wrong, &ids)
+                .expect("a full resync");
+            assert_eq!(full.have, None, "from {from}, lseq {lseq}");
+        }
     }
 
     /// An `unchanged` answer for another history or lseq is not trusted:
@@ -844,6 +901,7 @@ mod tests {
                 lseq,
                 history: Some(history),
                 unchanged: true,
+                from_history: None,
             };
             let full = shared
                 .on_kthxbai(&again[0].subtree, again[0].id, wrong, &ids)
@@ -871,6 +929,7 @@ mod tests {
             lseq: 4,
             history: Some(7),
             unchanged: false,
+            from_history: None,
         };
         let restart = shared
             .on_kthxbai(&again[0].subtree, again[0].id, full, &ids)
