@@ -633,16 +633,27 @@ pub struct LseqsReply {
 pub struct HistoryFork {
     /// The history the crashed run numbered under.
     pub from: u64,
-    /// Level prefix → the lseq committed last under `from` (a level not
-    /// named was never written: 0).
+    /// Level prefix → the lseq committed last under `from`. A level not
+    /// named had none (never written), or has moved on since.
     pub lseqs: std::collections::BTreeMap<String, u64>,
 }
 
 impl HistoryFork {
     /// True when a replica that holds `level` as `have` holds the level as
-    /// it was when the new history began.
-    pub fn took_over(&self, level: &str, have: SnapshotBasis) -> bool {
-        self.from == have.history && self.lseqs.get(level).copied().unwrap_or(0) == have.lseq
+    /// it was when the new history began. A level the fork does not name
+    /// matches only `have.lseq` 0, and only if `empty_now` (keys with no
+    /// level number, as a restore may leave, are not a state lseq 0 names).
+    pub fn took_over(
+        &self,
+        level: &str,
+        have: SnapshotBasis,
+        empty_now: impl Fn() -> bool,
+    ) -> bool {
+        self.from == have.history
+            && match self.lseqs.get(level) {
+                Some(lseq) => *lseq == have.lseq,
+                None => have.lseq == 0 && empty_now(),
+            }
     }
 
     /// The part of the fork for levels under `subtree` (and, if given,
@@ -802,23 +813,31 @@ mod tests {
             .into(),
         };
         let basis = |history, lseq| SnapshotBasis { history, lseq };
-        assert!(fork.took_over("/default/a/:", basis(7, 5)));
+        let empty = || true;
+        assert!(fork.took_over("/default/a/:", basis(7, 5), empty));
         assert!(
-            !fork.took_over("/default/a/:", basis(7, 6)),
+            !fork.took_over("/default/a/:", basis(7, 6), empty),
             "published after the commit"
         );
-        assert!(!fork.took_over("/default/a/:", basis(7, 4)), "behind");
         assert!(
-            !fork.took_over("/default/a/:", basis(8, 5)),
+            !fork.took_over("/default/a/:", basis(7, 4), empty),
+            "behind"
+        );
+        assert!(
+            !fork.took_over("/default/a/:", basis(8, 5), empty),
             "another history"
         );
         assert!(
-            fork.took_over("/default/c/:", basis(7, 0)),
+            fork.took_over("/default/c/:", basis(7, 0), empty),
             "never written, then or now"
         );
         assert!(
-            !fork.took_over("/default/c/:", basis(7, 1)),
+            !fork.took_over("/default/c/:", basis(7, 1), empty),
             "written after the commit"
+        );
+        assert!(
+            !fork.took_over("/default/c/:", basis(7, 0), || false),
+            "keys without a level number"
         );
         // b moved on since: it can never match again, so it is not passed on.
         let now = |level: &str| if level == "/default/b/:" { 10 } else { 5 };

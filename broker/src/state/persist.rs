@@ -39,6 +39,10 @@ const HISTORY: &str = "history";
 /// A start that finds it (and that sequence) carries the history on; every
 /// start removes it before serving, so a crash afterwards starts a new one.
 const CLEAN_AT: &str = "clean_at_seq";
+/// META key: `SEQ` as a broker that keeps `HISTORY` last wrote it (every
+/// commit and every start sets both). When they differ, a broker that
+/// knows no history committed since, and nothing on disk is taken over.
+const HISTORY_SEQ: &str = "history_seq";
 /// META key: the disk format of this database (absent before format 1).
 const FORMAT: &str = "format";
 /// The disk format this broker writes, and the newest it reads. Format 0
@@ -245,12 +249,15 @@ fn load(mut db: Database, label: &str) -> Result<(Database, Loaded), PersistErro
         .map_or(0, |v| v.value());
     let history = meta.get(HISTORY).map_err(db_err)?.map(|v| v.value());
     let clean_at = meta.get(CLEAN_AT).map_err(db_err)?.map(|v| v.value());
+    let history_seq = meta.get(HISTORY_SEQ).map_err(db_err)?.map(|v| v.value());
     // Carried on only from a clean stop with nothing committed since (a
     // broker that knows no marker may have run in between) and no repair.
     loaded.history = history.filter(|_| intact && clean_at == Some(loaded.seq));
     // After a crash (or a failed commit) the database holds the last
-    // commit whole: its level numbers still name the states replicas saw.
-    loaded.crashed_history = history.filter(|_| intact && loaded.history.is_none());
+    // commit whole: its level numbers still name the states replicas saw,
+    // if only brokers that keep the history committed them.
+    loaded.crashed_history =
+        history.filter(|_| intact && loaded.history.is_none() && history_seq == Some(loaded.seq));
     let levels = tx.open_table(LEVELS).map_err(db_err)?;
     for row in levels.iter().map_err(db_err)? {
         let (k, v) = row.map_err(db_err)?;
@@ -291,6 +298,8 @@ pub fn begin_run(db: &Database, start: u64, history: u64) -> Result<(), PersistE
         meta.insert(SEQ_FLOOR, start.saturating_add(SEQ_RESERVATION))
             .map_err(db_err)?;
         meta.insert(HISTORY, history).map_err(db_err)?;
+        let seq = meta.get(SEQ).map_err(db_err)?.map_or(0, |v| v.value());
+        meta.insert(HISTORY_SEQ, seq).map_err(db_err)?;
         meta.remove(CLEAN_AT).map_err(db_err)?;
     }
     tx.commit().map_err(db_err)?;
@@ -414,6 +423,7 @@ pub(crate) fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError
         }
         if max_seq > 0 {
             meta.insert(SEQ, max_seq).map_err(db_err)?;
+            meta.insert(HISTORY_SEQ, max_seq).map_err(db_err)?;
         }
     }
     tx.commit().map_err(db_err)?;
@@ -577,6 +587,12 @@ pub fn restore(
         }
         let mut meta = tx.open_table(META).map_err(db_err)?;
         meta.insert(SEQ, backup.seq).map_err(db_err)?;
+        // What a broker may have left here (a run that never committed)
+        // names none of these states: the start begins a new history and
+        // takes nothing over.
+        for key in [HISTORY, CLEAN_AT, HISTORY_SEQ] {
+            meta.remove(key).map_err(db_err)?;
+        }
     }
     tx.commit().map_err(db_err)?;
     Ok(())
@@ -773,6 +789,57 @@ mod tests {
         drop(db);
         let (_db, loaded) = open(&path).unwrap();
         assert_eq!((loaded.history, loaded.crashed_history), (Some(6), None));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A commit by a broker that keeps no history (an older release run on
+    /// the directory) leaves `SEQ` ahead of what this broker last wrote:
+    /// nothing is taken over. Nor is anything after a restore into a
+    /// directory where a broker once started without committing.
+    #[test]
+    fn nothing_is_taken_over_after_another_broker_or_a_restore() {
+        let dir = std::env::temp_dir().join(format!("canopy-fork-other-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.redb");
+        let (db, _) = open(&path).unwrap();
+        begin_run(&db, 1, 5).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(META).unwrap().insert(SEQ, 40).unwrap();
+        tx.commit().unwrap();
+        drop(db);
+        let (db, loaded) = open(&path).unwrap();
+        assert_eq!((loaded.history, loaded.crashed_history), (None, None));
+        drop(db);
+
+        let restored = dir.join("restored.redb");
+        let (db, _) = open(&restored).unwrap();
+        begin_run(&db, 1, 9).unwrap();
+        drop(db); // started, never committed, crashed
+        let backup = Backup {
+            magic: BACKUP_MAGIC.to_owned(),
+            format: Backup::layout_for(&[]),
+            disk_format: DISK_FORMAT,
+            seq: 3,
+            broker_id: "b".into(),
+            created_ms: 0,
+            levels: [("/default/:".to_owned(), 1)].into(),
+            entries: vec![BackupEntry {
+                key: "/default/:k".into(),
+                seq: 3,
+                expires_ms: 0,
+                value: vec![1],
+            }],
+            volatile: Vec::new(),
+        };
+        restore(&restored, &backup, |_| false).unwrap();
+        let (db, loaded) = open(&restored).unwrap();
+        assert_eq!((loaded.history, loaded.crashed_history), (None, None));
+        let tx = db.begin_read().unwrap();
+        let meta = tx.open_table(META).unwrap();
+        for key in [HISTORY, CLEAN_AT, HISTORY_SEQ] {
+            assert!(meta.get(key).unwrap().is_none(), "{key} left by the restore");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

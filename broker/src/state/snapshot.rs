@@ -167,7 +167,9 @@ impl SnapshotJob {
         self.canopy_id.is_some()
             && self.history.is_some()
             && self.lseq == Some(have.lseq)
-            && fork.took_over(&self.subtree, have)
+            && fork.took_over(&self.subtree, have, || {
+                self.view.range_after(&self.subtree, None).next().is_none()
+            })
     }
 
     /// Answers with KTHXBAI only, marked `unchanged`: the reader keeps what
