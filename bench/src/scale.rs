@@ -33,6 +33,8 @@ const EVENT_SUBSCRIPTIONS: usize = 10;
 const SUBSCRIPTIONS: u32 = EVENT_SUBSCRIPTIONS as u32 + 2;
 /// How long a phase may take before the benchmark gives up.
 const PHASE_DEADLINE: Duration = Duration::from_secs(900);
+/// How often a simulator drains every socket, whatever epoll said.
+const SWEEP: Duration = Duration::from_millis(100);
 
 /// What the benchmark measures.
 pub struct Spec {
@@ -864,33 +866,44 @@ pub fn sim_main(spec_json: &str) -> anyhow::Result<()> {
             start + heartbeat + phase,
         )?);
     }
+    // zmq_poll over thousands of sockets costs a scan of every one per
+    // call, which made the simulators, not the broker, the bottleneck of a
+    // large sync. Their ZMQ_FDs go into one epoll set instead: a socket is
+    // drained when its descriptor signals (edge-triggered, so each drain
+    // goes on to EAGAIN), after each send on it (a send may take the
+    // signal), and in a full sweep every SWEEP in case one was missed.
+    let mut poll = mio::Poll::new().context("epoll")?;
+    for (k, n) in nodes.iter().enumerate() {
+        for (socket, token) in [(&n.dealer, 2 * k), (&n.sub, 2 * k + 1)] {
+            let fd = socket.get_fd()?;
+            poll.registry()
+                .register(
+                    &mut mio::unix::SourceFd(&fd),
+                    mio::Token(token),
+                    mio::Interest::READABLE,
+                )
+                .context("registering a socket")?;
+        }
+    }
+    let mut events = mio::Events::with_capacity(4096);
+    let mut next_sweep = Instant::now();
     let mut subscriptions = SUBSCRIPTIONS;
     let mut reported = 0u64;
     let out = std::io::stdout();
     let result = loop {
-        let ready: Vec<usize> = {
-            let mut items: Vec<zmq::PollItem> = nodes
-                .iter()
-                .flat_map(|n| {
-                    [
-                        n.dealer.as_poll_item(zmq::POLLIN),
-                        n.sub.as_poll_item(zmq::POLLIN),
-                    ]
-                })
-                .collect();
-            if let Err(e) = zmq::poll(&mut items, 20) {
-                break Err(e.into());
-            }
-            items
-                .iter()
-                .enumerate()
-                .filter(|(_, item)| item.is_readable())
-                .map(|(k, _)| k)
-                .collect()
-        };
+        if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(20))) {
+            break Err(e.into());
+        }
+        let mut ready: Vec<usize> = events.iter().map(|e| e.token().0).collect();
+        if Instant::now() >= next_sweep {
+            next_sweep = Instant::now() + SWEEP;
+            ready = (0..2 * nodes.len()).collect();
+        }
         let mut failed = None;
         for k in ready {
-            let node = &mut nodes[k / 2];
+            let Some(node) = nodes.get_mut(k / 2) else {
+                continue;
+            };
             if k % 2 == 0 {
                 if let Err(e) = node.drain_dealer() {
                     failed = Some(e);
@@ -907,7 +920,7 @@ pub fn sim_main(spec_json: &str) -> anyhow::Result<()> {
         for node in &mut nodes {
             if now >= node.next_beat {
                 node.next_beat += heartbeat;
-                if let Err(e) = node.beat(subscriptions) {
+                if let Err(e) = node.beat(subscriptions).and_then(|()| node.drain_dealer()) {
                     failed = Some(e);
                     break;
                 }
@@ -936,6 +949,7 @@ pub fn sim_main(spec_json: &str) -> anyhow::Result<()> {
                         failed = Some(e);
                         break;
                     }
+                    node.drain_sub();
                 }
                 subscriptions += EVENT_SUBSCRIPTIONS as u32;
                 let mut out = out.lock();
