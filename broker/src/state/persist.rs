@@ -838,7 +838,10 @@ mod tests {
         let tx = db.begin_read().unwrap();
         let meta = tx.open_table(META).unwrap();
         for key in [HISTORY, CLEAN_AT, HISTORY_SEQ] {
-            assert!(meta.get(key).unwrap().is_none(), "{key} left by the restore");
+            assert!(
+                meta.get(key).unwrap().is_none(),
+                "{key} left by the restore"
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
