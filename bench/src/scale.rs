@@ -72,6 +72,9 @@ struct Row {
     cpu_at_rest_core: f64,
     cpu_ms_per_heartbeat: f64,
     memory_joined_bytes: u64,
+    /// Resident memory after the rest that follows (heartbeats only):
+    /// what a node costs once the sync's queues are gone.
+    memory_at_rest_bytes: u64,
     memory_per_node_bytes: f64,
     memory_per_subscription_bytes: f64,
     connections_open: u64,
@@ -136,12 +139,13 @@ pub fn run(spec: Spec, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:>6} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>7} {:>8} {:>7} {:>9} {:>9} {:>10}",
+        "{:>6} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} {:>7} {:>8} {:>7} {:>9} {:>9} {:>10}",
         "nodes",
         "join+sync",
         "cpu/core",
         "ms/beat",
         "mem MiB",
+        "rest MiB",
         "B/node",
         "B/sub",
         "conns",
@@ -153,12 +157,13 @@ pub fn run(spec: Spec, json: bool) -> anyhow::Result<()> {
     );
     for r in &rows {
         println!(
-            "{:>6} {:>8.1}s {:>9.3} {:>9.1} {:>10.1} {:>9.0} {:>9.0} {:>7} {:>8.1} {:>7.2} {:>9.2} {:>9.1} {:>10.1}",
+            "{:>6} {:>8.1}s {:>9.3} {:>9.1} {:>10.1} {:>9.1} {:>9.0} {:>9.0} {:>7} {:>8.1} {:>7.2} {:>9.2} {:>9.1} {:>10.1}",
             r.nodes,
             r.join_and_sync_s,
             r.cpu_at_rest_core,
             r.cpu_ms_per_heartbeat,
             r.memory_joined_bytes as f64 / 1048576.0,
+            r.memory_at_rest_bytes as f64 / 1048576.0,
             r.memory_per_node_bytes,
             r.memory_per_subscription_bytes,
             r.connections_open,
@@ -185,10 +190,11 @@ type Figure = (&'static str, fn(&Row) -> f64);
 /// Least-squares lines of the figures that should grow with the node count.
 fn fits(rows: &[Row]) -> Vec<Fit> {
     let xs: Vec<f64> = rows.iter().map(|r| r.nodes as f64).collect();
-    let figures: [Figure; 5] = [
+    let figures: [Figure; 6] = [
         ("join_and_sync_s", |r| r.join_and_sync_s),
         ("cpu_at_rest_core", |r| r.cpu_at_rest_core),
         ("memory_joined_bytes", |r| r.memory_joined_bytes as f64),
+        ("memory_at_rest_bytes", |r| r.memory_at_rest_bytes as f64),
         ("storm_s", |r| r.storm_s),
         ("storm_peak_memory_bytes", |r| {
             r.storm_peak_memory_bytes as f64
@@ -572,7 +578,8 @@ fn measure(dir: &std::path::Path, nodes: usize, spec: &Spec) -> anyhow::Result<R
         cpu_at_rest_core: cpu,
         cpu_ms_per_heartbeat: cpu * 1000.0,
         memory_joined_bytes: memory_joined,
-        memory_per_node_bytes: memory_joined.saturating_sub(rss_before) as f64 / nodes as f64,
+        memory_at_rest_bytes: before_more,
+        memory_per_node_bytes: before_more.saturating_sub(rss_before) as f64 / nodes as f64,
         memory_per_subscription_bytes: per_subscription,
         connections_open: counter(&joined, "connections_open"),
         storm_s,
