@@ -656,8 +656,8 @@ impl HistoryFork {
             }
     }
 
-    /// The part of the fork for levels under `subtree` (and, if given,
-    /// in `store`) whose lseq is still the one taken over (`lseq_now`).
+    /// The part of the fork for levels under `subtree` whose lseq is still
+    /// the one taken over (`lseq_now`).
     /// The others can never match again: the level's lseq only grows, and
     /// a resume also needs the level's lseq now to be the one held.
     pub fn live_under(&self, subtree: &str, lseq_now: impl Fn(&str) -> u64) -> Self {

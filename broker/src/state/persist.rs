@@ -723,11 +723,18 @@ pub fn spawn(
 mod tests {
     use super::*;
 
-    #[test]
-    fn commit_and_reload() {
-        let dir = std::env::temp_dir().join(format!("canopy-persist-test-{}", std::process::id()));
+    /// An empty directory of this process for one test (removed again by
+    /// the test).
+    fn scratch_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn commit_and_reload() {
+        let dir = scratch_dir("canopy-persist-test");
         let path = dir.join("state.redb");
         let (db, loaded) = open(&path).unwrap();
         assert_eq!(loaded.seq, 0);
@@ -784,9 +791,7 @@ mod tests {
     /// fresh directory has neither.
     #[test]
     fn a_crashed_run_leaves_the_history_to_fork_from() {
-        let dir = std::env::temp_dir().join(format!("canopy-fork-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("canopy-fork-test");
         let path = dir.join("state.redb");
         let (db, loaded) = open(&path).unwrap();
         assert_eq!((loaded.history, loaded.crashed_history), (None, None));
@@ -807,9 +812,7 @@ mod tests {
     /// data file truncated to 45 bytes).
     #[test]
     fn a_file_cut_short_is_damaged() {
-        let dir = std::env::temp_dir().join(format!("canopy-cut-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("canopy-cut");
         let path = dir.join("state.redb");
         let (db, _) = open(&path).unwrap();
         begin_run(&db, 1, 5).unwrap();
@@ -837,9 +840,7 @@ mod tests {
     /// directory where a broker once started without committing.
     #[test]
     fn nothing_is_taken_over_after_another_broker_or_a_restore() {
-        let dir = std::env::temp_dir().join(format!("canopy-fork-other-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("canopy-fork-other");
         let path = dir.join("state.redb");
         let (db, _) = open(&path).unwrap();
         begin_run(&db, 1, 5).unwrap();
@@ -891,9 +892,7 @@ mod tests {
     /// changes are now one message, committed in one transaction.
     #[test]
     fn the_changes_of_one_write_are_committed_in_one_transaction() {
-        let dir = std::env::temp_dir().join(format!("canopy-atomic-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("canopy-atomic-test");
         let (db, _) = open(&dir.join("state.redb")).unwrap();
         let context = zmq::Context::new();
         let loop_side = context.socket(zmq::PAIR).unwrap();
@@ -938,9 +937,7 @@ mod tests {
     /// its last commit) made the next run reuse sequences.
     #[test]
     fn a_restart_starts_above_what_the_previous_run_reserved_whatever_the_clock() {
-        let dir = std::env::temp_dir().join(format!("canopy-floor-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("canopy-floor-test");
         let path = dir.join("state.redb");
         let (db, _) = open(&path).unwrap();
         // The previous run started an hour "ahead" of today's clock (the

@@ -195,11 +195,13 @@ impl StatePlane {
         if self.mirror {
             return self.mirror_forks.get(store);
         }
-        if self.persist.is_some() && self.engine.serves_from_disk(store) {
-            self.disk_fork.as_ref()
-        } else {
-            None
-        }
+        self.disk_fork.as_ref().filter(|_| self.on_disk(store))
+    }
+
+    /// True when this master keeps `store` on disk (its levels' numbers
+    /// belong to the data directory's history).
+    fn on_disk(&self, store: &str) -> bool {
+        self.persist.is_some() && self.engine.serves_from_disk(store)
     }
 
     /// Store → the part of its fork under `subtree` that can still match
@@ -218,16 +220,26 @@ impl StatePlane {
         };
         // One fork covers every persistent store here; a child is told it
         // per store, with each store's own levels.
-        self.engine
+        let live = fork.live_under(subtree, now);
+        let mut out: std::collections::BTreeMap<String, HistoryFork> = self
+            .engine
             .store_names()
-            .filter(|store| self.store_fork(store).is_some())
+            .filter(|store| self.on_disk(store))
             .map(|store| {
-                let mut live = fork.live_under(subtree, now);
-                live.lseqs
-                    .retain(|level, _| parse_store(&format!("{level}x")) == Some(store));
-                (store.to_owned(), live)
+                let empty = HistoryFork {
+                    from: fork.from,
+                    lseqs: Default::default(),
+                };
+                (store.to_owned(), empty)
             })
-            .collect()
+            .collect();
+        for (level, lseq) in live.lseqs {
+            let store = parse_store(&format!("{level}x")).and_then(|s| out.get_mut(s));
+            if let Some(store) = store {
+                store.lseqs.insert(level, lseq);
+            }
+        }
+        out
     }
 
     /// The history of a store's level numbers: a master's persistent store
@@ -242,7 +254,7 @@ impl StatePlane {
                 .copied()
                 .unwrap_or(self.epoch);
         }
-        if self.persist.is_some() && self.engine.serves_from_disk(store) {
+        if self.on_disk(store) {
             self.disk_history
         } else {
             self.epoch
@@ -681,7 +693,8 @@ impl StatePlane {
                 c.snapshots += 1;
                 let user = peer.user;
                 let mut job = SnapshotJob::new(peer.identity, subtree, canopy_id, &self.engine);
-                if let Some((history, _)) = self.history_of(job.subtree()) {
+                let (history, fork) = self.history_of(job.subtree()).unzip();
+                if let Some(history) = history {
                     job.set_history(history);
                 }
                 if let Some(acls) = &self.acls {
@@ -699,11 +712,9 @@ impl StatePlane {
                 if have.is_some_and(|h| job.holds(h)) {
                     c.snapshots_unchanged += 1;
                     job.make_unchanged(None);
-                } else if let Some(h) = have.filter(|h| {
-                    self.history_of(job.subtree())
-                        .and_then(|(_, fork)| fork)
-                        .is_some_and(|fork| job.took_over(*h, fork))
-                }) {
+                } else if let Some(h) =
+                    have.filter(|h| fork.flatten().is_some_and(|fork| job.took_over(*h, fork)))
+                {
                     // The level is as the crashed run committed it, and the
                     // replica holds exactly that: kept, under the new history.
                     c.snapshots_unchanged += 1;
