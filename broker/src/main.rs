@@ -3,7 +3,11 @@
 /// mimalloc: no per-allocation header, so the master's millions of small key
 /// and value allocations cost less memory than with the system allocator.
 /// Built as v2 (the `v2` feature in the workspace manifest): v3 moves aligned
-/// allocations of most sizes up a size class (see the test below).
+/// allocations of most sizes up a size class (see the test below). Built with
+/// `override` too, so C's `malloc` is mimalloc's as well and libzmq's message
+/// parts come from it: in glibc's main heap the parts of a large sync stayed
+/// pinned among long-lived allocations, and memory at rest after 2,000 nodes
+/// synced ranged from 0.7 to 2.8 GiB between runs.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -50,5 +54,20 @@ mod tests {
         for size in [48, 80, 96, 112, 160] {
             assert_eq!(block_size(size), size, "a {size}-byte allocation");
         }
+    }
+
+    extern "C" {
+        /// mimalloc's own: whether `p` lies in memory it manages.
+        fn mi_is_in_heap_region(p: *const std::ffi::c_void) -> bool;
+    }
+
+    /// libzmq allocates the content of every message part over 33 bytes with
+    /// C's `malloc`; with mimalloc's `override` those blocks are mimalloc's.
+    #[test]
+    fn libzmq_allocates_from_mimalloc() {
+        let part = zmq::Message::with_size(1000);
+        // SAFETY: only the address is read; the part outlives the call.
+        let ours = unsafe { mi_is_in_heap_region(part.as_ptr().cast()) };
+        assert!(ours, "libzmq's message part is not in mimalloc's heap");
     }
 }
