@@ -694,3 +694,38 @@ async fn closing_subscribers_release_exactly_what_each_held() {
     drop(last);
     eventually("nothing is left of the subscribers", active(baseline)).await;
 }
+
+/// third_party patch 10: a received message's metadata (Peer-Address,
+/// the CURVE User-Id) rides on its first part only. On every part it cost
+/// an atomic reference taken by libzmq's I/O thread and dropped by the
+/// reader's, per part; canopy reads it from a message's first part.
+#[test]
+fn metadata_rides_on_the_first_part_of_each_message_only() {
+    let ctx = zmq::Context::new();
+    let router = ctx.socket(zmq::ROUTER).unwrap();
+    router.set_linger(0).unwrap();
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = router.get_last_endpoint().unwrap().unwrap();
+    let dealer = ctx.socket(zmq::DEALER).unwrap();
+    dealer.set_linger(0).unwrap();
+    dealer.connect(&endpoint).unwrap();
+    for round in 0..2 {
+        dealer
+            .send_multipart([&b"first"[..], b"second", b"third"], 0)
+            .unwrap();
+        router.set_rcvtimeo(10_000).unwrap();
+        // The ROUTER copies the first part's metadata to the routing id.
+        let mut identity = router.recv_msg(0).unwrap();
+        assert_eq!(identity.gets("Peer-Address"), Some("127.0.0.1"));
+        let mut parts: Vec<zmq::Message> = (0..3).map(|_| router.recv_msg(0).unwrap()).collect();
+        assert_eq!(&parts[0][..], b"first", "round {round}");
+        assert_eq!(
+            parts[0].gets("Peer-Address"),
+            Some("127.0.0.1"),
+            "round {round}"
+        );
+        assert!(parts[1].gets("Peer-Address").is_none(), "round {round}");
+        assert!(parts[2].gets("Peer-Address").is_none(), "round {round}");
+        assert!(!router.get_rcvmore().unwrap());
+    }
+}

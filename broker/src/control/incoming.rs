@@ -33,8 +33,8 @@ pub(super) fn receive(router: &zmq::Socket) -> Result<Option<Incoming>, zmq::Err
     let mut frames = Vec::new();
     let mut total = 0;
     let mut frame_count = 0;
-    // The CURVE identity rides on the peer's frames (the routing-id frame
-    // is made by the ROUTER itself and carries none).
+    // The CURVE identity rides on the first of the peer's frames (canopy's
+    // libzmq attaches metadata to a message's first part only).
     let mut user = None;
     while router.get_rcvmore()? {
         let mut m = router.recv_msg(0)?;

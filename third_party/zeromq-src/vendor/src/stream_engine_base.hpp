@@ -119,6 +119,10 @@ class stream_engine_base_t : public io_object_t, public i_engine
     //  Metadata to be attached to received messages. May be NULL.
     metadata_t *_metadata;
 
+    //  canopy patch: true while the parts of a message after its first are
+    //  being decoded; only a message's first part carries the metadata.
+    bool _metadata_in_message;
+
     //  True iff the engine couldn't consume the last decoded message.
     bool _input_stopped;
 
