@@ -188,7 +188,9 @@ impl Io {
                 // marks need no finer time than that.
                 let mut received = 0usize;
                 let mut now = Instant::now();
-                while let Some(frames) = recv_all(&self.dealer) {
+                // KVSYNCs are received into the same five parts each time.
+                let mut frames = Vec::with_capacity(5);
+                while recv_into(&self.dealer, &mut frames) {
                     received += 1;
                     if received.is_multiple_of(CLOCK_EVERY) {
                         now = Instant::now();
@@ -197,6 +199,7 @@ impl Io {
                     if frames.len() == 5 {
                         self.on_snapshot_message(&frames, now);
                     } else {
+                        let frames = std::mem::take(&mut frames);
                         self.on_reply(frames, &mut link, &mut pending, &mut seqs);
                     }
                 }
@@ -631,6 +634,29 @@ impl Io {
 /// Messages received from the DEALER between two clock reads.
 const CLOCK_EVERY: usize = 256;
 
+/// Receives one whole multipart message into `frames` without blocking,
+/// reusing the parts already there (no allocation per message); false when
+/// none waits or it was cut short.
+fn recv_into(socket: &zmq::Socket, frames: &mut Vec<zmq::Message>) -> bool {
+    let mut parts = 0;
+    loop {
+        if frames.len() == parts {
+            frames.push(zmq::Message::new());
+        }
+        let flags = if parts == 0 { zmq::DONTWAIT } else { 0 };
+        if socket.recv(&mut frames[parts], flags).is_err() {
+            frames.truncate(parts);
+            return false;
+        }
+        let more = frames[parts].get_more();
+        parts += 1;
+        if !more {
+            frames.truncate(parts);
+            return true;
+        }
+    }
+}
+
 /// Receives one whole multipart message without blocking.
 fn recv_all(socket: &zmq::Socket) -> Option<Vec<zmq::Message>> {
     let first = socket.recv_msg(zmq::DONTWAIT).ok()?;
@@ -644,4 +670,43 @@ fn recv_all(socket: &zmq::Socket) -> Option<Vec<zmq::Message>> {
         frames.push(m);
     }
     Some(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recv_into;
+
+    /// Messages of different lengths, one after another, into one buffer:
+    /// each comes out whole and alone.
+    #[test]
+    fn parts_reused_hold_each_message_exactly() {
+        let ctx = zmq::Context::new();
+        let pull = ctx.socket(zmq::PULL).unwrap_or_else(|e| panic!("{e}"));
+        let push = ctx.socket(zmq::PUSH).unwrap_or_else(|e| panic!("{e}"));
+        pull.bind("inproc://recv-into")
+            .unwrap_or_else(|e| panic!("{e}"));
+        push.connect("inproc://recv-into")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let messages: [&[&[u8]]; 4] = [
+            &[b"k", b"1", b"u", b"p", b"v"],
+            &[b"reply", b"body"],
+            &[b"alone"],
+            &[b"k2", b"2", b"u2", b"p2", b"v2"],
+        ];
+        for m in messages {
+            push.send_multipart(m.iter(), 0)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let mut frames = Vec::new();
+        for m in messages {
+            // inproc delivers at once, but poll rather than assume it.
+            pull.poll(zmq::POLLIN, 5_000)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(recv_into(&pull, &mut frames));
+            let got: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+            assert_eq!(got, m);
+        }
+        assert!(!recv_into(&pull, &mut frames), "nothing more waits");
+        assert!(frames.is_empty());
+    }
 }
