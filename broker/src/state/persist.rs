@@ -12,6 +12,7 @@
 use super::{Change, Entry, Loaded, StateMap};
 use canopy_schemas::backup::{Backup, BackupEntry, BACKUP_MAGIC};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
@@ -104,10 +105,16 @@ fn db_err<E: Into<redb::Error>>(e: E) -> PersistError {
 /// Entry encoding: sequence (8 bytes BE), expiry ms (8 bytes BE), value.
 fn encode_entry(seq: u64, expires_ms: u64, value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + value.len());
+    encode_entry_into(&mut out, seq, expires_ms, value);
+    out
+}
+
+/// [`encode_entry`] into a buffer the caller reuses (one per commit).
+fn encode_entry_into(out: &mut Vec<u8>, seq: u64, expires_ms: u64, value: &[u8]) {
+    out.clear();
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&expires_ms.to_be_bytes());
     out.extend_from_slice(value);
-    out
 }
 
 fn decode_entry(key: &str, bytes: &[u8]) -> Result<Entry, PersistError> {
@@ -415,11 +422,16 @@ pub(crate) fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError
         let mut levels = tx.open_table(LEVELS).map_err(db_err)?;
         let mut meta = tx.open_table(META).map_err(db_err)?;
         let mut max_seq = 0;
+        // A batch touches few levels many times: each level's number is
+        // written once, its highest, instead of once per change.
+        let mut level_numbers: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut encoded = Vec::new();
         for c in batch {
             match &c.value {
                 Some(v) => {
+                    encode_entry_into(&mut encoded, c.seq, c.expires_ms, v);
                     entries
-                        .insert(&*c.key, encode_entry(c.seq, c.expires_ms, v).as_slice())
+                        .insert(&*c.key, encoded.as_slice())
                         .map_err(db_err)?;
                 }
                 None => {
@@ -427,9 +439,13 @@ pub(crate) fn commit(db: &Database, batch: &[Change]) -> Result<(), PersistError
                 }
             }
             if c.lseq > 0 {
-                levels.insert(c.level(), c.lseq).map_err(db_err)?;
+                let number = level_numbers.entry(c.level()).or_insert(c.lseq);
+                *number = (*number).max(c.lseq);
             }
             max_seq = max_seq.max(c.seq);
+        }
+        for (level, lseq) in level_numbers {
+            levels.insert(level, lseq).map_err(db_err)?;
         }
         if max_seq > 0 {
             meta.insert(SEQ, max_seq).map_err(db_err)?;
@@ -789,6 +805,45 @@ mod tests {
     /// A run that did not record its clean stop leaves its history as the
     /// one a fork begins from; a clean stop carries it on instead, and a
     /// fresh directory has neither.
+    /// One batch that interleaves levels keeps each level's highest number
+    /// (the commit writes each level once).
+    #[test]
+    fn a_batch_keeps_each_levels_highest_number() {
+        let dir = scratch_dir("canopy-persist-levels");
+        let path = dir.join("state.redb");
+        let (db, _) = open(&path).unwrap();
+        let c = |key: &str, level_len, seq, lseq| Change {
+            key: key.into(),
+            level_len,
+            seq,
+            lseq,
+            value: Some(b"\x01"[..].into()),
+            expires_ms: 0,
+            persist: true,
+            uuid: None,
+        };
+        let a = "/default/:".len();
+        let b = "/default/:b/".len();
+        commit(
+            &db,
+            &[
+                c("/default/:x", a, 1, 1),
+                c("/default/:b/y", b, 2, 1),
+                c("/default/:z", a, 3, 2),
+                c("/default/:b/w", b, 4, 2),
+                c("/default/:v", a, 5, 3),
+            ],
+        )
+        .unwrap();
+        drop(db);
+        let (_db, loaded) = open(&path).unwrap();
+        assert_eq!(loaded.seq, 5);
+        assert_eq!(loaded.lseqs.get("/default/:"), Some(&3));
+        assert_eq!(loaded.lseqs.get("/default/:b/"), Some(&2));
+        assert_eq!(loaded.entries.len(), 5);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_crashed_run_leaves_the_history_to_fork_from() {
         let dir = scratch_dir("canopy-fork-test");
