@@ -90,6 +90,9 @@ pub struct Args {
     /// Snapshot requests per second per connection (and burst); 0 = no limit [default: 100].
     #[arg(long)]
     max_snapshots_per_s: Option<f64>,
+    /// Snapshots streaming keys at once; later ones wait in order; 0 = no limit [default: 32].
+    #[arg(long)]
+    max_snapshot_streams: Option<usize>,
     /// Longest state key in bytes [default: 1024].
     #[arg(long)]
     max_key_length: Option<usize>,
@@ -168,6 +171,7 @@ impl Args {
             schemas_dir,
             max_key_length,
             max_snapshots_per_s,
+            max_snapshot_streams,
             max_connections,
             handshake_timeout_ms,
             listen_backlog,

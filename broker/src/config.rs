@@ -54,6 +54,10 @@ pub struct Config {
     /// Snapshot requests (ICANHAZ? or SNAPSHOT) one connection may make per
     /// second, and in a burst; more are dropped (counted). 0 = no limit.
     pub max_snapshots_per_s: f64,
+    /// Snapshot streams sent at once; later requests wait their turn, in
+    /// order. With the ROUTER's per-peer queue this bounds what the broker
+    /// holds queued for snapshots, however many nodes sync. 0 = no limit.
+    pub max_snapshot_streams: usize,
     /// Longest state key (store, level and user key together), in bytes.
     pub max_key_length: usize,
     /// Subscription prefixes one connection may hold (raw SUB sockets and
@@ -184,6 +188,7 @@ impl Default for Config {
             schemas_dir: PathBuf::from("schemas"),
             max_key_length: 1024,
             max_snapshots_per_s: 100.0,
+            max_snapshot_streams: 32,
             max_connections: 30_000,
             handshake_timeout_ms: 10_000,
             listen_backlog: 4096,

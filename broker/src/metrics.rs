@@ -38,6 +38,8 @@ pub const GAUGES: &[&str] = &[
     "connections_handshaking",
     "link_up",
     "link_state_lag",
+    "snapshots_streaming",
+    "snapshots_waiting",
 ];
 
 /// A histogram with fixed bucket bounds, owned by one thread (plain
@@ -232,6 +234,14 @@ counters! {
     snapshot_keys_sent,
     /// Snapshots abandoned because the peer went away.
     snapshots_abandoned,
+    /// Snapshot streams being sent now (gauge, refreshed every loop turn
+    /// that streams): at most max_snapshot_streams of them send keys.
+    snapshots_streaming,
+    /// Snapshot requests waiting for a stream (gauge, same refresh): beyond
+    /// max_snapshot_streams, in request order.
+    snapshots_waiting,
+    /// Snapshot requests that had to wait for a stream.
+    snapshots_waited,
     /// Snapshot streams stopped because the same peer asked again for the
     /// same subtree.
     snapshots_superseded,

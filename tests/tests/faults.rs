@@ -109,6 +109,10 @@ fn flags(config: &str, upstream: Option<&str>) -> Vec<String> {
         "100".to_owned(),
         "--node-timeout-ms".to_owned(),
         "1000".to_owned(),
+        // Two streams at once: every restart's resyncs queue up behind
+        // each other, so the faults also hit snapshots that wait.
+        "--max-snapshot-streams".to_owned(),
+        "2".to_owned(),
     ];
     if let Some(u) = upstream {
         f.push("--upstream".into());
@@ -580,12 +584,16 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
             );
         }
     }
+    let mut waited = 0;
+    for b in &tree.brokers {
+        waited += counter(b, "snapshots_waited").await;
+    }
     let injected = log.len() - 1;
     let clean = log.iter().filter(|e| e.contains("SIGTERM")).count();
     let backups = tree.backups.len();
     let l = ledger.lock().unwrap();
     eprintln!(
-        "seed {seed}: {injected} faults ({clean} clean restarts, {backups} backups), {} writes acknowledged, {} failed, {} violations",
+        "seed {seed}: {injected} faults ({clean} clean restarts, {backups} backups), {} writes acknowledged, {} failed, {waited} snapshots waited for a stream since the brokers' last starts, {} violations",
         l.acknowledged,
         l.failed,
         violations.len()

@@ -109,12 +109,14 @@ fn family_type(families: &BTreeMap<String, Value>, family: &str) -> String {
 /// Where PROTOCOL.md 6.6 says each STATS counter appears on `/metrics`:
 /// (family, sample, label).
 fn exported_as(counter: &str) -> (String, String, Option<(&'static str, String)>) {
-    const GAUGES: [&str; 5] = [
+    const GAUGES: [&str; 7] = [
         "subscriptions_active",
         "connections_open",
         "connections_handshaking",
         "link_up",
         "link_state_lag",
+        "snapshots_streaming",
+        "snapshots_waiting",
     ];
     if GAUGES.contains(&counter) {
         let name = format!("canopy_{counter}");

@@ -435,6 +435,29 @@ async fn snapshot_requests_are_rate_limited_per_connection() {
     assert_eq!(other.recv_multipart(0).unwrap()[0], b"KTHXBAI");
 }
 
+/// `count` raw DEALERs that each ask for `/default/:` and read little
+/// (a receive queue of 16), so this process does not compete with the
+/// broker for the CPU while it streams.
+fn slow_snapshot_readers(
+    ctx: &zmq::Context,
+    broker: &BrokerProcess,
+    count: usize,
+) -> Vec<zmq::Socket> {
+    (0..count)
+        .map(|_| {
+            let dealer = ctx.socket(zmq::DEALER).unwrap();
+            dealer.set_linger(0).unwrap();
+            dealer.set_rcvhwm(16).unwrap();
+            dealer.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
+            dealer.connect(&broker.endpoint()).unwrap();
+            dealer
+                .send_multipart([&b"ICANHAZ?"[..], b"/default/:"], 0)
+                .unwrap();
+            dealer
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_served_while_many_snapshots_stream() {
     // The loop gave every pending snapshot a 2,048-key chunk per turn
@@ -460,21 +483,7 @@ async fn requests_are_served_while_many_snapshots_stream() {
     }
     let ctx = zmq::Context::new();
     // Held open while the streams are measured.
-    let _readers: Vec<zmq::Socket> = (0..READERS)
-        .map(|_| {
-            let dealer = ctx.socket(zmq::DEALER).unwrap();
-            dealer.set_linger(0).unwrap();
-            // Readers take little, so this process does not compete with
-            // the broker for the CPU while it streams.
-            dealer.set_rcvhwm(16).unwrap();
-            dealer.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
-            dealer.connect(&broker.endpoint()).unwrap();
-            dealer
-                .send_multipart([&b"ICANHAZ?"[..], b"/default/:"], 0)
-                .unwrap();
-            dealer
-        })
-        .collect();
+    let _readers = slow_snapshot_readers(&ctx, &broker, READERS);
     // Every request has been taken up and streams.
     let total = KEYS * READERS as u64;
     eventually("every snapshot is streaming", || {
@@ -499,4 +508,79 @@ async fn requests_are_served_while_many_snapshots_stream() {
         "{} KVSYNCs went out between two STATS",
         second - first
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_beyond_the_stream_limit_wait_their_turn_and_arrive_whole() {
+    // The ROUTER took 100,000 messages per peer, so every syncing node's
+    // level sat queued in the broker at once: the first sync's memory
+    // high-water mark, which the allocator kept afterwards. Now at most
+    // max_snapshot_streams stream, each into a queue of 4,096, and the rest
+    // wait in order with the view they asked for.
+    const KEYS: u64 = 12_000;
+    const STREAMS: u64 = 2;
+    const READERS: usize = 5;
+    let broker = BrokerProcess::start(&["--max-snapshot-streams", &STREAMS.to_string()]);
+    let n = node(&broker, "loader", "").await;
+    // 2 KiB values: a stream outgrows the ROUTER's queue and the socket
+    // buffers of a reader that does not read, so it stays open.
+    let value = rmp_serde::to_vec(&"v".repeat(2048)).unwrap();
+    let put = |key: String| {
+        canopy_client::WriteSpec::new(canopy_client::OpKind::Put, &Level::root(), &key)
+            .value_msgpack(value.clone())
+    };
+    let mut last_seq = 0;
+    for outcome in n
+        .write_many(
+            "default",
+            (0..KEYS).map(|i| put(format!("k{i:06}"))).collect(),
+        )
+        .await
+    {
+        last_seq = last_seq.max(outcome.unwrap().seq);
+    }
+    let ctx = zmq::Context::new();
+    let readers = slow_snapshot_readers(&ctx, &broker, READERS);
+    // Nobody reads yet: two streams are open (and full), three wait.
+    eventually("two streams open, three waiting", || {
+        let b = &broker;
+        async move {
+            let streaming = counter(b, "snapshots_streaming").await;
+            let waiting = counter(b, "snapshots_waiting").await;
+            (streaming == STREAMS && waiting == READERS as u64 - STREAMS).then_some(())
+        }
+    })
+    .await;
+    // A write after the requests: no snapshot holds it, however long it
+    // waited for its stream.
+    let late = n
+        .write_many("default", vec![put("late".into())])
+        .await
+        .remove(0)
+        .unwrap();
+    assert!(late.seq > last_seq);
+    assert_eq!(counter(&broker, "snapshots_waited").await, 3);
+    for (i, reader) in readers.iter().enumerate() {
+        let mut keys = 0u64;
+        loop {
+            let frames = reader.recv_multipart(0).expect("the snapshot goes on");
+            if frames[0] == b"KTHXBAI" {
+                let seq = u64::from_be_bytes(frames[1][..].try_into().unwrap());
+                assert_eq!(seq, last_seq, "reader {i}: the state as it was asked for");
+                break;
+            }
+            assert_ne!(frames[0], b"late", "reader {i}: a write after the request");
+            keys += 1;
+        }
+        assert_eq!(keys, KEYS, "reader {i}: the whole level");
+    }
+    eventually("no stream left", || {
+        let b = &broker;
+        async move {
+            let open =
+                counter(b, "snapshots_streaming").await + counter(b, "snapshots_waiting").await;
+            (open == 0).then_some(())
+        }
+    })
+    .await;
 }

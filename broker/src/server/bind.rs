@@ -160,7 +160,7 @@ fn bind_sockets(
         .set_router_mandatory(true)
         .ctx(|| "router mandatory".into())?;
     router
-        .set_sndhwm(config.send_hwm.max(100_000))
+        .set_sndhwm(crate::state::snapshot::ROUTER_SNDHWM)
         .ctx(|| "router sndhwm".into())?;
     xpub.set_sndhwm(config.send_hwm)
         .ctx(|| "xpub sndhwm".into())?;
@@ -276,6 +276,10 @@ impl Broker {
         let mut state = start_state(&context, &config, &broker_id)?;
         state.epoch = epoch;
         state.acls = acls.clone();
+        state.max_streams = match config.max_snapshot_streams {
+            0 => usize::MAX,
+            n => n,
+        };
         state.snapshots_per_s = match config.max_snapshots_per_s {
             r if r > 0.0 && r.is_finite() => r,
             _ => f64::INFINITY,

@@ -103,7 +103,14 @@ pub struct StatePlane {
     /// Where the writer thread reports durability (PAIR, bound).
     pub durable: zmq::Socket,
     pending_acks: VecDeque<PendingAck>,
+    /// Snapshots streaming now (at most `max_streams` of those that send
+    /// keys).
     jobs: VecDeque<SnapshotJob>,
+    /// Snapshots waiting for a stream, in request order; each already holds
+    /// the view (and sequence) of its request.
+    waiting: VecDeque<SnapshotJob>,
+    /// Most snapshots streaming keys at once (`max_snapshot_streams`).
+    pub max_streams: usize,
     broker_tag: u64,
     /// Per-identity rules, when configured.
     pub acls: Option<std::sync::Arc<crate::security::acl::Acls>>,
@@ -155,6 +162,8 @@ impl StatePlane {
             durable,
             pending_acks: VecDeque::new(),
             jobs: VecDeque::new(),
+            waiting: VecDeque::new(),
+            max_streams: usize::MAX,
             broker_tag,
             acls: None,
             snapshots_per_s: f64::INFINITY,
@@ -272,7 +281,7 @@ impl StatePlane {
 
     /// True while snapshots are being streamed (the loop must not sleep).
     pub fn busy(&self) -> bool {
-        !self.jobs.is_empty()
+        !self.jobs.is_empty() || !self.waiting.is_empty()
     }
 
     /// Broadcasts changes as KVPUB and queues the persistent ones for disk.
@@ -758,7 +767,14 @@ impl StatePlane {
                     self.drop_superseded(&job, c);
                 }
                 self.inflight.begin(job.identity());
-                self.jobs.push_back(job);
+                let streams_full = self.jobs.len() >= self.max_streams;
+                if job.sends_keys() && (streams_full || !self.waiting.is_empty()) {
+                    c.snapshots_waited += 1;
+                    self.waiting.push_back(job);
+                } else {
+                    self.jobs.push_back(job);
+                }
+                self.count_streams(c);
             }
             Err(_) => {
                 c.snapshots_rejected += 1;
@@ -771,9 +787,9 @@ impl StatePlane {
     /// A replica that asks again for a subtree has given up on the stream
     /// it was sent: stop it rather than send the same subtree twice.
     fn drop_superseded(&mut self, new: &SnapshotJob, c: &mut Counters) {
-        let before = self.jobs.len();
+        let before = self.jobs.len() + self.waiting.len();
         let inflight = &mut self.inflight;
-        self.jobs.retain(|old| {
+        let mut keep = |old: &SnapshotJob| {
             let superseded = old.canopy_id().is_some()
                 && old.identity() == new.identity()
                 && old.subtree() == new.subtree();
@@ -781,8 +797,11 @@ impl StatePlane {
                 inflight.end(old.identity());
             }
             !superseded
-        });
-        let dropped = (before - self.jobs.len()) as u64;
+        };
+        self.jobs.retain(&mut keep);
+        self.waiting.retain(&mut keep);
+        let after = self.jobs.len() + self.waiting.len();
+        let dropped = before.saturating_sub(after) as u64;
         if dropped > 0 {
             c.snapshots_superseded += dropped;
             tracing::debug!(
@@ -862,6 +881,13 @@ impl StatePlane {
         c: &mut Counters,
     ) -> Result<bool, zmq::Error> {
         let now = now_ms();
+        // Waiting snapshots take the streams that finished, in order.
+        while self.jobs.len() < self.max_streams {
+            let Some(job) = self.waiting.pop_front() else {
+                break;
+            };
+            self.jobs.push_back(job);
+        }
         let mut all_blocked = true;
         let mut budget = snapshot::TURN_BUDGET;
         for _ in 0..self.jobs.len() {
@@ -894,7 +920,14 @@ impl StatePlane {
                 }
             }
         }
+        self.count_streams(c);
         Ok(all_blocked && !self.jobs.is_empty())
+    }
+
+    /// Refreshes the streaming and waiting gauges.
+    fn count_streams(&self, c: &mut Counters) {
+        c.snapshots_streaming = self.jobs.len() as u64;
+        c.snapshots_waiting = self.waiting.len() as u64;
     }
 
     /// Deletes expired keys and broadcasts the deletions.

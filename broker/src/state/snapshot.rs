@@ -25,6 +25,17 @@ pub const CHUNK: usize = 2048;
 /// (equal small shares for all cost a third of the throughput).
 pub const TURN_BUDGET: usize = 4096;
 
+/// Each peer's ROUTER queue, in messages (a KVSYNC is one). Snapshot
+/// streams pause when a peer's queue is full: with at most
+/// `max_snapshot_streams` streaming, the broker holds about
+/// `max_snapshot_streams` x this many KVSYNCs queued (32 x 4,096 x ~560
+/// bytes of parts is about 70 MiB), where a queue that took a whole level
+/// held every syncing node's level at once (the first sync's memory high-water
+/// mark, which the allocator kept afterwards). It stays above a client's
+/// pipeline of requests (1,024), so acknowledgements rarely wait in the
+/// outbox.
+pub const ROUTER_SNDHWM: i32 = 4096;
+
 /// One snapshot being streamed to one peer.
 #[derive(Debug)]
 pub struct SnapshotJob {
@@ -99,6 +110,12 @@ impl SnapshotJob {
     /// True when the job sends no keys (ACL).
     pub fn is_empty(&self) -> bool {
         self.empty
+    }
+
+    /// True when the job streams keys (not a KTHXBAI-only answer: an empty
+    /// subtree for the ACL, or a level the replica holds unchanged).
+    pub fn sends_keys(&self) -> bool {
+        !self.empty && !self.unchanged
     }
 
     /// A job for `subtree`, recording the sequence (and level number, when
