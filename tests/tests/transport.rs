@@ -729,3 +729,73 @@ fn metadata_rides_on_the_first_part_of_each_message_only() {
         assert!(!router.get_rcvmore().unwrap());
     }
 }
+
+/// third_party patch 11: once a connection's handshake (ZAP included) is
+/// done, its session lets go of the pipe to the ZAP handler instead of
+/// keeping it (two 16 KiB queue chunks) for the connection's life. Seen
+/// from the handler, a ROUTER with ROUTER_MANDATORY: the session's routing
+/// id becomes unreachable while the connection itself lives on.
+#[test]
+fn a_connection_lets_go_of_its_zap_pipe_after_the_handshake() {
+    let ctx = zmq::Context::new();
+    let zap = ctx.socket(zmq::ROUTER).unwrap();
+    zap.set_linger(0).unwrap();
+    zap.set_router_mandatory(true).unwrap();
+    zap.set_rcvtimeo(10_000).unwrap();
+    zap.bind("inproc://zeromq.zap.01").unwrap();
+    let server = ctx.socket(zmq::ROUTER).unwrap();
+    server.set_linger(0).unwrap();
+    server.set_zap_domain("canopy-test").unwrap();
+    server.set_rcvtimeo(10_000).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = server.get_last_endpoint().unwrap().unwrap();
+    let client = ctx.socket(zmq::DEALER).unwrap();
+    client.set_linger(0).unwrap();
+    client.connect(&endpoint).unwrap();
+    // ZAP 1.0 (RFC 27): [session, "", "1.0", request id, domain, address,
+    // identity, mechanism]; the answer admits it.
+    let request = zap.recv_multipart(0).expect("a ZAP request");
+    assert_eq!(request[2], b"1.0");
+    let session = request[0].clone();
+    zap.send_multipart(
+        [
+            &session[..],
+            b"",
+            b"1.0",
+            &request[3],
+            b"200",
+            b"OK",
+            b"user",
+            b"",
+        ],
+        0,
+    )
+    .unwrap();
+    // The handshake is over once a message gets through.
+    client.send("hello", 0).unwrap();
+    let hello = server.recv_multipart(0).expect("the client's message");
+    let peer = hello[0].clone();
+    assert_eq!(hello[1], b"hello");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match zap.send_multipart([&session[..], b"", b"late"], zmq::DONTWAIT) {
+            Err(zmq::Error::EHOSTUNREACH) => break,
+            Ok(()) => {}
+            Err(e) => panic!("probing the ZAP pipe: {e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session still holds its ZAP pipe after the handshake"
+        );
+        std::thread::yield_now();
+    }
+    // The same connection carries on (no reconnect, no second handshake).
+    client.send("still here", 0).unwrap();
+    let again = server
+        .recv_multipart(0)
+        .expect("the client's second message");
+    assert_eq!(again[0], peer, "the same connection");
+    assert_eq!(again[1], b"still here");
+    zap.set_rcvtimeo(0).unwrap();
+    assert!(zap.recv_multipart(0).is_err(), "no second ZAP request");
+}
