@@ -560,20 +560,38 @@ async fn snapshots_beyond_the_stream_limit_wait_their_turn_and_arrive_whole() {
         .unwrap();
     assert!(late.seq > last_seq);
     assert_eq!(counter(&broker, "snapshots_waited").await, 3);
-    for (i, reader) in readers.iter().enumerate() {
-        let mut keys = 0u64;
-        loop {
-            let frames = reader.recv_multipart(0).expect("the snapshot goes on");
-            if frames[0] == b"KTHXBAI" {
-                let seq = u64::from_be_bytes(frames[1][..].try_into().unwrap());
-                assert_eq!(seq, last_seq, "reader {i}: the state as it was asked for");
-                break;
+    // Read them all at once: which requests stream first is the broker's
+    // arrival order, not this one.
+    let mut keys = [0u64; READERS];
+    let mut done = [false; READERS];
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while done.iter().any(|d| !d) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "snapshots unfinished: {done:?}, keys {keys:?}"
+        );
+        let mut items: Vec<zmq::PollItem> = readers
+            .iter()
+            .map(|r| r.as_poll_item(zmq::POLLIN))
+            .collect();
+        zmq::poll(&mut items, 100).unwrap();
+        for (i, reader) in readers.iter().enumerate() {
+            while !done[i] {
+                let Ok(frames) = reader.recv_multipart(zmq::DONTWAIT) else {
+                    break;
+                };
+                if frames[0] == b"KTHXBAI" {
+                    let seq = u64::from_be_bytes(frames[1][..].try_into().unwrap());
+                    assert_eq!(seq, last_seq, "reader {i}: the state as it was asked for");
+                    done[i] = true;
+                } else {
+                    assert_ne!(frames[0], b"late", "reader {i}: a write after the request");
+                    keys[i] += 1;
+                }
             }
-            assert_ne!(frames[0], b"late", "reader {i}: a write after the request");
-            keys += 1;
         }
-        assert_eq!(keys, KEYS, "reader {i}: the whole level");
     }
+    assert_eq!(keys, [KEYS; READERS], "every reader gets the whole level");
     eventually("no stream left", || {
         let b = &broker;
         async move {
