@@ -802,9 +802,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// A run that did not record its clean stop leaves its history as the
-    /// one a fork begins from; a clean stop carries it on instead, and a
-    /// fresh directory has neither.
     /// One batch that interleaves levels keeps each level's highest number
     /// (the commit writes each level once).
     #[test]
@@ -844,6 +841,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A run that did not record its clean stop leaves its history as the
+    /// one a fork begins from; a clean stop carries it on instead, and a
+    /// fresh directory has neither.
     #[test]
     fn a_crashed_run_leaves_the_history_to_fork_from() {
         let dir = scratch_dir("canopy-fork-test");
