@@ -173,9 +173,12 @@
 #define CANOPY_STORE_CLOSED 5
 
 // Writes [`Replica::write_many`] and [`Node::write_many`](crate::Node::write_many)
-// keep in flight at once (well below the broker's default
-// `max_inflight_per_connection`, 10,000).
-#define PIPELINE 1024
+// keep in flight at once: 32 WRITES requests of 256 writes (each request
+// counts once against the broker's `max_inflight_per_connection`, 10,000).
+// Deep enough that the broker applies one batch while the disk commits
+// another and the acknowledgements of a third travel back; with 1,024
+// the stages took turns and 4 persistent writers reached ~0.8x the rate.
+#define PIPELINE 8192
 
 // One change of the merged view. Free with `canopy_change_free`.
 typedef struct canopy_change canopy_change;

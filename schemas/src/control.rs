@@ -654,6 +654,56 @@ mod tests {
         assert_eq!(Reply::decode(&[&name, &body]).unwrap(), wrote);
     }
 
+    /// A result as a client from another language may write it: only the
+    /// required fields, the value nil or absent; one with neither `seq` nor
+    /// `code` is refused rather than guessed.
+    #[test]
+    fn write_results_are_read_by_their_fields() {
+        use crate::state::WriteResult;
+        #[derive(Serialize)]
+        struct Minimal {
+            id: u64,
+            seq: u64,
+        }
+        #[derive(Serialize)]
+        struct NilValue {
+            id: u64,
+            seq: u64,
+            value: Option<Vec<u8>>,
+        }
+        #[derive(Serialize)]
+        struct Neither {
+            id: u64,
+            message: String,
+        }
+        let read = |bytes: Vec<u8>| rmp_serde::from_slice::<WriteResult>(&bytes);
+        let written = |id, seq| {
+            WriteResult::Written(Written {
+                id,
+                seq,
+                value: None,
+                ttl_ms: 0,
+                deleted: 0,
+            })
+        };
+        let minimal = rmp_serde::to_vec_named(&Minimal { id: 4, seq: 5 }).unwrap();
+        assert_eq!(read(minimal).unwrap(), written(4, 5));
+        let nil = NilValue {
+            id: 6,
+            seq: 7,
+            value: None,
+        };
+        assert_eq!(
+            read(rmp_serde::to_vec_named(&nil).unwrap()).unwrap(),
+            written(6, 7)
+        );
+        let neither = Neither {
+            id: 8,
+            message: "?".into(),
+        };
+        assert!(read(rmp_serde::to_vec_named(&neither).unwrap()).is_err());
+    }
+
     #[test]
     fn error_code_display_is_its_wire_name() {
         for code in [

@@ -583,11 +583,55 @@ pub struct WriteResults {
 /// answered with (WRITTEN's or ERROR's; an ERROR body has `code`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[serde(try_from = "ResultFields")]
 pub enum WriteResult {
     /// Applied (and durable, for a persistent store).
     Written(Written),
     /// Refused, as ERROR would say.
     Error(crate::control::ErrorReply),
+}
+
+/// Every field a WRITES result may have, read in one pass; which body it
+/// is follows from them as an untagged read would decide (a `seq` makes it
+/// WRITTEN's, else it must be ERROR's). serde reads an untagged enum by
+/// buffering each value and trying the variants in turn, which cost the
+/// client more than the rest of reading a WROTE.
+#[derive(Deserialize)]
+struct ResultFields {
+    id: u64,
+    seq: Option<u64>,
+    #[serde(default, with = "serde_bytes_opt")]
+    value: Option<Vec<u8>>,
+    #[serde(default)]
+    ttl_ms: u64,
+    #[serde(default)]
+    deleted: u64,
+    code: Option<crate::control::ErrorCode>,
+    message: Option<String>,
+}
+
+impl TryFrom<ResultFields> for WriteResult {
+    type Error = &'static str;
+
+    fn try_from(f: ResultFields) -> Result<Self, &'static str> {
+        if let Some(seq) = f.seq {
+            return Ok(WriteResult::Written(Written {
+                id: f.id,
+                seq,
+                value: f.value,
+                ttl_ms: f.ttl_ms,
+                deleted: f.deleted,
+            }));
+        }
+        match (f.code, f.message) {
+            (Some(code), Some(message)) => Ok(WriteResult::Error(crate::control::ErrorReply {
+                id: f.id,
+                code,
+                message,
+            })),
+            _ => Err("a write result needs seq (WRITTEN) or code and message (ERROR)"),
+        }
+    }
 }
 
 /// SNAPSHOT body: canopy's form of `ICANHAZ?`. The answer is the same
@@ -767,7 +811,7 @@ pub struct StoresReply {
 
 /// `Option<Vec<u8>>` as MessagePack bin rather than an array of integers.
 mod serde_bytes_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
         match v {
@@ -776,13 +820,27 @@ mod serde_bytes_opt {
         }
     }
 
+    /// Nil or absent is `None`; bytes (bin, or an array of u8) are
+    /// `Some`. A visitor, not an untagged enum: serde buffers an untagged
+    /// enum's input before it tries the variants, on every value.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Bytes {
-            Buf(#[serde(with = "serde_bytes_vec")] Vec<u8>),
+        struct Optional;
+        impl<'de> serde::de::Visitor<'de> for Optional {
+            type Value = Option<Vec<u8>>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes or nil")
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                serde_bytes_vec::deserialize(d).map(Some)
+            }
         }
-        Ok(Option::<Bytes>::deserialize(d)?.map(|Bytes::Buf(b)| b))
+        d.deserialize_option(Optional)
     }
 
     mod serde_bytes_vec {

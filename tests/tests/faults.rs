@@ -27,7 +27,7 @@
 
 mod common;
 
-use canopy_client::{Level, Node, NodeOptions, Replica};
+use canopy_client::{Level, Node, NodeOptions, OpKind, Replica, WriteSpec};
 use common::proxy::LinkProxy;
 use common::*;
 use rand::rngs::StdRng;
@@ -68,6 +68,8 @@ struct Ledger {
     /// Per counter key: the highest acknowledged value, and attempts.
     counters: HashMap<String, (i64, i64)>,
     acknowledged: u64,
+    /// Acknowledged writes that were sent in a WRITES batch.
+    batched: u64,
     failed: u64,
 }
 
@@ -329,6 +331,11 @@ async fn writer(
         }
         let s = rng.gen_range(0..STORES.len());
         let level = &levels[rng.gen_range(0..levels.len())];
+        if rng.gen_range(0..8) == 0 {
+            batch_write(&stores[s], STORES[s], level, who, n, &mut rng, &ledger).await;
+            failures = ledger.lock().unwrap().failed - failed_before;
+            continue;
+        }
         let key = format!("w{who}-k{}", rng.gen_range(0..6));
         let store = &stores[s];
         let full_key = format!("{}{}", level.prefix(STORES[s]), key);
@@ -387,6 +394,47 @@ async fn writer(
         failures = ledger.lock().unwrap().failed - failed_before;
     }
     node
+}
+
+/// A `write_many` of 2 to 8 puts of the writer's keys, a key sometimes
+/// twice (the later put wins): each write is acknowledged on its own, all
+/// of one WRITES go to disk as one transaction.
+async fn batch_write(
+    store: &Replica,
+    store_name: &str,
+    level: &Level,
+    who: usize,
+    n: u64,
+    rng: &mut StdRng,
+    ledger: &Mutex<Ledger>,
+) {
+    let mut puts = Vec::new();
+    for i in 0..rng.gen_range(2..=8) {
+        let key = format!("w{who}-k{}", rng.gen_range(0..6));
+        let value = format!("w{who}-{n}-b{i}");
+        puts.push((key, value));
+    }
+    let specs = puts
+        .iter()
+        .map(|(key, value)| {
+            WriteSpec::new(OpKind::Put, level, key)
+                .value(value.as_str())
+                .expect("a string encodes")
+        })
+        .collect();
+    {
+        let mut l = ledger.lock().unwrap();
+        for (_, value) in &puts {
+            l.values.insert(value.clone());
+        }
+    }
+    let outcomes = store.write_many(specs).await;
+    let mut l = ledger.lock().unwrap();
+    for ((key, value), outcome) in puts.into_iter().zip(outcomes) {
+        let full_key = format!("{}{}", level.prefix(store_name), key);
+        l.batched += u64::from(outcome.is_ok());
+        l.record(store_name, full_key, Some(value), outcome.is_ok());
+    }
 }
 
 /// One write of an opaque CHP key: a put (sometimes with a TTL) or a delete.
@@ -593,8 +641,9 @@ async fn schedule(seed: u64) -> (usize, Vec<String>) {
     let backups = tree.backups.len();
     let l = ledger.lock().unwrap();
     eprintln!(
-        "seed {seed}: {injected} faults ({clean} clean restarts, {backups} backups), {} writes acknowledged, {} failed, {waited} snapshots waited for a stream since the brokers' last starts, {} violations",
+        "seed {seed}: {injected} faults ({clean} clean restarts, {backups} backups), {} writes acknowledged ({} of them in WRITES batches), {} failed, {waited} snapshots waited for a stream since the brokers' last starts, {} violations",
         l.acknowledged,
+        l.batched,
         l.failed,
         violations.len()
     );

@@ -25,6 +25,10 @@ const HAS_EXPIRY: u64 = 1;
 /// Bytes of the sequence at the start of a slot.
 const SEQ_LEN: usize = 8;
 
+/// Slots up to this many bytes are laid out on the stack before they are
+/// copied into their allocation.
+const SMALL_SLOT: usize = 512;
+
 /// One key, its sequence, value and expiry: `[seq][tag][key][value][expiry]`,
 /// where the sequence is 8 bytes little-endian, the tag is
 /// `key length << 1 | has expiry` as a LEB128 varint and the expiry (unix
@@ -42,8 +46,27 @@ impl Slot {
         let head_len = SEQ_LEN + put_varint(&mut head[SEQ_LEN..], tag);
         let expiry = expires_ms.to_le_bytes();
         let tail: &[u8] = if expires_ms != 0 { &expiry } else { &[] };
-        let parts = Parts::new([&head[..head_len], key.as_bytes(), value, tail]);
-        Slot(triomphe::ThinArc::from_header_and_iter((), parts))
+        let parts = [&head[..head_len], key.as_bytes(), value, tail];
+        let len: usize = parts.iter().map(|part| part.len()).sum();
+        // The parts are laid out in a buffer first and copied in one go:
+        // triomphe fills from an iterator one byte at a time, which cost
+        // more than the rest of building a slot. A small slot's buffer is
+        // on the stack.
+        if len <= SMALL_SLOT {
+            let mut buf = [0u8; SMALL_SLOT];
+            let mut at = 0;
+            for part in parts {
+                buf[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            Slot(triomphe::ThinArc::from_header_and_slice((), &buf[..len]))
+        } else {
+            let mut buf = Vec::with_capacity(len);
+            for part in parts {
+                buf.extend_from_slice(part);
+            }
+            Slot(triomphe::ThinArc::from_header_and_slice((), &buf))
+        }
     }
 
     fn bytes(&self) -> &[u8] {
@@ -107,42 +130,6 @@ fn put_varint(out: &mut [u8], mut n: u64) -> usize {
     out[len] = n as u8;
     len + 1
 }
-
-/// The bytes of a slot's parts in order, with an exact length, so that
-/// the slot is written straight into its allocation (std's `Chain` has no
-/// exact length): no temporary buffer, its allocation and copy, per write.
-struct Parts<'a> {
-    parts: [&'a [u8]; 4],
-    remaining: usize,
-}
-
-impl<'a> Parts<'a> {
-    fn new(parts: [&'a [u8]; 4]) -> Self {
-        let remaining = parts.iter().map(|part| part.len()).sum();
-        Parts { parts, remaining }
-    }
-}
-
-impl Iterator for Parts<'_> {
-    type Item = u8;
-
-    fn next(&mut self) -> Option<u8> {
-        for part in self.parts.iter_mut() {
-            if let Some((&first, rest)) = part.split_first() {
-                *part = rest;
-                self.remaining -= 1;
-                return Some(first);
-            }
-        }
-        None
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
-}
-
-impl ExactSizeIterator for Parts<'_> {}
 
 /// The varint at the start of `bytes` and its length. Only reads what
 /// `put_varint` wrote.

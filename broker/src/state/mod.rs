@@ -136,6 +136,11 @@ fn client_uuid(uuid: &[u8]) -> Option<Box<[u8]>> {
 
 /// PUT_IF_ABSENT and CAS: the key's current state must be what the write
 /// expects.
+/// `entry` if it has not expired by `now_ms` (expired counts as absent).
+fn alive(entry: Option<EntryRef<'_>>, now_ms: u64) -> Option<EntryRef<'_>> {
+    entry.filter(|e| e.expires_ms == 0 || e.expires_ms > now_ms)
+}
+
 fn check_precondition(w: &Write, key: &str, current: Option<EntryRef<'_>>) -> Result<(), OpError> {
     let current_seq = current.map_or(0, |e| e.seq);
     match w.op {
@@ -361,13 +366,6 @@ impl StateEngine {
         }
     }
 
-    /// The live entry of a key (expired counts as absent).
-    fn live(&self, key: &str, now_ms: u64) -> Option<EntryRef<'_>> {
-        self.map
-            .get(key)
-            .filter(|e| e.expires_ms == 0 || e.expires_ms > now_ms)
-    }
-
     fn store(&self, name: &str) -> Result<&Store, OpError> {
         self.stores
             .get(name)
@@ -375,22 +373,24 @@ impl StateEngine {
     }
 
     /// Checks schema (for a decoded MessagePack value; the opaque space has
-    /// none) and limits for `key` taking `value`.
+    /// none) and limits for `key` taking `value`, where `held` is the length
+    /// of the value the map holds for it now (an expired key still counts
+    /// until its deletion), from the caller's lookup.
     fn admit(
         &self,
         store: &Store,
         key: &str,
         decoded: Option<&rmpv::Value>,
         value: &[u8],
+        held: Option<usize>,
     ) -> Result<(), OpError> {
         if let Some(decoded) = decoded {
             store
                 .validate(decoded)
                 .map_err(|why| err(ErrorCode::SchemaViolation, format!("key {key}: {why}")))?;
         }
-        // An expired key still counts until its deletion: one lookup.
-        let (keys, bytes) = match self.map.get(key) {
-            Some(old) => (0, value.len() as i64 - old.value.len() as i64),
+        let (keys, bytes) = match held {
+            Some(old) => (0, value.len() as i64 - old as i64),
             None => (1, (key.len() + value.len()) as i64),
         };
         store
@@ -409,7 +409,10 @@ impl StateEngine {
             return Ok(self.delete_subtree(w, &key, prefix_len, &store_name));
         }
         check_user_key(&w.key).map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
-        let current = self.live(&key, now_ms);
+        // One lookup serves the precondition, the operation and the limits.
+        let held = self.map.get(&key);
+        let held_len = held.map(|e| e.value.len());
+        let current = alive(held, now_ms);
         check_precondition(w, &key, current)?;
         let operand = w.value.as_deref().map(ops::decode).transpose()?;
         let needs_current = matches!(
@@ -436,7 +439,7 @@ impl StateEngine {
             _ => ops::encode(&next).into(),
         };
         let store = self.store(&store_name)?;
-        self.admit(store, &key, Some(&next), &bytes)?;
+        self.admit(store, &key, Some(&next), &bytes, held_len)?;
         Ok(self.store_value(w, key.into(), prefix_len, bytes, &store_name, now_ms))
     }
 
@@ -483,7 +486,9 @@ impl StateEngine {
             ));
         };
         self.check_length(key)?;
-        let current = self.live(key, now_ms);
+        let held = self.map.get(key);
+        let held_len = held.map(|e| e.value.len());
+        let current = alive(held, now_ms);
         check_precondition(w, key, current)?;
         let value = match w.op {
             OpKind::Put | OpKind::PutIfAbsent | OpKind::Cas => w.value.as_deref().unwrap_or(&[]),
@@ -499,7 +504,7 @@ impl StateEngine {
             return Ok(self.delete_key(w, key.to_owned(), level_len, OPAQUE_STORE));
         }
         let store = self.store(OPAQUE_STORE)?;
-        self.admit(store, key, None, value)?;
+        self.admit(store, key, None, value, held_len)?;
         Ok(self.store_value(w, key.into(), level_len, value.into(), OPAQUE_STORE, now_ms))
     }
 
@@ -604,7 +609,8 @@ impl StateEngine {
             OPAQUE_STORE => None,
             _ => Some(ops::decode(&msg.body)?),
         };
-        self.admit(store, key, decoded.as_ref(), &msg.body)?;
+        let held_len = self.map.get(key).map(|e| e.value.len());
+        self.admit(store, key, decoded.as_ref(), &msg.body, held_len)?;
         let ttl_ms = msg
             .ttl_ms()
             .map_err(|e| err(ErrorCode::Malformed, e.to_string()))?

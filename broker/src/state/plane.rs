@@ -17,6 +17,7 @@ use canopy_schemas::state::{
 };
 use canopy_schemas::{ErrorCode, Reply, Request};
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 
@@ -291,21 +292,44 @@ impl StatePlane {
         xpub: &zmq::Socket,
         c: &mut Counters,
     ) -> Result<(), zmq::Error> {
-        let now = now_ms();
         let mut durable = Vec::new();
+        self.broadcast(changes, now_ms(), xpub, &mut durable, c)?;
+        self.queue_changes(durable, c);
+        Ok(())
+    }
+
+    /// Broadcasts changes as KVPUB and moves the persistent ones to
+    /// `durable`: a caller that applies many writes queues them for disk as
+    /// one message (one allocation and channel send per WRITES instead of
+    /// per write).
+    fn broadcast(
+        &mut self,
+        changes: Vec<Change>,
+        now: u64,
+        xpub: &zmq::Socket,
+        durable: &mut Vec<Change>,
+        c: &mut Counters,
+    ) -> Result<(), zmq::Error> {
+        let mut props = String::new();
         for change in changes {
-            let mut props = format!("{PROP_LSEQ}={}\n", change.lseq);
+            props.clear();
+            // Writing into a String cannot fail.
+            let _ = writeln!(props, "{PROP_LSEQ}={}", change.lseq);
             if change.value.is_some() {
                 props.push_str(&ttl_properties(change.expires_ms, now));
             }
             let seq = change.seq.to_be_bytes();
-            let uuid = match &change.uuid {
-                Some(u) => u.to_vec(),
-                None => snapshot::uuid(self.broker_tag, change.seq).to_vec(),
+            let own_uuid;
+            let uuid: &[u8] = match &change.uuid {
+                Some(u) => u,
+                None => {
+                    own_uuid = snapshot::uuid(self.broker_tag, change.seq);
+                    &own_uuid
+                }
             };
             xpub.send(change.key.as_bytes(), zmq::SNDMORE)?;
             xpub.send(&seq[..], zmq::SNDMORE)?;
-            xpub.send(&uuid[..], zmq::SNDMORE)?;
+            xpub.send(uuid, zmq::SNDMORE)?;
             xpub.send(props.as_bytes(), zmq::SNDMORE)?;
             xpub.send(change.value.as_deref().unwrap_or_default(), 0)?;
             c.state_updates += 1;
@@ -313,10 +337,14 @@ impl StatePlane {
                 durable.push(change);
             }
         }
+        Ok(())
+    }
+
+    /// Queues persistent changes for the disk writer, as one transaction.
+    fn queue_changes(&mut self, durable: Vec<Change>, c: &mut Counters) {
         if !durable.is_empty() {
             self.queue_for_disk(ToWriter::Changes(durable), c);
         }
-        Ok(())
     }
 
     /// Queues work for the disk writer; a writer that is gone is a storage
@@ -382,6 +410,12 @@ impl StatePlane {
         self.queue_for_disk(ToWriter::Changes(changes), c);
     }
 
+    /// May `user` make write `w`? The key is only spelled out when there
+    /// are ACLs to check it against (it costs an allocation per write).
+    fn may_write_to(&self, user: Option<&str>, w: &Write, c: &mut Counters) -> bool {
+        self.acls.is_none() || self.may_write(user, &w.target_key().unwrap_or_default(), c)
+    }
+
     /// May `user` write `key`? Counts and logs a refusal.
     fn may_write(&self, user: Option<&str>, key: &str, c: &mut Counters) -> bool {
         let Some(acls) = &self.acls else { return true };
@@ -416,7 +450,7 @@ impl StatePlane {
         let mut slots = Vec::with_capacity(batch.writes.len());
         let mut allowed = Vec::with_capacity(batch.writes.len());
         for w in batch.writes {
-            if self.may_write(user, &w.target_key().unwrap_or_default(), c) {
+            if self.may_write_to(user, &w, c) {
                 slots.push(BatchSlot::Relayed(w.id));
                 allowed.push(w);
             } else {
@@ -440,6 +474,7 @@ impl StatePlane {
         let mut durable_through = None;
         let mut applied = allowed.into_iter();
         let mut results = Vec::with_capacity(slots.len());
+        let mut durable = Vec::with_capacity(slots.len());
         for slot in slots {
             let w = match (slot, applied.next()) {
                 (BatchSlot::Answered(known), _) => {
@@ -449,10 +484,19 @@ impl StatePlane {
                 (BatchSlot::Relayed(_), Some(w)) => w,
                 (BatchSlot::Relayed(_), None) => break,
             };
-            let (result, durable) = self.apply_write(&w, now, xpub, c)?;
-            durable_through = durable_through.max(durable);
+            let applied = self.apply_write(&w, now, xpub, &mut durable, c);
+            let (result, wait) = match applied {
+                Ok(done) => done,
+                Err(e) => {
+                    // What was applied is broadcast: it goes to disk too.
+                    self.queue_changes(durable, c);
+                    return Err(e);
+                }
+            };
+            durable_through = durable_through.max(wait);
             results.push(result);
         }
+        self.queue_changes(durable, c);
         let reply = Reply::Wrote(WriteResults {
             id: batch.id,
             results,
@@ -461,21 +505,23 @@ impl StatePlane {
         Ok(None)
     }
 
-    /// Applies one write and publishes its changes: the result, and the
-    /// sequence to wait for on disk when it changed a persistent store.
+    /// Applies one write and broadcasts its changes, moving the persistent
+    /// ones to `durable`: the result, and the sequence to wait for on disk
+    /// when it changed a persistent store.
     fn apply_write(
         &mut self,
         w: &Write,
         now: u64,
         xpub: &zmq::Socket,
+        durable: &mut Vec<Change>,
         c: &mut Counters,
     ) -> Result<(WriteResult, Option<u64>), zmq::Error> {
         Ok(match self.engine.write(w, now) {
             Ok((written, changes)) => {
                 c.writes += 1;
-                let durable = changes.iter().any(|ch| ch.persist).then_some(written.seq);
-                self.publish(changes, xpub, c)?;
-                (WriteResult::Written(written), durable)
+                let wait = changes.iter().any(|ch| ch.persist).then_some(written.seq);
+                self.broadcast(changes, now, xpub, durable, c)?;
+                (WriteResult::Written(written), wait)
             }
             Err((code, why)) => {
                 c.writes_rejected += 1;
@@ -567,9 +613,7 @@ impl StatePlane {
     ) -> Result<Option<ForMaster>, zmq::Error> {
         let Peer { identity, user } = peer;
         let reply = match request {
-            Request::Write(w)
-                if !self.may_write(user.as_deref(), &w.target_key().unwrap_or_default(), c) =>
-            {
+            Request::Write(w) if !self.may_write_to(user.as_deref(), &w, c) => {
                 c.writes_rejected += 1;
                 Reply::Error(acl_refusal(user.as_deref(), &w))
             }
@@ -596,7 +640,10 @@ impl StatePlane {
                 return self.write_batch(identity, user.as_deref(), batch, xpub, answer, c);
             }
             Request::Write(w) => {
-                let (result, durable) = self.apply_write(&w, now_ms(), xpub, c)?;
+                let mut changes = Vec::new();
+                let applied = self.apply_write(&w, now_ms(), xpub, &mut changes, c);
+                self.queue_changes(changes, c);
+                let (result, durable) = applied?;
                 let reply = match result {
                     WriteResult::Written(written) => Reply::Written(written),
                     WriteResult::Error(refused) => Reply::Error(refused),

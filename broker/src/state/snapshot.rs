@@ -31,9 +31,9 @@ pub const TURN_BUDGET: usize = 4096;
 /// `max_snapshot_streams` x this many KVSYNCs queued (32 x 4,096 x ~560
 /// bytes of parts is about 70 MiB), where a queue that took a whole level
 /// held every syncing node's level at once (the first sync's memory high-water
-/// mark, which the allocator kept afterwards). It stays above a client's
-/// pipeline of requests (1,024), so acknowledgements rarely wait in the
-/// outbox.
+/// mark, which the allocator kept afterwards). It stays above the requests
+/// a client keeps in flight (`write_many`'s 32 WRITES, a pipeline of 2,000
+/// single WRITEs), so acknowledgements rarely wait in the outbox.
 pub const ROUTER_SNDHWM: i32 = 4096;
 
 /// One snapshot being streamed to one peer.
