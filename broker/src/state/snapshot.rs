@@ -32,7 +32,7 @@ pub const TURN_BUDGET: usize = 4096;
 /// bytes of parts is about 70 MiB), where a queue that took a whole level
 /// held every syncing node's level at once (the first sync's memory high-water
 /// mark, which the allocator kept afterwards). It stays above the requests
-/// a client keeps in flight (`write_many`'s 32 WRITES, a pipeline of 2,000
+/// a client keeps in flight (`write_many`'s 16 WRITES, a pipeline of 2,000
 /// single WRITEs), so acknowledgements rarely wait in the outbox.
 pub const ROUTER_SNDHWM: i32 = 4096;
 
