@@ -582,6 +582,7 @@ pub struct WriteResults {
 /// The outcome of one write of a batch: the body a WRITE would have been
 /// answered with (WRITTEN's or ERROR's; an ERROR body has `code`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Written as the body itself (untagged), read through its fields.
 #[serde(untagged)]
 #[serde(try_from = "ResultFields")]
 pub enum WriteResult {

@@ -61,11 +61,10 @@ impl Slot {
             }
             Slot(triomphe::ThinArc::from_header_and_slice((), &buf[..len]))
         } else {
-            let mut buf = Vec::with_capacity(len);
-            for part in parts {
-                buf.extend_from_slice(part);
-            }
-            Slot(triomphe::ThinArc::from_header_and_slice((), &buf))
+            Slot(triomphe::ThinArc::from_header_and_slice(
+                (),
+                &parts.concat(),
+            ))
         }
     }
 

@@ -136,11 +136,6 @@ fn client_uuid(uuid: &[u8]) -> Option<Box<[u8]>> {
 
 /// PUT_IF_ABSENT and CAS: the key's current state must be what the write
 /// expects.
-/// `entry` if it has not expired by `now_ms` (expired counts as absent).
-fn alive(entry: Option<EntryRef<'_>>, now_ms: u64) -> Option<EntryRef<'_>> {
-    entry.filter(|e| e.expires_ms == 0 || e.expires_ms > now_ms)
-}
-
 fn check_precondition(w: &Write, key: &str, current: Option<EntryRef<'_>>) -> Result<(), OpError> {
     let current_seq = current.map_or(0, |e| e.seq);
     match w.op {
@@ -366,6 +361,16 @@ impl StateEngine {
         }
     }
 
+    /// One lookup of `key` for a write: its live entry (expired counts as
+    /// absent) for the precondition and the operation, and the length of
+    /// the value held (an expired key still counts until its deletion) for
+    /// the limits.
+    fn held(&self, key: &str, now_ms: u64) -> (Option<EntryRef<'_>>, Option<usize>) {
+        let held = self.map.get(key);
+        let live = held.filter(|e| e.expires_ms == 0 || e.expires_ms > now_ms);
+        (live, held.map(|e| e.value.len()))
+    }
+
     fn store(&self, name: &str) -> Result<&Store, OpError> {
         self.stores
             .get(name)
@@ -374,8 +379,7 @@ impl StateEngine {
 
     /// Checks schema (for a decoded MessagePack value; the opaque space has
     /// none) and limits for `key` taking `value`, where `held` is the length
-    /// of the value the map holds for it now (an expired key still counts
-    /// until its deletion), from the caller's lookup.
+    /// of the value the map holds for it now, from the caller's lookup.
     fn admit(
         &self,
         store: &Store,
@@ -409,10 +413,7 @@ impl StateEngine {
             return Ok(self.delete_subtree(w, &key, prefix_len, &store_name));
         }
         check_user_key(&w.key).map_err(|e| err(ErrorCode::InvalidKey, e.to_string()))?;
-        // One lookup serves the precondition, the operation and the limits.
-        let held = self.map.get(&key);
-        let held_len = held.map(|e| e.value.len());
-        let current = alive(held, now_ms);
+        let (current, held_len) = self.held(&key, now_ms);
         check_precondition(w, &key, current)?;
         let operand = w.value.as_deref().map(ops::decode).transpose()?;
         let needs_current = matches!(
@@ -486,9 +487,7 @@ impl StateEngine {
             ));
         };
         self.check_length(key)?;
-        let held = self.map.get(key);
-        let held_len = held.map(|e| e.value.len());
-        let current = alive(held, now_ms);
+        let (current, held_len) = self.held(key, now_ms);
         check_precondition(w, key, current)?;
         let value = match w.op {
             OpKind::Put | OpKind::PutIfAbsent | OpKind::Cas => w.value.as_deref().unwrap_or(&[]),
